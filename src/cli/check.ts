@@ -1,0 +1,26 @@
+import { evaluateObject, type RuleError } from '../engine/evaluate.js';
+import type { Policy } from '../engine/policy.js';
+import { summarize, toReportFinding } from '../engine/report.js';
+import { objectIdentity, type ManifestFile } from './manifests.js';
+import type { Report } from './report-format.js';
+
+export interface CheckResult extends Report {
+  errors: (RuleError & { file: string; line: number })[];
+}
+
+/** Evaluates every object of the manifest files as the webhook would on CREATE. */
+export function checkManifests(files: readonly ManifestFile[], policy: Policy): CheckResult {
+  const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
+  let objects = 0;
+  for (const file of files) {
+    for (const { object, line } of file.objects) {
+      objects += 1;
+      const evaluation = evaluateObject(object, policy);
+      const identity = objectIdentity(object);
+      for (const finding of evaluation.findings) result.findings.push({ file: file.path, line, ...toReportFinding(identity, finding) });
+      for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });
+    }
+  }
+  result.summary = { files: files.length, ...summarize(objects, result.findings) };
+  return result;
+}

@@ -1,0 +1,76 @@
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { isSeq, type Document } from 'yaml';
+import { mutateObject } from '../engine/mutate.js';
+import type { Policy } from '../engine/policy.js';
+import type { ManifestFile } from './manifests.js';
+
+export interface FixedFile {
+  path: string;
+  /** The manifest with the mutating rules applied; the input text when nothing changed. */
+  text: string;
+  changes: number;
+}
+
+function pointerSegments(pointer: string): string[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Applies one JSON Patch operation to a YAML document, so comments and key order stay as they were. */
+function applyToDocument(document: Document.Parsed, prefix: readonly (string | number)[], operation: Operation): void {
+  const path = [...prefix, ...pointerSegments(operation.path)];
+  if (operation.op === 'remove') {
+    document.deleteIn(path);
+    return;
+  }
+  if (operation.op !== 'add' && operation.op !== 'replace') throw new Error(`unexpected patch operation ${operation.op}`);
+  const node = document.createNode(operation.value);
+  const parent = document.getIn(path.slice(0, -1), true);
+  const last = String(path[path.length - 1]);
+  if (operation.op === 'add' && isSeq(parent)) {
+    parent.items.splice(last === '-' ? parent.items.length : Number(last), 0, node);
+  } else {
+    document.setIn(path, node);
+  }
+}
+
+/** Sequences written flush with their parent key (`containers:\n- name`) are kept that way. */
+function indentsSequences(text: string): boolean {
+  return !/^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
+}
+
+function isJson(file: ManifestFile): boolean {
+  return file.path.toLowerCase().endsWith('.json') || /^\s*[{[]/.test(file.text);
+}
+
+/** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */
+export function fixManifests(file: ManifestFile, policy: Policy): FixedFile {
+  const json = isJson(file);
+  let changes = 0;
+  const patched = new Map<Document.Parsed, unknown>();
+  for (const { object, path, document } of file.objects) {
+    const mutation = mutateObject(object, policy);
+    if (mutation.errors.length > 0) {
+      throw new Error(`${file.path}: rule ${mutation.errors[0]?.rule} failed: ${mutation.errors[0]?.message}`);
+    }
+    if (mutation.patch.length === 0) continue;
+    changes += mutation.findings.length;
+    if (!json) {
+      for (const operation of mutation.patch) applyToDocument(document, path, operation);
+    } else {
+      const whole = patched.get(document) ?? document.toJS();
+      const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
+      const operations = mutation.patch.map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
+      patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);
+    }
+  }
+  if (changes === 0) return { path: file.path, text: file.text, changes };
+  if (json) {
+    const values = file.documents.map((document) => patched.get(document) ?? document.toJS());
+    return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
+  }
+  const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq: indentsSequences(file.text) };
+  return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes };
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { PolicyError } from '../engine/policy.js';
+import { checkManifests } from './check.js';
+import { fixManifests } from './fix.js';
+import { expandPaths, InputError, readManifests } from './manifests.js';
+import { loadPolicyFile } from './policy-file.js';
+import { formatJson, formatTable } from './report-format.js';
+import { styleFor } from './style.js';
+
+/** Exit codes shared by every command (a contract for CI pipelines). */
+export const EXIT = { clean: 0, denied: 1, badInput: 2 } as const;
+
+function readStdin(): string {
+  return readFileSync(0, 'utf8');
+}
+
+function readAll(paths: readonly string[]) {
+  return expandPaths(paths).map((path) => readManifests(path, readStdin));
+}
+
+function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json' }): number {
+  const policy = loadPolicyFile(options.policy);
+  const result = checkManifests(readAll(paths), policy);
+  for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  const { errors, ...report } = result;
+  process.stdout.write(
+    options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
+  );
+  if (errors.length > 0) return EXIT.badInput;
+  return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
+}
+
+function runFix(paths: string[], options: { policy?: string; write?: boolean }): number {
+  const policy = loadPolicyFile(options.policy);
+  const files = readAll(paths);
+  if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
+  const fixed = files.map((file) => fixManifests(file, policy));
+  for (const file of fixed) {
+    if (options.write) {
+      if (file.changes > 0) writeFileSync(file.path, file.text);
+      process.stderr.write(`${file.path}: ${file.changes === 0 ? 'unchanged' : `${file.changes} change(s) written`}\n`);
+    } else {
+      if (fixed.length > 1) process.stdout.write(`# Source: ${file.path}\n`);
+      process.stdout.write(file.text.endsWith('\n') || file.text === '' ? file.text : `${file.text}\n`);
+      if (fixed.length > 1 && file !== fixed[fixed.length - 1]) process.stdout.write('---\n');
+    }
+  }
+  return EXIT.clean;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lifecycle-guard')
+    .description('Makes Kubernetes workloads shut down and start up correctly: admission webhook and manifest checker.')
+    .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('check')
+    .description('check manifests (files, directories, - for stdin) as the webhook would; exit 1 if it would deny one')
+    .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
+    .option('--policy <file>', 'policy file (default: the built-in policy)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action((paths: string[], options) => {
+      process.exitCode = runCheck(paths, options);
+    });
+
+  program
+    .command('fix')
+    .description('apply the mutating rules to manifests, keeping comments and key order')
+    .argument('<paths...>', 'YAML or JSON manifests, directories, or - for stdin')
+    .option('--policy <file>', 'policy file (default: the built-in policy)')
+    .option('-w, --write', 'write the changes back to the files instead of printing them')
+    .action((paths: string[], options) => {
+      process.exitCode = runFix(paths, options);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.clean;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT.clean : EXIT.badInput;
+    }
+    if (error instanceof InputError || error instanceof PolicyError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT.badInput;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,54 @@
+/** A JSON object as it arrives from YAML or an AdmissionReview: nothing about its shape is trusted. */
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads a nested field without trusting any level of the path. */
+export function getPath(value: unknown, path: readonly string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (!isObject(current)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+export function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function asObjectArray(value: unknown): JsonObject[] {
+  return Array.isArray(value) ? value.filter(isObject) : [];
+}
+
+export function asStringMap(value: unknown): Record<string, string> {
+  if (!isObject(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+/** What a rule does: validating rules can deny, mutating rules change the object. */
+export type RuleType = 'validating' | 'mutating';
+
+/** How a rule is applied: `enforce` denies or mutates, `audit` only reports, `off` is silent. */
+export type Mode = 'enforce' | 'audit' | 'off';
+export const MODES: readonly Mode[] = ['enforce', 'audit', 'off'];
+
+/** One thing a rule found (or, for a mutating rule, one change it makes). */
+export interface RuleFinding {
+  /** Container name; absent when the finding concerns the pod as a whole. */
+  container?: string;
+  message: string;
+}
+
+/** A finding with everything a report or an admission response needs. */
+export interface Finding extends RuleFinding {
+  rule: string;
+  type: RuleType;
+  mode: Exclude<Mode, 'off'>;
+  /** How to fix it, from the rule's metadata. */
+  fix: string;
+  /** Set on UPDATE when the previous version of the object already had this finding. */
+  preexisting?: boolean;
+}

@@ -1,0 +1,87 @@
+import type { Finding } from '../core/types.js';
+import { describeWorkload, type Workload } from '../core/workload.js';
+import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
+import type { Policy } from './policy.js';
+import { selectRules, type ActiveRule, type SelectionOptions, type SkipReason } from './select.js';
+
+/** A rule that threw: a bug, reported instead of crashing the caller. */
+export interface RuleError {
+  rule: string;
+  message: string;
+}
+
+export interface EvaluationOptions extends SelectionOptions {
+  /** The previous version of the object (UPDATE): findings it already had are marked `preexisting`. */
+  oldObject?: unknown;
+  cluster?: ClusterInfo;
+}
+
+export interface RuleRun {
+  findings: Finding[];
+  errors: RuleError[];
+}
+
+export interface Evaluation extends RuleRun {
+  skipped?: SkipReason;
+  workload?: Workload;
+}
+
+/**
+ * Runs rules on a workload and labels their findings. Mutating rules change `workload` in place,
+ * so callers pass a copy when the original must stay as it is.
+ */
+export function runRules(rules: readonly ActiveRule[], workload: Workload, policy: Policy, cluster: ClusterInfo): RuleRun {
+  const run: RuleRun = { findings: [], errors: [] };
+  for (const { rule, mode } of rules) {
+    const context = { workload, params: policy.rules[rule.meta.id], cluster };
+    try {
+      const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
+      for (const finding of found) {
+        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix });
+      }
+    } catch (error) {
+      run.errors.push({ rule: rule.meta.id, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return run;
+}
+
+function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions): Evaluation {
+  const selection = selectRules(object, policy, options);
+  if (selection.skipped !== undefined) return { findings: [], errors: [], skipped: selection.skipped, workload: selection.workload };
+  const cluster = options.cluster ?? {};
+  const validating = selection.rules.filter(({ rule }) => !isMutatingRule(rule));
+  const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
+  const checked = runRules(validating, selection.workload, policy, cluster);
+  // Mutating rules report what they would change, so they run on a copy.
+  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object));
+  const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
+  return {
+    workload: selection.workload,
+    findings: [...checked.findings, ...changes.findings],
+    errors: [...checked.errors, ...changes.errors],
+  };
+}
+
+function findingKey(finding: Finding): string {
+  return `${finding.rule}\u0000${finding.container ?? ''}`;
+}
+
+/**
+ * Evaluates an object under a policy: validating rules' violations and what mutating rules would
+ * change, each with its mode. Pure; never throws, whatever the object holds.
+ */
+export function evaluateObject(object: unknown, policy: Policy, options: EvaluationOptions = {}): Evaluation {
+  const evaluation = findingsOf(object, policy, options);
+  if (options.oldObject === undefined || evaluation.findings.length === 0) return evaluation;
+  const before = new Set(findingsOf(options.oldObject, policy, options).findings.map(findingKey));
+  return {
+    ...evaluation,
+    findings: evaluation.findings.map((finding) => (before.has(findingKey(finding)) ? { ...finding, preexisting: true } : finding)),
+  };
+}
+
+/** True when the webhook would deny because of this finding, ignoring UPDATE and ownership leniency. */
+export function isEnforcedViolation(finding: Finding): boolean {
+  return finding.type === 'validating' && finding.mode === 'enforce';
+}

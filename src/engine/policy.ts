@@ -1,0 +1,100 @@
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { isObject, MODES, type Mode } from '../core/types.js';
+import { RULES, type Rule } from '../rules/index.js';
+
+export const SKIP_ANNOTATION = 'lifecycle-guard.io/skip';
+
+export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'lifecycle-guard'];
+
+const modeSchema = z.enum(MODES as [Mode, ...Mode[]]);
+
+function ruleSchema(rule: Rule) {
+  return rule.params.extend({ mode: modeSchema.optional() }).strict().prefault({});
+}
+
+/** The policy schema, composed from every rule's parameter schema. */
+export const policySchema = z
+  .object({
+    mode: modeSchema.default('enforce'),
+    failureMode: z.enum(['allow', 'deny']).default('allow'),
+    mutateTemplates: z.boolean().default(false),
+    allowSkipAnnotation: z.boolean().default(true),
+    exclude: z
+      .object({ namespaces: z.array(z.string().min(1)).default([...DEFAULT_EXCLUDED_NAMESPACES]) })
+      .strict()
+      .prefault({}),
+    rules: z
+      .object(Object.fromEntries(RULES.map((rule) => [rule.meta.id, ruleSchema(rule)])))
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof policySchema> & {
+  rules: Record<string, Record<string, unknown> & { mode?: Mode }>;
+};
+
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+}
+
+const STRENGTH: Record<Mode, number> = { off: 0, audit: 1, enforce: 2 };
+
+/** A rule's own `mode` wins; otherwise the global mode applies, but never stronger than the rule's default. */
+export function effectiveMode(policy: Policy, rule: Rule): Mode {
+  const explicit = policy.rules[rule.meta.id]?.mode;
+  if (explicit !== undefined) return explicit;
+  return STRENGTH[policy.mode] <= STRENGTH[rule.meta.defaultMode] ? policy.mode : rule.meta.defaultMode;
+}
+
+/** The keys a strict object schema allows at a path, for naming them in an error. */
+function allowedKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = policySchema;
+  for (const key of path) {
+    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (!(schema instanceof z.ZodObject)) return [];
+    const next = schema.shape[String(key)];
+    if (next === undefined) return [];
+    schema = next as z.ZodType;
+  }
+  while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(issue.path);
+    return issue.keys
+      .map((key) => `${where === '(top level)' ? key : `${where}.${key}`}: unknown key (allowed: ${allowed.join(', ')})`)
+      .join('; ');
+  }
+  return `${where}: ${issue.message}`;
+}
+
+/** Validates a parsed policy document; every error names its key and what is allowed. */
+export function policyFromObject(value: unknown, source: string): Policy {
+  const result = policySchema.safeParse(value ?? {});
+  if (!result.success) {
+    throw new PolicyError(`invalid policy ${source}: ${result.error.issues.map(describeIssue).join('; ')}`);
+  }
+  return result.data as Policy;
+}
+
+/** Parses a YAML (or JSON) policy text. A policy may set only some keys; the rest take their defaults. */
+export function parsePolicy(text: string, source: string): Policy {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const error = document.errors[0];
+  if (error) {
+    const line = error.linePos?.[0].line;
+    throw new PolicyError(`invalid policy ${source}${line === undefined ? '' : ` line ${line}`}: ${error.message.split('\n')[0]}`);
+  }
+  const value: unknown = document.toJS();
+  if (value !== null && value !== undefined && !isObject(value)) {
+    throw new PolicyError(`invalid policy ${source}: expected a mapping of policy keys, got ${Array.isArray(value) ? 'a list' : typeof value}`);
+  }
+  return policyFromObject(value, source);
+}
+
+export const DEFAULT_POLICY: Policy = policyFromObject({}, 'defaults');

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import type { MutatingRule } from './rule.js';
+
+const params = z.object({}).strict();
+
+export const terminationMessageFallback: MutatingRule<z.infer<typeof params>> = {
+  meta: {
+    id: 'termination-message-fallback',
+    type: 'mutating',
+    title: 'Crash reason in the termination message',
+    why:
+      'With the default terminationMessagePolicy File, a container that crashes without writing ' +
+      '/dev/termination-log leaves no reason in `kubectl describe pod`; FallbackToLogsOnError puts its last log lines there.',
+    fix: 'Set terminationMessagePolicy: FallbackToLogsOnError on the container.',
+    defaultMode: 'enforce',
+  },
+  params,
+  mutate({ workload }) {
+    // The API server defaults the field to File before admission, so File counts as unset.
+    return workload.containers
+      .filter((container) => container.spec.terminationMessagePolicy !== 'FallbackToLogsOnError')
+      .map((container) => {
+        container.spec.terminationMessagePolicy = 'FallbackToLogsOnError';
+        return { container: container.name, message: 'sets terminationMessagePolicy to FallbackToLogsOnError' };
+      });
+  },
+};
