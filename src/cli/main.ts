@@ -6,6 +6,7 @@ import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
+import { parsePort, parseSeconds, runServe } from './serve.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
 
@@ -75,6 +76,22 @@ export function buildProgram(): Command {
     .option('-w, --write', 'write the changes back to the files instead of printing them')
     .action((paths: string[], options) => {
       process.exitCode = runFix(paths, options);
+    });
+
+  program
+    .command('serve')
+    .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz, /metrics)')
+    .option('--port <port>', 'HTTPS port', parsePort, 8443)
+    .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes')
+    .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
+    .option('--cert-dir <dir>', 'where a local self-signed pair is generated when no --tls-cert is given', 'certs')
+    .option('--policy <file>', 'policy file (default: the built-in policy)')
+    .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
+    .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .action(async (options) => {
+      await runServe(options);
     });
 
   return program;

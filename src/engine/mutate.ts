@@ -17,15 +17,14 @@ export interface Mutation extends RuleRun {
  * Applies the mutating rules that are in enforce mode to a copy of the object and diffs it.
  * When a rule fails, nothing is changed and the error is returned: a half-applied mutation is worse than none.
  */
-export function mutateObject(object: unknown, policy: Policy, options: Omit<EvaluationOptions, 'oldObject'> = {}): Mutation {
-  const selection = selectRules(object, policy, { ...options, ruleType: 'mutating' });
-  const enforced = selection.rules.filter(({ mode }) => mode === 'enforce');
-  if (selection.skipped !== undefined || enforced.length === 0) {
+export function mutateObject(object: unknown, policy: Policy, options: Omit<EvaluationOptions, 'oldObject' | 'mode'> = {}): Mutation {
+  const selection = selectRules(object, policy, { ...options, ruleType: 'mutating', mode: 'enforce' });
+  if (selection.skipped !== undefined || selection.rules.length === 0) {
     return { object, patch: [], findings: [], errors: [], ...(selection.skipped ? { skipped: selection.skipped } : {}) };
   }
   const copy = structuredClone(object);
   const workload = describeWorkload(copy);
-  const run = workload === undefined ? { findings: [], errors: [] } : runRules(enforced, workload, policy, options.cluster ?? {});
+  const run = workload === undefined ? { findings: [], errors: [] } : runRules(selection.rules, workload, policy, options.cluster ?? {});
   if (run.errors.length > 0) return { object, patch: [], findings: [], errors: run.errors };
   return { object: copy, patch: fastJsonPatch.compare(object as object, copy as object), ...run };
 }

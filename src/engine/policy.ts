@@ -52,13 +52,13 @@ export function effectiveMode(policy: Policy, rule: Rule): Mode {
 function allowedKeysAt(path: readonly PropertyKey[]): string[] {
   let schema: z.ZodType = policySchema;
   for (const key of path) {
-    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    while (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
     if (!(schema instanceof z.ZodObject)) return [];
     const next = schema.shape[String(key)];
     if (next === undefined) return [];
     schema = next as z.ZodType;
   }
-  while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  while (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 

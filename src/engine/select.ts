@@ -26,6 +26,8 @@ export interface SelectionOptions {
   namespace?: string;
   /** Only rules of this type. */
   ruleType?: RuleType;
+  /** Only rules in this mode. */
+  mode?: Exclude<Mode, 'off'>;
 }
 
 /** Which rules apply to an object under a policy, and in which mode; or why none do. */
@@ -42,7 +44,7 @@ export function selectRules(object: unknown, policy: Policy, options: SelectionO
   for (const rule of RULES) {
     if (optedOut.has(rule.meta.id) || (options.ruleType !== undefined && rule.meta.type !== options.ruleType)) continue;
     const mode = effectiveMode(policy, rule);
-    if (mode !== 'off') rules.push({ rule, mode });
+    if (mode !== 'off' && (options.mode === undefined || options.mode === mode)) rules.push({ rule, mode });
   }
   return { workload, rules };
 }

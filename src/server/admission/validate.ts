@@ -1,0 +1,65 @@
+import type { Finding } from '../../core/types.js';
+import { evaluateObject, isEnforcedViolation } from '../../engine/evaluate.js';
+import type { Policy } from '../../engine/policy.js';
+import type { ClusterInfo } from '../../rules/index.js';
+import { auditAnnotationsFor, denialMessage, ruleFailureDecision, warningsFor, type Decision } from './respond.js';
+import type { AdmissionRequest } from './review.js';
+
+/** Operations that never carry a new object to judge. */
+const ALWAYS_ALLOWED_OPERATIONS = new Set(['DELETE', 'CONNECT']);
+
+function subjectOf(request: AdmissionRequest): string {
+  const where = request.namespace === undefined ? request.name : `${request.namespace}/${request.name}`;
+  return `${request.kind} ${where}`.trim();
+}
+
+/**
+ * The validating webhook's decision. Denies only what the request itself introduces: violations the
+ * previous version already had (UPDATE) and violations in Pods that a controller created are
+ * admitted with a warning, so existing workloads keep rolling and scaling while a policy rolls out.
+ */
+export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo): Decision {
+  const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
+  if (ALWAYS_ALLOWED_OPERATIONS.has(request.operation)) return allowed;
+
+  const evaluation = evaluateObject(request.object, policy, {
+    ruleType: 'validating',
+    cluster,
+    ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
+    ...(request.operation === 'UPDATE' ? { oldObject: request.oldObject } : {}),
+  });
+  if (evaluation.errors.length > 0) return ruleFailureDecision(request.uid, evaluation.errors, policy.failureMode);
+  const { findings } = evaluation;
+  if (findings.length === 0) return allowed;
+
+  const owner = evaluation.workload?.controlledBy;
+  const leniency = (finding: Finding): string | undefined => {
+    if (!isEnforcedViolation(finding)) return undefined;
+    if (finding.preexisting) return 'already present before this update, not denied';
+    if (owner !== undefined) return `Pod created by ${owner.kind} ${owner.name}, not denied (fix the ${owner.kind})`;
+    return undefined;
+  };
+  const denied = findings.filter((finding) => isEnforcedViolation(finding) && leniency(finding) === undefined);
+  const warned = findings.filter((finding) => !denied.includes(finding));
+  const warnings = warned.length === 0 ? {} : { warnings: warningsFor(warned, leniency) };
+  const auditAnnotations = auditAnnotationsFor(findings);
+
+  if (denied.length > 0) {
+    return {
+      verdict: 'denied',
+      findings,
+      response: {
+        uid: request.uid,
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: denialMessage(subjectOf(request), denied) },
+        ...warnings,
+        ...(auditAnnotations ? { auditAnnotations } : {}),
+      },
+    };
+  }
+  return {
+    verdict: 'warned',
+    findings,
+    response: { uid: request.uid, allowed: true, ...warnings, ...(auditAnnotations ? { auditAnnotations } : {}) },
+  };
+}

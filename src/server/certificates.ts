@@ -1,0 +1,115 @@
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import selfsigned from 'selfsigned';
+
+export interface KeyPair {
+  cert: string;
+  key: string;
+}
+
+export interface CertificateBundle {
+  ca: KeyPair;
+  serving: KeyPair;
+}
+
+export interface CertificateRequest {
+  /** DNS names and IP addresses the serving certificate is valid for; the first is its common name. */
+  hosts: readonly string[];
+  validityDays?: number;
+  /** Sign with this CA instead of creating a new one (renewing the serving certificate only). */
+  ca?: KeyPair;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function validity(days: number) {
+  const notBeforeDate = new Date(Date.now() - 5 * 60 * 1000); // tolerate clock skew between nodes
+  return { notBeforeDate, notAfterDate: new Date(notBeforeDate.getTime() + days * DAY_MS) };
+}
+
+async function createCa(days: number): Promise<KeyPair> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'lifecycle-guard CA' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    ...validity(days),
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+/** A CA and a serving certificate signed by it (EC P-256, SHA-256). */
+export async function generateCertificates(request: CertificateRequest): Promise<CertificateBundle> {
+  const days = request.validityDays ?? 365;
+  const [commonName] = request.hosts;
+  if (commonName === undefined) throw new Error('a serving certificate needs at least one host name');
+  // The CA outlives the serving certificates it signs, so a renewal does not change caBundle.
+  const ca = request.ca ?? (await createCa(days * 2));
+  const pems = await selfsigned.generate([{ name: 'commonName', value: commonName }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    ...validity(days),
+    ca: { cert: ca.cert, key: ca.key },
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: request.hosts.map((host) => (isIP(host) ? { type: 7, ip: host } : { type: 2, value: host })),
+      },
+    ],
+  });
+  return { ca, serving: { cert: pems.cert, key: pems.private } };
+}
+
+export function certificateValidity(pem: string): { notBefore: Date; notAfter: Date } {
+  const certificate = new X509Certificate(pem);
+  return { notBefore: new Date(certificate.validFrom), notAfter: new Date(certificate.validTo) };
+}
+
+/** True when less than `fraction` of the certificate's lifetime is left. */
+export function needsRenewal(pem: string, fraction = 1 / 3, now = new Date()): boolean {
+  const { notBefore, notAfter } = certificateValidity(pem);
+  const lifetime = notAfter.getTime() - notBefore.getTime();
+  return notAfter.getTime() - now.getTime() < lifetime * fraction;
+}
+
+function isFresh(certFile: string): boolean {
+  try {
+    return !needsRenewal(readFileSync(certFile, 'utf8'));
+  } catch {
+    return false; // missing or not a certificate: generate a new one
+  }
+}
+
+export const CERTIFICATE_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+
+/** Writes ca.crt, tls.crt and tls.key (0600), as in a kubernetes.io/tls Secret. */
+export function writeCertificates(directory: string, bundle: CertificateBundle): void {
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(join(directory, CERTIFICATE_FILES.ca), bundle.ca.cert);
+  writeFileSync(join(directory, CERTIFICATE_FILES.cert), bundle.serving.cert);
+  const keyFile = join(directory, CERTIFICATE_FILES.key);
+  writeFileSync(keyFile, bundle.serving.key, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+}
+
+/**
+ * Local certificates for development: reused from `directory` while still valid, otherwise
+ * generated there. Returns the paths of the serving pair and the CA.
+ */
+export async function ensureLocalCertificates(directory: string, hosts: readonly string[]) {
+  const paths = {
+    caFile: join(directory, CERTIFICATE_FILES.ca),
+    certFile: join(directory, CERTIFICATE_FILES.cert),
+    keyFile: join(directory, CERTIFICATE_FILES.key),
+  };
+  const reusable = existsSync(paths.keyFile) && existsSync(paths.caFile) && isFresh(paths.certFile);
+  if (!reusable) writeCertificates(directory, await generateCertificates({ hosts }));
+  return { ...paths, generated: !reusable };
+}
