@@ -6,7 +6,8 @@ import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parsePort, parseSeconds, runServe } from './serve.js';
+import { parseDuration, parseNamespacedName, parsePort, parseSeconds } from './durations.js';
+import { runServe } from './serve.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
 
@@ -87,6 +88,14 @@ export function buildProgram(): Command {
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--cert-dir <dir>', 'where a local self-signed pair is generated when no --tls-cert is given', 'certs')
     .option('--policy <file>', 'policy file (default: the built-in policy)')
+    .option('--policy-configmap <namespace/name>', `policy from this ConfigMap's policy.yaml key, followed live`, parseNamespacedName)
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster service account, then $KUBECONFIG or ~/.kube/config)')
+    .option('--namespace <namespace>', 'the webhook\'s own namespace (always excluded)', process.env.POD_NAMESPACE ?? 'lifecycle-guard')
+    .option('--tls-secret <name>', 'keep the CA and serving certificate in this kubernetes.io/tls Secret and set caBundle')
+    .option('--service-name <name>', 'Service in front of the webhook (the certificate covers its DNS names)', 'lifecycle-guard')
+    .option('--mutating-webhook <name>', 'MutatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
+    .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
+    .option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)', parseDuration, parseDuration('365d'))
     .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
     .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')

@@ -1,9 +1,14 @@
-import { InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
+import { withExcludedNamespace, type Policy } from '../engine/policy.js';
+import { createClients, loadKubeConfig, readClusterInfo, type KubeClients } from '../kube/client.js';
+import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
+import { TlsBootstrap } from '../kube/tls-bootstrap.js';
+import type { ClusterInfo } from '../rules/index.js';
 import { ensureLocalCertificates } from '../server/certificates.js';
 import { createLogger } from '../server/logger.js';
-import { createMetrics } from '../server/metrics.js';
+import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
-import { WebhookServer } from '../server/server.js';
+import { WebhookServer, type TlsFiles } from '../server/server.js';
 import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 
@@ -14,59 +19,114 @@ export interface ServeOptions {
   tlsKey?: string;
   certDir: string;
   policy?: string;
+  policyConfigmap?: { namespace: string; name: string };
+  kubeconfig?: string;
+  namespace: string;
+  tlsSecret?: string;
+  serviceName: string;
+  mutatingWebhook: string;
+  validatingWebhook: string;
+  certValidity: number;
   shutdownDelay: number;
   shutdownTimeout: number;
   logLevel: string;
 }
 
-export function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
-  return seconds;
+/** What runs beside the server and stops with it. */
+interface Background {
+  stop(): void | Promise<void>;
 }
 
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
-  return port;
+async function startPolicy(options: ServeOptions, clients: KubeClients | undefined, holder: PolicyHolder, logger: Logger): Promise<Background[]> {
+  if (options.policyConfigmap === undefined || clients === undefined) return [];
+  const own = (policy: Policy) => withExcludedNamespace(policy, options.namespace);
+  const watcher = new PolicyConfigMapWatcher(clients, {
+    ...options.policyConfigmap,
+    logger,
+    onPolicy: (policy) => holder.replace(own(policy)),
+    onInvalid: () => holder.refuse(),
+  });
+  await watcher.start();
+  return [watcher];
 }
 
-/** Starts the webhook and keeps it running until SIGTERM or SIGINT, then shuts down gracefully. */
-export async function runServe(options: ServeOptions): Promise<void> {
-  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
-    throw new InputError('--tls-cert and --tls-key go together');
-  }
-  const logger = createLogger(options.logLevel);
-  const metrics = createMetrics();
-  const policy = new PolicyHolder(loadPolicyFile(options.policy), metrics);
-  let tls;
+async function startTls(options: ServeOptions, clients: KubeClients | undefined, logger: Logger): Promise<{ files: TlsFiles; background: Background[] }> {
   if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
-    tls = { certFile: options.tlsCert, keyFile: options.tlsKey };
-  } else {
-    tls = await ensureLocalCertificates(options.certDir, ['localhost', '127.0.0.1', '::1']);
-    logger.info({ certFile: tls.certFile, caFile: tls.caFile, generated: tls.generated }, 'using local self-signed certificate');
+    return { files: { certFile: options.tlsCert, keyFile: options.tlsKey }, background: [] };
   }
+  if (options.tlsSecret !== undefined && clients !== undefined) {
+    const bootstrap = new TlsBootstrap(clients, {
+      namespace: options.namespace,
+      secretName: options.tlsSecret,
+      serviceName: options.serviceName,
+      mutatingWebhook: options.mutatingWebhook,
+      validatingWebhook: options.validatingWebhook,
+      certDir: options.certDir,
+      validityMs: options.certValidity,
+      logger,
+    });
+    await bootstrap.reconcile();
+    // Often enough to renew in time and to pick up a Secret that another replica renewed.
+    const interval = setInterval(
+      () => bootstrap.reconcile().catch((error: unknown) => logger.error({ err: error }, 'TLS reconcile failed')),
+      Math.min(Math.max(options.certValidity / 20, 1000), 300_000),
+    );
+    return { files: bootstrap.files, background: [{ stop: () => clearInterval(interval) }] };
+  }
+  const files = await ensureLocalCertificates(options.certDir, ['localhost', '127.0.0.1', '::1']);
+  logger.info({ certFile: files.certFile, caFile: files.caFile, generated: files.generated }, 'using local self-signed certificate');
+  return { files, background: [] };
+}
+
+async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
+  if (clients === undefined) return {};
+  try {
+    return await readClusterInfo(clients);
+  } catch (error) {
+    logger.warn({ err: error }, 'cluster version unknown; preStop action `auto` uses the sleep action');
+    return {};
+  }
+}
+
+/** Composes policy, TLS, cluster access and the server; runs until SIGTERM or SIGINT, then shuts down gracefully. */
+export async function runServe(options: ServeOptions, metrics: Metrics = createMetrics()): Promise<WebhookServer> {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new InputError('--tls-cert and --tls-key go together');
+  if (options.policy !== undefined && options.policyConfigmap !== undefined) throw new InputError('--policy and --policy-configmap exclude each other');
+  const logger = createLogger(options.logLevel);
+  const needsCluster = options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
+  const clients = needsCluster || options.kubeconfig !== undefined ? createClients(loadKubeConfig(options.kubeconfig)) : undefined;
+
+  const holder = new PolicyHolder(withExcludedNamespace(loadPolicyFile(options.policy), options.namespace), metrics);
+  const cluster = await clusterInfo(clients, logger);
+  const background = await startPolicy(options, clients, holder, logger);
+  const tls = await startTls(options, clients, logger);
+  background.push(...tls.background);
+
   const server = new WebhookServer({
     port: options.port,
     host: options.host,
-    tls,
-    policy,
+    tls: tls.files,
+    policy: holder,
     metrics,
     logger,
+    cluster: () => cluster,
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
   });
   await server.start();
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    Promise.all(background.map((task) => task.stop()))
+      .then(() => server.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  return server;
 }

@@ -98,3 +98,9 @@ export function parsePolicy(text: string, source: string): Policy {
 }
 
 export const DEFAULT_POLICY: Policy = policyFromObject({}, 'defaults');
+
+/** The policy with one more namespace excluded (the webhook's own: it must never block itself). */
+export function withExcludedNamespace(policy: Policy, namespace: string): Policy {
+  if (policy.exclude.namespaces.includes(namespace)) return policy;
+  return { ...policy, exclude: { ...policy.exclude, namespaces: [...policy.exclude.namespaces, namespace] } };
+}

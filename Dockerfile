@@ -1,0 +1,22 @@
+# lifecycle-guard: build with `docker build -t REGISTRY/lifecycle-guard:TAG .`
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY package.json ./
+COPY policies policies
+# Non-root (distroless "nonroot" uid), matching the Deployment's securityContext.
+USER 65532:65532
+EXPOSE 8443
+# Exec form: node is PID 1 and receives SIGTERM itself, as lifecycle-guard asks of every workload.
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+CMD ["serve"]

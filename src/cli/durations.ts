@@ -1,0 +1,29 @@
+import { InvalidArgumentError } from 'commander';
+
+const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `90s`, `10m`, `12h`, `365d` into milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhd])$/.exec(value.trim());
+  if (match === null) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 12h or 365d');
+  return Number(match[1]) * (UNITS_MS[match[2] ?? 's'] ?? 1000);
+}
+
+export function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
+  return seconds;
+}
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return port;
+}
+
+/** `NAMESPACE/NAME`. */
+export function parseNamespacedName(value: string): { namespace: string; name: string } {
+  const [namespace, name, ...rest] = value.split('/');
+  if (!namespace || !name || rest.length > 0) throw new InvalidArgumentError('expected NAMESPACE/NAME');
+  return { namespace, name };
+}
