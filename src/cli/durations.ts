@@ -27,3 +27,9 @@ export function parseNamespacedName(value: string): { namespace: string; name: s
   if (!namespace || !name || rest.length > 0) throw new InvalidArgumentError('expected NAMESPACE/NAME');
   return { namespace, name };
 }
+
+export function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return number;
+}

@@ -2,11 +2,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
+import { runAudit } from './audit.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseDuration, parseNamespacedName, parsePort, parseSeconds } from './durations.js';
+import { parseDuration, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './durations.js';
 import { runServe } from './serve.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -80,6 +81,20 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('audit')
+    .description('scan what already runs in a cluster with the same rules; exit 1 if the webhook would deny something')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config, or in-cluster)')
+    .option('-n, --namespace <namespace>', 'only this namespace')
+    .option('-A, --all-namespaces', 'every namespace (the default)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml', 'html']).default('table'))
+    .option('--policy <file>', 'policy file (default: the built-in policy)')
+    .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
+    .action(async (options) => {
+      const report = await runAudit(options);
+      process.exitCode = report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
+    });
+
+  program
     .command('serve')
     .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz, /metrics)')
     .option('--port <port>', 'HTTPS port', parsePort, 8443)
@@ -99,6 +114,11 @@ export function buildProgram(): Command {
     .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
     .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .addOption(
+      new Option('--request-timeout <seconds>', 'close connections whose request has not arrived in full after this long (default 30)')
+        .argParser(parseSeconds)
+        .hideHelp(),
+    )
     .action(async (options) => {
       await runServe(options);
     });

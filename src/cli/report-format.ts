@@ -3,7 +3,7 @@ import type { Style } from './style.js';
 
 export interface Report {
   findings: ReportFinding[];
-  summary: ReportSummary & { files?: number };
+  summary: ReportSummary & { files?: number; namespaces?: number };
 }
 
 export function formatJson(report: Report): string {

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { withExcludedNamespace, type Policy } from '../engine/policy.js';
 import { createClients, loadKubeConfig, readClusterInfo, type KubeClients } from '../kube/client.js';
+import { hostname } from 'node:os';
+import { BackgroundScanner } from '../kube/background-scan.js';
+import { LeaderLease } from '../kube/lease.js';
 import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
 import { TlsBootstrap } from '../kube/tls-bootstrap.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -29,6 +32,8 @@ export interface ServeOptions {
   certValidity: number;
   shutdownDelay: number;
   shutdownTimeout: number;
+  /** Seconds a request may take to arrive (headers: 10 s at most); hidden option, for tests. */
+  requestTimeout?: number;
   logLevel: string;
 }
 
@@ -78,6 +83,17 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
   return { files, background: [] };
 }
 
+function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, logger: Logger): BackgroundScanner {
+  const lease = new LeaderLease(clients, {
+    namespace: options.namespace,
+    name: 'lifecycle-guard-reports',
+    identity: process.env.POD_NAME ?? hostname(),
+    durationSeconds: 60,
+    logger,
+  });
+  return new BackgroundScanner(clients, { policy: () => holder.current, cluster, lease, logger });
+}
+
 async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
   if (clients === undefined) return {};
   try {
@@ -102,6 +118,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const tls = await startTls(options, clients, logger);
   background.push(...tls.background);
 
+  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, logger);
   const server = new WebhookServer({
     port: options.port,
     host: options.host,
@@ -110,10 +127,17 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     metrics,
     logger,
     cluster: () => cluster,
+    routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
+    ...(options.requestTimeout === undefined ? {} : { requestTimeoutMs: options.requestTimeout * 1000 }),
   });
   await server.start();
+  if (scanner !== undefined) {
+    scanner.start();
+    holder.onReplace(() => scanner.trigger());
+    background.push(scanner);
+  }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     Promise.all(background.map((task) => task.stop()))

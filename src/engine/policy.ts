@@ -13,6 +13,13 @@ function ruleSchema(rule: Rule) {
   return rule.params.extend({ mode: modeSchema.optional() }).strict().prefault({});
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30s`, `10m`, `1h` (or `0`) in milliseconds; the schema has checked the format. */
+function durationMs(value: string): number {
+  return value === '0' ? 0 : Number.parseInt(value, 10) * (DURATION_UNITS_MS[value.slice(-1)] ?? 0);
+}
+
 /** The policy schema, composed from every rule's parameter schema. */
 export const policySchema = z
   .object({
@@ -22,6 +29,18 @@ export const policySchema = z
     allowSkipAnnotation: z.boolean().default(true),
     exclude: z
       .object({ namespaces: z.array(z.string().min(1)).default([...DEFAULT_EXCLUDED_NAMESPACES]) })
+      .strict()
+      .prefault({}),
+    scan: z
+      .object({
+        interval: z
+          .string()
+          .regex(/^(0|\d+[smh])$/, 'a duration such as 30s, 10m or 1h (0 turns the background scan off)')
+          .prefault('10m')
+          .transform(durationMs),
+        reportFormat: z.enum(['PolicyReport', 'OpenReports', 'none']).default('PolicyReport'),
+        pageSize: z.number().int().min(10).max(5000).default(500),
+      })
       .strict()
       .prefault({}),
     rules: z

@@ -54,3 +54,15 @@ export function summarize(objects: number, findings: readonly ReportFinding[]): 
     byRule,
   };
 }
+
+/** The result of scanning what already runs in a cluster (`audit`, the background scan, GET /reports). */
+export interface AuditReport {
+  /** ISO 8601 time the scan finished. */
+  generatedAt: string;
+  /** Where the scan ran, e.g. the API server URL or kubeconfig context. */
+  cluster: string;
+  /** The namespaces scanned that hold at least one pod-bearing object. */
+  namespaces: string[];
+  findings: ReportFinding[];
+  summary: ReportSummary;
+}

@@ -20,6 +20,8 @@ export interface WebhookServerOptions extends Omit<AppDeps, 'isReady' | 'isDrain
   shutdownTimeoutMs: number;
   /** How often the certificate files are checked for changes. */
   tlsPollIntervalMs?: number;
+  /** A request must have arrived in full within this (default 30 s), its headers within 10 s (or this, if shorter). */
+  requestTimeoutMs?: number;
   /** More readiness conditions (for example: policy ConfigMap read). */
   isReady?: () => boolean;
 }
@@ -58,10 +60,20 @@ export class WebhookServer {
       isReady: () => this.#server?.listening === true && !this.#draining && (options.isReady?.() ?? true),
       isDraining: () => this.#draining,
     });
-    const server = createServer({ ...readKeyPair(options.tls), minVersion: 'TLSv1.2' }, app);
     // Slow or stalled clients must not hold connections open: the API server sends whole requests at once.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    const requestTimeout = Math.round(options.requestTimeoutMs ?? 30_000);
+    const headersTimeout = requestTimeout > 0 ? Math.min(10_000, requestTimeout) : 10_000;
+    const server = createServer(
+      {
+        ...readKeyPair(options.tls),
+        minVersion: 'TLSv1.2',
+        headersTimeout,
+        requestTimeout,
+        // Node checks these timeouts only every 30 s by default, which let a stalled client stay up to 40 s.
+        connectionsCheckingInterval: Math.max(1, Math.min(1000, headersTimeout)),
+      },
+      app,
+    );
     server.keepAliveTimeout = 65_000;
     this.#server = server;
     this.#watchTls(server);

@@ -38,6 +38,8 @@ export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide
     let decision: Decision;
     try {
       decision = decide(request, policy, deps.cluster());
+      // A rule that threw is a bug: log which one and why (the answer follows the policy's failureMode).
+      if (decision.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: decision.errors }, 'rule failed');
     } catch (error) {
       deps.logger.error({ err: error, uid: request.uid, endpoint }, 'admission failed');
       decision = ruleFailureDecision(request.uid, [{ rule: 'webhook', message: String(error) }], policy.failureMode);

@@ -14,6 +14,8 @@ export interface Decision {
   response: AdmissionResponse;
   verdict: Verdict;
   findings: Finding[];
+  /** Rules that threw (verdict `error`), for the log. */
+  errors?: readonly RuleError[];
 }
 
 function truncate(text: string, length: number): string {
@@ -29,15 +31,21 @@ function warningFor(finding: Finding, note: string | undefined): string {
   return truncate(`[${finding.rule}] ${prefix}${describe(finding)}`, MAX_WARNING_LENGTH);
 }
 
-/** Keeps warnings under the API server's total size limit, saying how many were left out. */
+function moreWarnings(count: number): string {
+  return `lifecycle-guard: ${count} more finding(s) not shown; run \`lifecycle-guard check\` on the manifest to list them all`;
+}
+
+/** Keeps warnings under the API server's total size limit (the "N more" line included), saying how many were left out. */
 export function limitWarnings(warnings: readonly string[]): string[] {
   const kept: string[] = [];
   let bytes = 0;
-  const reserve = 80; // room for the "N more" line
   for (const [index, warning] of warnings.entries()) {
     const size = Buffer.byteLength(warning);
-    if (bytes + size > MAX_WARNINGS_BYTES - reserve) {
-      kept.push(`lifecycle-guard: ${warnings.length - index} more finding(s) not shown; run \`lifecycle-guard check\` on the manifest to list them all`);
+    const rest = warnings.length - index - 1;
+    // Room for the "N more" line that would follow, unless this is the last warning.
+    const reserve = rest === 0 ? 0 : Buffer.byteLength(moreWarnings(rest));
+    if (bytes + size + reserve >= MAX_WARNINGS_BYTES) {
+      kept.push(moreWarnings(warnings.length - index));
       break;
     }
     kept.push(warning);
@@ -69,8 +77,8 @@ export function ruleFailureDecision(uid: string, errors: readonly RuleError[], f
   const names = errors.map((error) => error.rule).join(', ');
   if (failureMode === 'deny') {
     const message = `lifecycle-guard: internal error in rule(s) ${names}; denied because the policy's failureMode is deny`;
-    return { verdict: 'error', findings: [], response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', message } } };
+    return { verdict: 'error', findings: [], errors, response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', message } } };
   }
   const warning = `lifecycle-guard: internal error in rule(s) ${names}; admitted unchecked because the policy's failureMode is allow`;
-  return { verdict: 'error', findings: [], response: { uid, allowed: true, warnings: [truncate(warning, MAX_WARNING_LENGTH)] } };
+  return { verdict: 'error', findings: [], errors, response: { uid, allowed: true, warnings: [truncate(warning, MAX_WARNING_LENGTH)] } };
 }

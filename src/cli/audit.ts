@@ -1,0 +1,66 @@
+import { stringify } from 'yaml';
+import { createClients, loadKubeConfig, readClusterInfo } from '../kube/client.js';
+import { buildReports } from '../kube/reports.js';
+import { scanCluster, type ScanReport } from '../kube/scanner.js';
+import { renderHtmlReport } from './html-report.js';
+import { InputError } from './manifests.js';
+import { loadPolicyFile } from './policy-file.js';
+import { formatJson, formatTable } from './report-format.js';
+import { styleFor } from './style.js';
+
+export type AuditFormat = 'table' | 'json' | 'yaml' | 'html';
+
+export interface AuditOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  output: AuditFormat;
+  policy?: string;
+  pageSize: number;
+}
+
+function render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyReport' | 'OpenReports'): string {
+  switch (format) {
+    case 'json':
+      return formatJson({ findings: report.findings, summary: { ...report.summary, namespaces: report.namespaces.length } });
+    case 'yaml':
+      return stringify({ apiVersion: 'v1', kind: 'List', items: buildReports(report, reportFormat) });
+    case 'html':
+      return renderHtmlReport(report);
+    case 'table':
+      return formatTable(report, (finding) => `namespace ${finding.namespace}`, styleFor(process.stdout));
+  }
+}
+
+/** Scans a live cluster from a laptop, as the background scan does inside `serve`. Returns the summary. */
+export async function runAudit(options: AuditOptions): Promise<ScanReport> {
+  if (options.namespace !== undefined && options.allNamespaces) throw new InputError('--namespace and --all-namespaces exclude each other');
+  const policy = loadPolicyFile(options.policy);
+  let clients;
+  try {
+    clients = createClients(loadKubeConfig(options.kubeconfig));
+  } catch (error) {
+    throw new InputError(`cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`);
+  }
+  const progress = process.stderr.isTTY
+    ? ({ kind, objects }: { kind: string; objects: number }) => process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
+    : undefined;
+  let report: ScanReport;
+  try {
+    const cluster = await readClusterInfo(clients);
+    report = await scanCluster(clients, {
+      policy,
+      cluster,
+      pageSize: options.pageSize,
+      ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      ...(progress ? { onProgress: progress } : {}),
+    });
+  } catch (error) {
+    throw new InputError(`cannot scan ${clients.config.getCurrentCluster()?.server ?? 'the cluster'}: ${(error as Error).message}`);
+  } finally {
+    if (progress) process.stderr.write('\r\u001b[K');
+  }
+  const reportFormat = policy.scan.reportFormat === 'none' ? 'PolicyReport' : policy.scan.reportFormat;
+  process.stdout.write(render(report, options.output, reportFormat));
+  return report;
+}

@@ -1,0 +1,104 @@
+import type { Logger } from 'pino';
+import type { Policy } from '../engine/policy.js';
+import { isStatus, type KubeClients } from './client.js';
+import type { ScanFinding, ScanReport } from './scanner.js';
+
+export type ReportFormat = Exclude<Policy['scan']['reportFormat'], 'none'>;
+
+/** Where each format lives; the two differ only in group, kind and the name of the resource list. */
+export const REPORT_APIS = {
+  PolicyReport: { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports', kind: 'PolicyReport', subjectsField: 'resources' },
+  OpenReports: { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', subjectsField: 'subjects' },
+} as const;
+
+export const REPORT_NAME = 'lifecycle-guard';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'lifecycle-guard' };
+const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=lifecycle-guard';
+
+/** A report object's size must stay well under etcd's 1.5 MiB; past this many results, the rest are counted only. */
+const MAX_RESULTS = 2000;
+
+function result(finding: ScanFinding, subjectsField: string, timestamp: { seconds: number; nanos: number }) {
+  return {
+    source: 'lifecycle-guard',
+    policy: 'lifecycle-guard',
+    rule: finding.rule,
+    category: 'Pod Lifecycle',
+    severity: finding.type === 'validating' ? 'medium' : 'low',
+    result: finding.mode === 'enforce' ? 'fail' : 'warn',
+    scored: true,
+    message: finding.container === '' ? finding.message : `container "${finding.container}" ${finding.message}`,
+    timestamp,
+    [subjectsField]: [{ apiVersion: finding.apiVersion, kind: finding.kind, name: finding.name, namespace: finding.namespace, uid: finding.uid }],
+    properties: { container: finding.container, mode: finding.mode, fix: finding.fix },
+  };
+}
+
+/** One report per namespace of the scan, in the chosen format. `pass` counts objects without any finding. */
+export function buildReports(scan: ScanReport, format: ReportFormat): Record<string, unknown>[] {
+  const api = REPORT_APIS[format];
+  const time = new Date(scan.generatedAt).getTime();
+  const timestamp = { seconds: Math.floor(time / 1000), nanos: 0 };
+  return scan.namespaces.map((namespace) => {
+    const findings = scan.findings.filter((finding) => finding.namespace === namespace);
+    const failingObjects = new Set(findings.map((finding) => `${finding.kind}/${finding.name}`));
+    return {
+      apiVersion: `${api.group}/${api.version}`,
+      kind: api.kind,
+      metadata: { name: REPORT_NAME, namespace, labels: MANAGED_BY },
+      summary: {
+        pass: (scan.objectsByNamespace[namespace] ?? 0) - failingObjects.size,
+        fail: findings.filter((finding) => finding.mode === 'enforce').length,
+        warn: findings.filter((finding) => finding.mode === 'audit').length,
+        error: 0,
+        skip: 0,
+      },
+      results: findings.slice(0, MAX_RESULTS).map((finding) => result(finding, api.subjectsField, timestamp)),
+    };
+  });
+}
+
+/**
+ * Writes one report per namespace, updated in place (never duplicated), and deletes this tool's
+ * reports in namespaces that no longer hold anything to report on.
+ */
+export async function writeReports(clients: KubeClients, scan: ScanReport, format: ReportFormat, logger: Logger): Promise<{ written: number; deleted: number }> {
+  const { group, version, plural } = REPORT_APIS[format];
+  let written = 0;
+  for (const body of buildReports(scan, format)) {
+    const namespace = (body.metadata as { namespace: string }).namespace;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const existing = (await clients.custom
+          .getNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME })
+          .catch((error: unknown) => (isStatus(error, 404) ? undefined : Promise.reject(error)))) as { metadata?: { resourceVersion?: string } } | undefined;
+        if (existing === undefined) {
+          await clients.custom.createNamespacedCustomObject({ group, version, namespace, plural, body });
+        } else {
+          const resourceVersion = existing.metadata?.resourceVersion;
+          const replacement = { ...body, metadata: { ...(body.metadata as object), resourceVersion } };
+          await clients.custom.replaceNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME, body: replacement });
+        }
+        written += 1;
+        break;
+      } catch (error) {
+        if (!isStatus(error, 409) || attempt === 2) throw error; // conflict: read again and retry
+      }
+    }
+  }
+  const current = new Set(scan.namespaces);
+  const existing = (await clients.custom.listClusterCustomObject({ group, version, plural, labelSelector: MANAGED_BY_SELECTOR })) as {
+    items?: { metadata?: { name?: string; namespace?: string } }[];
+  };
+  let deleted = 0;
+  for (const item of existing.items ?? []) {
+    const namespace = item.metadata?.namespace ?? '';
+    if (current.has(namespace) || item.metadata?.name !== REPORT_NAME) continue;
+    await clients.custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME }).catch((error: unknown) => {
+      if (!isStatus(error, 404)) throw error;
+    });
+    deleted += 1;
+  }
+  logger.info({ format, written, deleted }, 'reports written');
+  return { written, deleted };
+}
