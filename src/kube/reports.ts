@@ -5,10 +5,10 @@ import type { ScanFinding, ScanReport } from './scanner.js';
 
 export type ReportFormat = Exclude<Policy['scan']['reportFormat'], 'none'>;
 
-/** Where each format lives; the two differ only in group, kind and the name of the resource list. */
+/** Where each format lives; OpenReports is PolicyReport's successor, with the same results and summary. */
 export const REPORT_APIS = {
-  PolicyReport: { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports', kind: 'PolicyReport', subjectsField: 'resources' },
-  OpenReports: { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', subjectsField: 'subjects' },
+  PolicyReport: { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports', kind: 'PolicyReport' },
+  OpenReports: { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report' },
 } as const;
 
 export const REPORT_NAME = 'lifecycle-guard';
@@ -18,7 +18,7 @@ const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=lifecycle-guard';
 /** A report object's size must stay well under etcd's 1.5 MiB; past this many results, the rest are counted only. */
 const MAX_RESULTS = 2000;
 
-function result(finding: ScanFinding, subjectsField: string, timestamp: { seconds: number; nanos: number }) {
+function result(finding: ScanFinding, timestamp: { seconds: number; nanos: number }) {
   return {
     source: 'lifecycle-guard',
     policy: 'lifecycle-guard',
@@ -29,7 +29,7 @@ function result(finding: ScanFinding, subjectsField: string, timestamp: { second
     scored: true,
     message: finding.container === '' ? finding.message : `container "${finding.container}" ${finding.message}`,
     timestamp,
-    [subjectsField]: [{ apiVersion: finding.apiVersion, kind: finding.kind, name: finding.name, namespace: finding.namespace, uid: finding.uid }],
+    resources: [{ apiVersion: finding.apiVersion, kind: finding.kind, name: finding.name, namespace: finding.namespace, uid: finding.uid }],
     properties: { container: finding.container, mode: finding.mode, fix: finding.fix },
   };
 }
@@ -46,6 +46,8 @@ export function buildReports(scan: ScanReport, format: ReportFormat): Record<str
       apiVersion: `${api.group}/${api.version}`,
       kind: api.kind,
       metadata: { name: REPORT_NAME, namespace, labels: MANAGED_BY },
+      ...(format === 'OpenReports' ? { source: 'lifecycle-guard' } : {}),
+      scope: { apiVersion: 'v1', kind: 'Namespace', name: namespace },
       summary: {
         pass: (scan.objectsByNamespace[namespace] ?? 0) - failingObjects.size,
         fail: findings.filter((finding) => finding.mode === 'enforce').length,
@@ -53,7 +55,7 @@ export function buildReports(scan: ScanReport, format: ReportFormat): Record<str
         error: 0,
         skip: 0,
       },
-      results: findings.slice(0, MAX_RESULTS).map((finding) => result(finding, api.subjectsField, timestamp)),
+      results: findings.slice(0, MAX_RESULTS).map((finding) => result(finding, timestamp)),
     };
   });
 }
