@@ -1,5 +1,5 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { isSeq, type Document } from 'yaml';
+import { isSeq, visit, type Document } from 'yaml';
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ManifestFile } from './manifests.js';
@@ -41,6 +41,18 @@ function indentsSequences(text: string): boolean {
   return !/^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
 }
 
+/** YAML aliases (`*name`) share their anchor's node: edits through one would land on every use. */
+function hasAliases(document: Document.Parsed): boolean {
+  let found = false;
+  visit(document, {
+    Alias: () => {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 function isJson(file: ManifestFile): boolean {
   return file.path.toLowerCase().endsWith('.json') || /^\s*[{[]/.test(file.text);
 }
@@ -57,10 +69,11 @@ export function fixManifests(file: ManifestFile, policy: Policy): FixedFile {
     }
     if (mutation.patch.length === 0) continue;
     changes += mutation.findings.length;
-    if (!json) {
+    if (!json && !hasAliases(document)) {
       for (const operation of mutation.patch) applyToDocument(document, path, operation);
     } else {
-      const whole = patched.get(document) ?? document.toJS();
+      // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole.
+      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(document.toJS({ maxAliasCount: 1000 })));
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
       const operations = mutation.patch.map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
       patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);
@@ -71,6 +84,7 @@ export function fixManifests(file: ManifestFile, policy: Policy): FixedFile {
     const values = file.documents.map((document) => patched.get(document) ?? document.toJS());
     return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
   }
+  for (const [document, value] of patched) document.contents = document.createNode(value) as typeof document.contents;
   const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq: indentsSequences(file.text) };
   return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes };
 }

@@ -110,7 +110,7 @@ function renderSummary(summary: AuditReport['summary']): string {
   const items = cards
     .map(
       ([key, value, label, hint]) =>
-        `<div class="card ${key}"><dt>${label}</dt><dd><span class="num" data-summary="${key}">${value}</span><span class="hint">${hint}</span></dd></div>`,
+        `<div class="card ${key}${value === 0 ? ' zero' : ''}"><dt>${label}</dt><dd><span class="num" data-summary="${key}">${value}</span><span class="hint">${hint}</span></dd></div>`,
     )
     .join('\n');
   return `<section aria-labelledby="summary-heading">
@@ -280,7 +280,7 @@ function effect(finding: ReportFinding): { css: string; hint: string } {
 function renderCell(finding: ReportFinding, column: Column, colors: ReadonlyMap<string, string>): string {
   switch (column.key) {
     case 'namespace':
-      return `<td>${escapeHtml(namespaceLabel(finding.namespace))}</td>`;
+      return `<td class="nowrap">${escapeHtml(namespaceLabel(finding.namespace))}</td>`;
     case 'name':
       return `<td class="name">${escapeHtml(finding.name)}</td>`;
     case 'rule': {
@@ -292,7 +292,7 @@ function renderCell(finding: ReportFinding, column: Column, colors: ReadonlyMap<
     }
     case 'mode': {
       const { css, hint } = effect(finding);
-      return `<td><span class="badge ${css}" title="${hint}">${escapeHtml(finding.mode)}</span></td>`;
+      return `<td class="nowrap"><span class="badge ${css}" title="${hint}">${escapeHtml(finding.mode)}</span></td>`;
     }
     case 'fix':
       return `<td class="fix">${escapeHtml(finding.fix)}</td>`;
@@ -322,7 +322,7 @@ function renderTable(findings: readonly ReportFinding[], colors: ReadonlyMap<str
   const namespaces = [...byNamespace.keys()].sort((a, b) => a.localeCompare(b));
   const head = COLUMNS.map(
     (column, index) =>
-      `<th scope="col" data-column="${index}" class="col-${column.key}"><button type="button" class="sort">${column.label}</button></th>`,
+      `<th scope="col" data-column="${index}" class="col-${column.key}"><button type="button" class="sort">${column.label}<span class="arrow" aria-hidden="true"></span></button></th>`,
   ).join('');
   const rows = findings
     .map(
@@ -384,13 +384,13 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","DejaVu Sans",Arial,sans-serif}
 code{font:12.5px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace}
 a{color:var(--accent)}
-.wrap{max-width:1320px;margin:0 auto;padding:0 24px}
+.wrap{max-width:1480px;margin:0 auto;padding:0 20px}
 .page-header{background:var(--head);color:#f4f6fa;padding:20px 0 18px}
 .page-header h1{margin:2px 0 4px;font-size:22px;font-weight:650;letter-spacing:-.01em}
 .page-header .cluster{color:#9cc2ff;word-break:break-all}
 .eyebrow{margin:0;font-size:11.5px;letter-spacing:.08em;text-transform:uppercase;color:#9aa6ba}
 .meta{margin:0;color:#c3cbd8;font-size:13px}
-main{padding-top:16px;padding-bottom:8px}
+main.wrap{padding-top:18px;padding-bottom:4px}
 h2{font-size:16px;margin:0 0 12px}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin:0 0 16px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
 .summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:0 0 16px}
@@ -403,6 +403,7 @@ h2{font-size:16px;margin:0 0 12px}
 .card.denied{border-left-color:var(--red)}.card.denied .num{color:var(--red)}
 .card.warnings{border-left-color:#d08a00}.card.warnings .num{color:var(--amber)}
 .card.mutations{border-left-color:var(--blue)}.card.mutations .num{color:var(--blue)}
+.card.zero .num{color:var(--fg)}
 .chart{margin:0;display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}
 .chart svg{flex:1 1 520px;max-width:760px;width:100%;height:auto;overflow:visible}
 .chart text{fill:var(--fg)}
@@ -437,25 +438,26 @@ input[type=search]:focus,select:focus,button:focus-visible{outline:2px solid var
 .key .badge{margin-left:8px}
 .table-scroll{overflow-x:auto;border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;vertical-align:top;padding:7px 10px;border-bottom:1px solid var(--line)}
+th,td{text-align:left;vertical-align:top;padding:7px 8px;border-bottom:1px solid var(--line)}
 thead th{position:sticky;top:0;background:var(--bg);z-index:1;padding:0;white-space:nowrap}
-th .sort{all:unset;box-sizing:border-box;display:block;width:100%;padding:8px 10px;font-weight:650;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);cursor:pointer}
+th .sort{all:unset;box-sizing:border-box;display:block;width:100%;padding:8px;font-weight:650;font-size:12.5px;color:var(--muted);cursor:pointer}
 th .sort:hover{color:var(--fg)}
 th .sort:focus-visible{outline:2px solid var(--accent);outline-offset:-2px}
-th .sort::after{content:"\\2195";margin-left:5px;opacity:.35;text-transform:none}
+th .arrow::after{content:"\\2195";margin-left:5px;opacity:.35}
 th[aria-sort=ascending] .sort,th[aria-sort=descending] .sort{color:var(--fg)}
-th[aria-sort=ascending] .sort::after{content:"\\25B2";opacity:.8;font-size:9px}
-th[aria-sort=descending] .sort::after{content:"\\25BC";opacity:.8;font-size:9px}
+th[aria-sort=ascending] .arrow::after{content:"\\25B2";opacity:.8;font-size:9px}
+th[aria-sort=descending] .arrow::after{content:"\\25BC";opacity:.8;font-size:9px}
 tbody tr:nth-child(even){background:color-mix(in srgb,var(--bg) 45%,transparent)}
 tbody tr:hover{background:color-mix(in srgb,var(--accent) 7%,transparent)}
 tbody tr:last-child td{border-bottom:0}
-td.name{font-weight:600;word-break:break-word}
+td.name{font-weight:600;min-width:8em;overflow-wrap:anywhere}
+td.nowrap{white-space:nowrap}
 td.rule{white-space:nowrap}
 td.rule .swatch{margin-right:6px}
-td.rule a{text-decoration:none;color:inherit;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12px}
+td.rule a{text-decoration:none;color:inherit;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:11.5px}
 td.rule a:hover{text-decoration:underline}
-td.message{min-width:260px}
-td.fix{min-width:260px;color:var(--muted);font-size:12.5px}
+td.message{width:21%;min-width:14em;overflow-wrap:break-word}
+td.fix{width:24%;min-width:16em;overflow-wrap:break-word;color:var(--muted);font-size:12px;line-height:1.4}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:11.5px;font-weight:650;white-space:nowrap}
 .badge.denied{background:var(--red-bg);color:var(--red)}
 .badge.warning{background:var(--amber-bg);color:var(--amber)}
@@ -467,7 +469,7 @@ td.fix{min-width:260px;color:var(--muted);font-size:12.5px}
 .rule-card h3{margin:0 0 4px;font-size:13px;display:flex;align-items:center;gap:7px}
 .rule-card .type{margin-left:auto;font-size:11px;font-weight:600;color:var(--muted);border:1px solid var(--line);border-radius:999px;padding:0 7px}
 .rule-title{margin:0 0 4px;font-weight:600}
-.rule-title .count{font-weight:500;color:var(--muted);font-size:12px;margin-left:4px}
+.rule-title .count{white-space:nowrap;font-weight:500;color:var(--muted);font-size:12px;margin-left:4px}
 .why{margin:0;color:var(--muted);font-size:13px}
 footer p{margin:4px 0 24px;color:var(--muted);font-size:12px}
 .visually-hidden{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}

@@ -111,6 +111,7 @@ export function buildProgram(): Command {
     .option('--mutating-webhook <name>', 'MutatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)', parseDuration, parseDuration('365d'))
+    .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', (value: string) => value.split(',').filter(Boolean))
     .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
     .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')

@@ -30,6 +30,7 @@ export interface ServeOptions {
   mutatingWebhook: string;
   validatingWebhook: string;
   certValidity: number;
+  certExtraHosts?: string[];
   shutdownDelay: number;
   shutdownTimeout: number;
   /** Seconds a request may take to arrive (headers: 10 s at most); hidden option, for tests. */
@@ -68,6 +69,7 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
       validatingWebhook: options.validatingWebhook,
       certDir: options.certDir,
       validityMs: options.certValidity,
+      extraHosts: options.certExtraHosts ?? [],
       logger,
     });
     await bootstrap.reconcile();

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { generateCertificates, needsRenewal, writeCertificates, type KeyPair } from '../server/certificates.js';
@@ -15,6 +16,10 @@ export interface TlsBootstrapOptions {
   certDir: string;
   /** Lifetime of serving certificates; the CA lives twice as long. */
   validityMs: number;
+  /** More names the certificate must cover, for a webhook reached by URL (e.g. 127.0.0.1). */
+  extraHosts?: readonly string[];
+  /** Wait after adding a new CA to caBundle before serving certificates it signed (API servers reload it asynchronously). */
+  trustPropagationMs?: number;
   logger: Logger;
 }
 
@@ -29,7 +34,11 @@ interface StoredCertificates {
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
 
 function splitBundle(bundle: string): string[] {
-  return bundle.match(PEM_CERTIFICATE)?.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)) ?? [];
+  return bundle.match(PEM_CERTIFICATE) ?? [];
+}
+
+function joinBundle(pems: readonly string[]): string {
+  return pems.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
 }
 
 function decode(secret: V1Secret, key: string): string {
@@ -61,7 +70,7 @@ function renewalReason(stored: StoredCertificates, hosts: readonly string[]): 'c
     if (currentCa === undefined || stored.caKey === '' || needsRenewal(currentCa)) return 'ca';
     const serving = new X509Certificate(stored.serving.cert);
     const issuedByCurrentCa = serving.verify(new X509Certificate(currentCa).publicKey);
-    const coversHosts = hosts.every((host) => serving.checkHost(host) !== undefined);
+    const coversHosts = hosts.every((host) => (isIP(host) ? serving.checkIP(host) : serving.checkHost(host)) !== undefined);
     if (!issuedByCurrentCa || !coversHosts || needsRenewal(stored.serving.cert)) return 'serving';
     return undefined;
   } catch {
@@ -87,7 +96,7 @@ export class TlsBootstrap {
 
   get hosts(): string[] {
     const { serviceName: name, namespace } = this.#options;
-    return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
+    return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, ...(this.#options.extraHosts ?? [])];
   }
 
   get files() {
@@ -114,7 +123,7 @@ export class TlsBootstrap {
     }
     const bundle = await generateCertificates({ hosts: this.hosts, validityDays });
     const stillTrusted = previous === undefined ? [] : splitBundle(previous.caBundle).filter((pem) => !isExpired(pem, now));
-    return { caBundle: [bundle.ca.cert, ...stillTrusted].join(''), caKey: bundle.ca.key, serving: bundle.serving };
+    return { caBundle: joinBundle([bundle.ca.cert, ...stillTrusted]), caKey: bundle.ca.key, serving: bundle.serving };
   }
 
   /** Makes sure the Secret, caBundle and local files are current. Safe to call from every replica at once. */
@@ -126,12 +135,15 @@ export class TlsBootstrap {
       const reason = stored === undefined ? 'ca' : renewalReason(stored, this.hosts);
       if (stored !== undefined && reason === undefined) {
         const pruned = splitBundle(stored.caBundle).filter((pem, index) => index === 0 || !isExpired(pem, new Date()));
-        await this.#publish({ ...stored, caBundle: pruned.join('') });
+        await this.#publish({ ...stored, caBundle: joinBundle(pruned) });
         return;
       }
       const next = await this.#issue(stored, reason ?? 'ca');
       // Trust first, serve second: caBundle gets the new CA before any replica can present it.
-      await this.#patchCaBundle(next.caBundle);
+      const trustChanged = await this.#patchCaBundle(next.caBundle);
+      if (trustChanged && stored !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, this.#options.trustPropagationMs ?? 5000));
+      }
       const body: V1Secret = {
         apiVersion: 'v1',
         kind: 'Secret',
@@ -160,7 +172,8 @@ export class TlsBootstrap {
     this.#written = fingerprint;
   }
 
-  async #patchCaBundle(caBundle: string): Promise<void> {
+  /** Sets caBundle on every webhook of both configurations; true when anything changed. */
+  async #patchCaBundle(caBundle: string): Promise<boolean> {
     const encoded = Buffer.from(caBundle).toString('base64');
     const { mutatingWebhook, validatingWebhook, logger } = this.#options;
     const patchOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
@@ -168,6 +181,7 @@ export class TlsBootstrap {
       { name: mutatingWebhook, read: (name: string) => this.#clients.admission.readMutatingWebhookConfiguration({ name }), patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }, patchOptions) },
       { name: validatingWebhook, read: (name: string) => this.#clients.admission.readValidatingWebhookConfiguration({ name }), patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }, patchOptions) },
     ];
+    let changed = false;
     for (const target of targets) {
       let configuration;
       try {
@@ -185,6 +199,8 @@ export class TlsBootstrap {
       // The test guards against a concurrent change of the list between read and patch.
       await target.patch(target.name, [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion }, ...operations]);
       logger.info({ configuration: target.name, webhooks: operations.length }, 'caBundle updated');
+      changed = true;
     }
+    return changed;
   }
 }

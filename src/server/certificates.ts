@@ -25,12 +25,15 @@ export interface CertificateRequest {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 function validity(days: number) {
-  const notBeforeDate = new Date(Date.now() - 5 * 60 * 1000); // tolerate clock skew between nodes
-  return { notBeforeDate, notAfterDate: new Date(notBeforeDate.getTime() + days * DAY_MS) };
+  const now = Date.now();
+  // Valid from a little earlier, to tolerate clock skew between nodes (a tenth for short lifetimes).
+  const skew = Math.min(5 * 60 * 1000, (days * DAY_MS) / 10);
+  return { notBeforeDate: new Date(now - skew), notAfterDate: new Date(now + days * DAY_MS) };
 }
 
 async function createCa(days: number): Promise<KeyPair> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'lifecycle-guard CA' }], {
+  // A name of its own per CA: during a rotation two CAs share the bundle, and TLS stacks look issuers up by name.
+  const pems = await selfsigned.generate([{ name: 'commonName', value: `lifecycle-guard CA ${new Date().toISOString()}` }], {
     keyType: 'ec',
     algorithm: 'sha256',
     ...validity(days),
