@@ -1,5 +1,5 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { isSeq, visit, type Document } from 'yaml';
+import { isNode, isSeq, visit, type Document } from 'yaml';
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ManifestFile } from './manifests.js';
@@ -32,6 +32,13 @@ function applyToDocument(document: Document.Parsed, prefix: readonly (string | n
   if (operation.op === 'add' && isSeq(parent)) {
     parent.items.splice(last === '-' ? parent.items.length : Number(last), 0, node);
   } else {
+    // A replaced value keeps the comments written around it (`terminationGracePeriodSeconds: 10 # why`).
+    const previous = document.getIn(path, true);
+    if (isNode(previous)) {
+      node.comment = previous.comment;
+      node.commentBefore = previous.commentBefore;
+      node.spaceBefore = previous.spaceBefore;
+    }
     document.setIn(path, node);
   }
 }
@@ -53,8 +60,16 @@ function hasAliases(document: Document.Parsed): boolean {
   return found;
 }
 
+/** A .json file, or input that is JSON (flow-style YAML, which may hold comments, is not). */
 function isJson(file: ManifestFile): boolean {
-  return file.path.toLowerCase().endsWith('.json') || /^\s*[{[]/.test(file.text);
+  if (file.path.toLowerCase().endsWith('.json')) return true;
+  if (!/^\s*[{[]/.test(file.text)) return false;
+  try {
+    JSON.parse(file.text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */

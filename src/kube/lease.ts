@@ -2,6 +2,13 @@ import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isStatus, type KubeClients } from './client.js';
 
+/** Lease times are MicroTime: the API server wants six fractional digits, Date#toISOString gives three. */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  }
+}
+
 export interface LeaseOptions {
   namespace: string;
   name: string;
@@ -32,7 +39,7 @@ export class LeaderLease {
   /** Acquires or renews the lease; returns whether this replica holds it now. */
   async tryAcquire(durationSeconds = this.#options.durationSeconds, now = new Date()): Promise<boolean> {
     const { namespace, name, identity, logger } = this.#options;
-    const spec = { holderIdentity: identity, leaseDurationSeconds: durationSeconds, renewTime: now };
+    const spec = { holderIdentity: identity, leaseDurationSeconds: durationSeconds, renewTime: new MicroTime(now) };
     try {
       let lease: V1Lease | undefined;
       try {
@@ -41,13 +48,13 @@ export class LeaderLease {
         if (!isStatus(error, 404)) throw error;
       }
       if (lease === undefined) {
-        await this.#clients.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: now } } });
+        await this.#clients.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new MicroTime(now) } } });
       } else {
         const holder = lease.spec?.holderIdentity;
         const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
         const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
         if (holder !== identity && !expired) return this.#set(false);
-        const acquireTime = holder === identity ? lease.spec?.acquireTime : now;
+        const acquireTime = new MicroTime(holder === identity && lease.spec?.acquireTime ? lease.spec.acquireTime : now);
         await this.#clients.coordination.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime } } });
       }
       return this.#set(true);

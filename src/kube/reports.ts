@@ -60,9 +60,30 @@ export function buildReports(scan: ScanReport, format: ReportFormat): Record<str
   });
 }
 
+async function deleteReports(clients: KubeClients, api: (typeof REPORT_APIS)[ReportFormat], keep: ReadonlySet<string>): Promise<number> {
+  const { group, version, plural } = api;
+  let existing: { items?: { metadata?: { name?: string; namespace?: string } }[] };
+  try {
+    existing = (await clients.custom.listClusterCustomObject({ group, version, plural, labelSelector: MANAGED_BY_SELECTOR })) as typeof existing;
+  } catch (error) {
+    if (isStatus(error, 404)) return 0; // the other format's CRD is not installed
+    throw error;
+  }
+  let deleted = 0;
+  for (const item of existing.items ?? []) {
+    const namespace = item.metadata?.namespace ?? '';
+    if (keep.has(namespace) || item.metadata?.name !== REPORT_NAME) continue;
+    await clients.custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME }).catch((error: unknown) => {
+      if (!isStatus(error, 404)) throw error;
+    });
+    deleted += 1;
+  }
+  return deleted;
+}
+
 /**
  * Writes one report per namespace, updated in place (never duplicated), and deletes this tool's
- * reports in namespaces that no longer hold anything to report on.
+ * reports in namespaces that no longer hold anything to report on, and those of the other format.
  */
 export async function writeReports(clients: KubeClients, scan: ScanReport, format: ReportFormat, logger: Logger): Promise<{ written: number; deleted: number }> {
   const { group, version, plural } = REPORT_APIS[format];
@@ -89,17 +110,11 @@ export async function writeReports(clients: KubeClients, scan: ScanReport, forma
     }
   }
   const current = new Set(scan.namespaces);
-  const existing = (await clients.custom.listClusterCustomObject({ group, version, plural, labelSelector: MANAGED_BY_SELECTOR })) as {
-    items?: { metadata?: { name?: string; namespace?: string } }[];
-  };
   let deleted = 0;
-  for (const item of existing.items ?? []) {
-    const namespace = item.metadata?.namespace ?? '';
-    if (current.has(namespace) || item.metadata?.name !== REPORT_NAME) continue;
-    await clients.custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME }).catch((error: unknown) => {
-      if (!isStatus(error, 404)) throw error;
-    });
-    deleted += 1;
+  for (const [name, api] of Object.entries(REPORT_APIS)) {
+    // Stale: namespaces with nothing left to report on, and every report of the format not in use.
+    const keep = name === format ? current : new Set<string>();
+    deleted += await deleteReports(clients, api, keep);
   }
   logger.info({ format, written, deleted }, 'reports written');
   return { written, deleted };

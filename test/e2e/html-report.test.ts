@@ -10,25 +10,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { renderHtmlReport } from '../../src/cli/html-report.js';
 import { summarize, type AuditReport, type ReportFinding } from '../../src/engine/report.js';
 import { RULES } from '../../src/rules/index.js';
+import { CHROMIUM, launchChromium } from './harness/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-// Without these Chromium reaches for the network (component updates, field trials, QUIC probes,
-// sync), which is closed here. Playwright adds --headless and a fresh temporary --user-data-dir
-// (a new profile per launch, deleted on close) itself; it refuses a --user-data-dir in `args`.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = resolve('test-artifacts');
 
 function fixOf(rule: string): string {
@@ -90,7 +77,7 @@ before(async () => {
   assert.equal(RULE_IDS.size, 4);
   dir = await mkdtemp(join(tmpdir(), 'lg-html-report-'));
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+  browser = await launchChromium();
 });
 
 after(async () => {
