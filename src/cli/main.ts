@@ -2,12 +2,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
+import { generateCertificates, writeCertificates } from '../server/certificates.js';
 import { runAudit } from './audit.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseDuration, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './durations.js';
+import { parseDuration, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import { runServe } from './serve.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -81,9 +82,28 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('certs')
+    .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for local use or bring-your-own TLS')
+    .requiredOption('--out <dir>', 'directory to write to (created if missing)')
+    .addOption(
+      new Option('--hosts <hosts>', 'DNS names and IPs, comma-separated')
+        .argParser(parseList)
+        .default(
+          ['localhost', '127.0.0.1', ...['', '.lifecycle-guard', '.lifecycle-guard.svc', '.lifecycle-guard.svc.cluster.local'].map((suffix) => `lifecycle-guard${suffix}`)],
+          'localhost, 127.0.0.1 and the DNS names of the lifecycle-guard Service',
+        ),
+    )
+    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
+    .action(async (options: { out: string; hosts: string[]; validity: number }) => {
+      const bundle = await generateCertificates({ hosts: options.hosts, validityDays: options.validity / 86_400_000 });
+      writeCertificates(options.out, bundle);
+      process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${options.hosts.join(', ')})\n`);
+    });
+
+  program
     .command('audit')
     .description('scan what already runs in a cluster with the same rules; exit 1 if the webhook would deny something')
-    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config, or in-cluster)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace (the default)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml', 'html']).default('table'))
@@ -104,14 +124,14 @@ export function buildProgram(): Command {
     .option('--cert-dir <dir>', 'where a local self-signed pair is generated when no --tls-cert is given', 'certs')
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--policy-configmap <namespace/name>', `policy from this ConfigMap's policy.yaml key, followed live`, parseNamespacedName)
-    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster service account, then $KUBECONFIG or ~/.kube/config)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
     .option('--namespace <namespace>', 'the webhook\'s own namespace (always excluded)', process.env.POD_NAMESPACE ?? 'lifecycle-guard')
     .option('--tls-secret <name>', 'keep the CA and serving certificate in this kubernetes.io/tls Secret and set caBundle')
     .option('--service-name <name>', 'Service in front of the webhook (the certificate covers its DNS names)', 'lifecycle-guard')
     .option('--mutating-webhook <name>', 'MutatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
-    .option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)', parseDuration, parseDuration('365d'))
-    .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', (value: string) => value.split(',').filter(Boolean))
+    .addOption(new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
+    .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', parseList)
     .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
     .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
