@@ -69,7 +69,8 @@ function controllerOf(metadata: unknown): Workload['controlledBy'] {
 export function describeWorkload(object: unknown): Workload | undefined {
   if (!isObject(object)) return undefined;
   const kind = asString(object.kind);
-  const specPath = kind === undefined ? undefined : POD_SPEC_PATHS[kind];
+  // Object.hasOwn: a kind such as `constructor` must not find Object.prototype's members.
+  const specPath = kind !== undefined && Object.hasOwn(POD_SPEC_PATHS, kind) ? POD_SPEC_PATHS[kind] : undefined;
   if (kind === undefined || specPath === undefined) return undefined;
   const podSpec = getPath(object, specPath);
   if (!isObject(podSpec)) return undefined;

@@ -11,8 +11,9 @@ const params = z
   })
   .strict();
 
+/** A command or args list; entries that are not strings (the API server would refuse them) count as empty. */
 function stringList(value: unknown): string[] | undefined {
-  return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : String(item))) : undefined;
+  return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : '')) : undefined;
 }
 
 export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {

@@ -67,6 +67,8 @@ export class WebhookServer {
       {
         ...readKeyPair(options.tls),
         minVersion: 'TLSv1.2',
+        // A client that never finishes the TLS handshake is dropped as quickly as one that never sends headers.
+        handshakeTimeout: headersTimeout,
         headersTimeout,
         requestTimeout,
         // Node checks these timeouts only every 30 s by default, which let a stalled client stay up to 40 s.

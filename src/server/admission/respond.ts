@@ -26,6 +26,12 @@ function describe(finding: Finding): string {
   return `${finding.container === undefined ? '' : `container "${finding.container}" `}${finding.message}`;
 }
 
+function groupByRule(findings: readonly Finding[]): Map<string, Finding[]> {
+  const groups = new Map<string, Finding[]>();
+  for (const finding of findings) groups.set(finding.rule, [...(groups.get(finding.rule) ?? []), finding]);
+  return groups;
+}
+
 function warningFor(finding: Finding, note: string | undefined): string {
   const prefix = note === undefined ? '' : `${note}: `;
   return truncate(`[${finding.rule}] ${prefix}${describe(finding)}`, MAX_WARNING_LENGTH);
@@ -58,18 +64,25 @@ export function warningsFor(findings: readonly Finding[], noteFor: (finding: Fin
   return limitWarnings(findings.map((finding) => warningFor(finding, noteFor(finding))));
 }
 
-/** The denial as kubectl shows it after "denied the request:": every violation with its fix. */
+/** The denial as kubectl shows it after "denied the request:": every violation, then each rule's fix once. */
 export function denialMessage(subject: string, findings: readonly Finding[]): string {
-  const lines = findings.map((finding) => `- [${finding.rule}] ${describe(finding)}. Fix: ${finding.fix}`);
-  return `lifecycle-guard: ${subject} violates ${findings.length} lifecycle rule(s):\n${lines.join('\n')}`;
+  const byRule = groupByRule(findings);
+  const lines = [...byRule.values()].flatMap((group) => [
+    ...group.map((finding) => `[${finding.rule}] ${describe(finding)}`),
+    `  Fix: ${group[0]?.fix ?? ''}`,
+  ]);
+  return `lifecycle-guard: ${subject} violates ${byRule.size} lifecycle rule(s):\n${lines.join('\n')}`;
 }
 
 /** One annotation per rule, so the API server's audit log records every violation (keys get the webhook's prefix). */
 export function auditAnnotationsFor(findings: readonly Finding[]): Record<string, string> | undefined {
   if (findings.length === 0) return undefined;
-  const byRule = new Map<string, string[]>();
-  for (const finding of findings) byRule.set(finding.rule, [...(byRule.get(finding.rule) ?? []), `${finding.mode}: ${describe(finding)}`]);
-  return Object.fromEntries([...byRule].map(([rule, lines]) => [rule, truncate(lines.join('; '), MAX_AUDIT_ANNOTATION_LENGTH)]));
+  return Object.fromEntries(
+    [...groupByRule(findings)].map(([rule, group]) => [
+      rule,
+      truncate(group.map((finding) => `${finding.mode}: ${describe(finding)}`).join('; '), MAX_AUDIT_ANNOTATION_LENGTH),
+    ]),
+  );
 }
 
 /** A rule failed inside the webhook: the policy's failureMode says whether to admit (with a warning) or deny. */
