@@ -10,10 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { launchChromium } from './harness/browser.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
+import { clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
 import { CLI, eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
-const SERVICE_ACCOUNT = 'system:serviceaccount:lifecycle-guard:lifecycle-guard';
-const BASE = join(import.meta.dirname, '..', '..', 'manifests', 'base');
 const PODS_IN_BULK = 25;
 
 const deployment = (name: string, namespace: string, compliant: boolean) => ({
@@ -45,10 +44,6 @@ const pod = (name: string, namespace: string, owner?: { kind: string; name: stri
 
 const list = (items: object[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 
-function policyConfigMap(policy: string): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lifecycle-guard-policy', namespace: 'lifecycle-guard' }, data: { 'policy.yaml': policy } });
-}
-
 interface Report {
   metadata: { namespace: string; name: string };
   summary: { pass: number; fail: number; warn: number };
@@ -78,9 +73,7 @@ describe('audit reports against a real kube-apiserver', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lg-e2e-audit-'));
-    cluster = await startControlPlane({
-      users: [{ name: SERVICE_ACCOUNT, groups: ['system:serviceaccounts', 'system:serviceaccounts:lifecycle-guard', 'system:authenticated'] }],
-    });
+    cluster = await startControlPlane({ users: [SERVICE_ACCOUNT_USER] });
     for (const namespace of ['team-a', 'team-b', 'team-c']) await cluster.kubectl(['create', 'namespace', namespace]);
     // Workloads that ran before the webhook was registered.
     await cluster.kubectl(['apply', '-f', '-'], { input: list([deployment('legacy', 'team-a', false), deployment('tidy', 'team-b', true)]) });
@@ -100,22 +93,14 @@ describe('audit reports against a real kube-apiserver', () => {
       ]),
     });
 
-    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await cluster.kubectl(['apply', '-f', join(BASE, file)]);
-    await cluster.kubectl(['apply', '-k', join(BASE, '..', 'crds')]);
+    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await cluster.kubectl(['apply', '-f', join(MANIFESTS_BASE, file)]);
+    await cluster.kubectl(['apply', '-k', join(MANIFESTS_BASE, '..', 'crds')]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io', 'crd/reports.openreports.io']);
     // A page size well below the object count: the scan must follow `continue`.
     await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('scan:\n  interval: 1h\n  pageSize: 10\n') });
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations('https://127.0.0.1:1') });
     webhook = await startWebhook(
-      [
-        '--kubeconfig', await cluster.kubeconfigFor(SERVICE_ACCOUNT),
-        '--namespace', 'lifecycle-guard',
-        '--tls-secret', 'lifecycle-guard-tls',
-        '--policy-configmap', 'lifecycle-guard/lifecycle-guard-policy',
-        '--cert-dir', dir,
-        '--cert-extra-hosts', '127.0.0.1,localhost',
-        '--shutdown-delay', '0',
-      ],
+      clusterModeArgs(await cluster.kubeconfigFor(SERVICE_ACCOUNT), dir),
       () => join(dir, 'ca.crt'),
       { ...process.env, POD_NAME: 'lifecycle-guard-e2e-0' },
     );

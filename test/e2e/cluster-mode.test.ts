@@ -8,31 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
+import { BAD_DEPLOYMENT, clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
 import { eventually, httpsGet, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
-
-const SERVICE_ACCOUNT = 'system:serviceaccount:lifecycle-guard:lifecycle-guard';
-const BASE = join(import.meta.dirname, '..', '..', 'manifests', 'base');
-
-const BAD_DEPLOYMENT = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bad, namespace: apps}
-spec:
-  selector: {matchLabels: {app: bad}}
-  template:
-    metadata: {labels: {app: bad}}
-    spec:
-      containers: [{name: web, image: nginx, command: ["sh", "-c", "nginx"]}]
-`;
-
-function policyConfigMap(policy: string): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'lifecycle-guard-policy', namespace: 'lifecycle-guard' },
-    data: { 'policy.yaml': policy },
-  });
-}
 
 describe('cluster mode against a real kube-apiserver', () => {
   let cluster: ControlPlane;
@@ -58,27 +35,15 @@ describe('cluster mode against a real kube-apiserver', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lg-e2e-cluster-'));
-    cluster = await startControlPlane({
-      users: [{ name: SERVICE_ACCOUNT, groups: ['system:serviceaccounts', 'system:serviceaccounts:lifecycle-guard', 'system:authenticated'] }],
-    });
+    cluster = await startControlPlane({ users: [SERVICE_ACCOUNT_USER] });
     for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'policy-configmap.yaml']) {
-      await cluster.kubectl(['apply', '-f', join(BASE, file)]);
+      await cluster.kubectl(['apply', '-f', join(MANIFESTS_BASE, file)]);
     }
-    await cluster.kubectl(['apply', '-k', join(BASE, '..', 'crds')]);
+    await cluster.kubectl(['apply', '-k', join(MANIFESTS_BASE, '..', 'crds')]);
     await cluster.kubectl(['create', 'namespace', 'apps']);
     // Registered without caBundle: the webhook's TLS bootstrap writes it.
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations('https://127.0.0.1:1') });
-    const serviceAccountKubeconfig = await cluster.kubeconfigFor(SERVICE_ACCOUNT);
-    const args = [
-      '--kubeconfig', serviceAccountKubeconfig,
-      '--namespace', 'lifecycle-guard',
-      '--tls-secret', 'lifecycle-guard-tls',
-      '--policy-configmap', 'lifecycle-guard/lifecycle-guard-policy',
-      '--cert-dir', dir,
-      '--cert-extra-hosts', '127.0.0.1,localhost',
-      '--cert-validity', '30s',
-      '--shutdown-delay', '0',
-    ];
+    const args = [...clusterModeArgs(await cluster.kubeconfigFor(SERVICE_ACCOUNT), dir), '--cert-validity', '30s'];
     webhook = await startWebhook(args, () => join(dir, 'ca.crt'));
     // Point the configurations at the process, keeping the caBundle it wrote.
     for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {

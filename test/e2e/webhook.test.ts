@@ -5,22 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
+import { BAD_DEPLOYMENT } from './harness/manifests.js';
 import { eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
-
-const BAD_DEPLOYMENT = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bad, namespace: apps}
-spec:
-  selector: {matchLabels: {app: bad}}
-  template:
-    metadata: {labels: {app: bad}}
-    spec:
-      containers:
-        - name: web
-          image: nginx
-          command: ["sh", "-c", "nginx -g 'daemon off;'"]
-`;
 
 const GOOD_DEPLOYMENT = `
 apiVersion: apps/v1
