@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { launchChromium } from './harness/browser.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
-import { CLI, eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
+import { CLI, eventually, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 const PODS_IN_BULK = 25;
 
@@ -141,15 +140,7 @@ describe('audit reports against a real kube-apiserver', () => {
   });
 
   test('GET /reports returns the latest scan as JSON', async () => {
-    const body = await new Promise<string>((resolveBody, reject) => {
-      request(`${webhook.url}/reports`, { ca: readFileSync(join(dir, 'ca.crt')), servername: 'localhost' }, (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolveBody(text));
-      })
-        .on('error', reject)
-        .end();
-    });
+    const { body } = await httpsGetText(`${webhook.url}/reports`, readFileSync(join(dir, 'ca.crt')));
     const report = JSON.parse(body);
     assert.deepEqual(report.namespaces, ['team-a', 'team-b', 'team-c']);
     assert.equal(report.summary.objects, 2 + PODS_IN_BULK);
@@ -172,6 +163,27 @@ describe('audit reports against a real kube-apiserver', () => {
     assert.equal(teamA?.summary.fail, 4);
     assert.equal(teamA?.results[0]?.resources[0]?.name, 'legacy');
     await eventually(async () => (await reports()).size === 0, 30_000, 'the PolicyReports of the format no longer in use to be removed');
+  });
+
+  test('only the holder of the Lease writes reports; another replica takes over when it expires', async () => {
+    const { pino } = await import('pino');
+    const { createClients, loadKubeConfig } = await import('../../src/kube/client.js');
+    const { LeaderLease } = await import('../../src/kube/lease.js');
+    const held = JSON.parse((await cluster.kubectl(['get', 'lease', 'lifecycle-guard-reports', '-n', 'lifecycle-guard', '-o', 'json'])).stdout);
+    assert.equal(held.spec.holderIdentity, 'lifecycle-guard-e2e-0', 'the webhook that wrote the reports holds the lease');
+    // Two more replicas compete for a lease of their own, with a short duration.
+    const clients = createClients(loadKubeConfig(cluster.kubeconfigPath));
+    const replica = (identity: string) => new LeaderLease(clients, { namespace: 'lifecycle-guard', name: 'lease-test', identity, durationSeconds: 2, logger: pino({ level: 'silent' }) });
+    const [first, second] = [replica('replica-a'), replica('replica-b')];
+    assert.equal(await first.tryAcquire(2), true, 'a free lease is acquired');
+    assert.equal(await second.tryAcquire(2), false, 'a held lease is not taken');
+    assert.equal(await first.tryAcquire(2), true, 'the holder renews');
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 2500));
+    assert.equal(await second.tryAcquire(2), true, 'an expired lease is taken over');
+    assert.equal(first.isLeader, true, 'until it tries again');
+    assert.equal(await first.tryAcquire(2), false);
+    const lease = JSON.parse((await cluster.kubectl(['get', 'lease', 'lease-test', '-n', 'lifecycle-guard', '-o', 'json'])).stdout);
+    assert.equal(lease.spec.holderIdentity, 'replica-b');
   });
 
   test('`lifecycle-guard audit` from a laptop: table, JSON, PolicyReport YAML, exit codes', async () => {

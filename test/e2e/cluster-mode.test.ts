@@ -3,13 +3,13 @@
 // it makes is checked against the RBAC of manifests/base/rbac.yaml.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { BAD_DEPLOYMENT, clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
-import { eventually, httpsGet, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
+import { eventually, httpsGet, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 describe('cluster mode against a real kube-apiserver', () => {
   let cluster: ControlPlane;
@@ -125,8 +125,20 @@ describe('cluster mode against a real kube-apiserver', () => {
     }, 20_000, 'the InvalidPolicy event');
     assert.equal(await verdict(), 'warned', 'the last good policy (audit) stays in force');
     assert.match(webhook.output(), /policy refused/);
+    const metrics = await httpsGetText(`${webhook.url}/metrics`, readFileSync(join(dir, 'ca.crt')));
+    assert.match(metrics.body, /^lifecycle_guard_policy_reload_errors_total 1$/m);
+    assert.match(metrics.body, /^lifecycle_guard_policy_reloads_total [1-9]/m);
     await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('mode: enforce\n') });
     await eventually(async () => (await verdict()) === 'denied', 20_000, 'enforce mode again');
+  });
+
+  test('a missing ConfigMap means the built-in default policy, and the log says so', async () => {
+    await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('mode: audit\n') });
+    await eventually(async () => (await verdict()) === 'warned', 20_000, 'audit mode from the ConfigMap');
+    await cluster.kubectl(['delete', 'configmap', 'lifecycle-guard-policy', '-n', 'lifecycle-guard']);
+    await eventually(async () => (await verdict()) === 'denied', 20_000, 'the default policy (enforce)');
+    assert.match(webhook.output(), /policy ConfigMap not found: using the built-in default policy/);
+    await cluster.kubectl(['apply', '-f', join(MANIFESTS_BASE, 'policy-configmap.yaml')]);
   });
 
   test('certificate rotation during a stream of kubectl applies fails no request', async () => {
@@ -152,5 +164,23 @@ describe('cluster mode against a real kube-apiserver', () => {
     assert.ok((caBundle.match(/BEGIN CERTIFICATE/g) ?? []).length >= 1);
     assert.deepEqual(new Set(await caBundles()).size, 1);
     assert.equal(await httpsGet(`${webhook.url}/healthz`, caBundle), 200, 'the served certificate chains to the current bundle');
+  });
+
+  test('replicas that start together converge on one Secret', async () => {
+    await cluster.kubectl(['delete', 'secret', 'lifecycle-guard-tls', '-n', 'lifecycle-guard']);
+    const dirs = [mkdtempSync(join(tmpdir(), 'lg-replica-a-')), mkdtempSync(join(tmpdir(), 'lg-replica-b-'))];
+    const kubeconfig = await cluster.kubeconfigFor(SERVICE_ACCOUNT);
+    const replicas = await Promise.all(dirs.map((certDir) => startWebhook(clusterModeArgs(kubeconfig, certDir), () => join(certDir, 'ca.crt'))));
+    try {
+      await eventually(async () => {
+        const stored = Buffer.from((await secretData())['tls.crt'] ?? '', 'base64').toString();
+        return dirs.every((certDir) => readFileSync(join(certDir, 'tls.crt'), 'utf8') === stored);
+      }, 30_000, 'every replica to serve the certificate in the Secret');
+      const secrets = JSON.parse((await cluster.kubectl(['get', 'secrets', '-n', 'lifecycle-guard', '-o', 'json'])).stdout).items;
+      assert.equal(secrets.length, 1, 'one Secret, not one per replica');
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.stop()));
+      for (const certDir of dirs) rmSync(certDir, { recursive: true, force: true });
+    }
   });
 });

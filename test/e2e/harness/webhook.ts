@@ -23,17 +23,22 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** GET over HTTPS, trusting the given CA; resolves with the status code or rejects. */
-export function httpsGet(url: string, ca: string | Buffer): Promise<number> {
+/** GET over HTTPS, trusting the given CA; resolves with the status code and body, or rejects. */
+export function httpsGetText(url: string, ca: string | Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, agent: new Agent({ keepAlive: false }), servername: 'localhost', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
   });
+}
+
+export async function httpsGet(url: string, ca: string | Buffer): Promise<number> {
+  return (await httpsGetText(url, ca)).status;
 }
 
 /**
