@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatJson, formatTable, type Report } from '../../src/cli/report-format.js';
+import { styleFor } from '../../src/cli/style.js';
+import { summarize, type ReportFinding } from '../../src/engine/report.js';
+
+const ESC = '\u001b[';
+
+const finding = (overrides: Partial<ReportFinding>): ReportFinding => ({
+  file: 'a.yaml',
+  line: 3,
+  kind: 'Pod',
+  namespace: 'shop',
+  name: 'web',
+  container: 'app',
+  rule: 'no-shell-entrypoint',
+  type: 'validating',
+  mode: 'enforce',
+  message: 'runs `sh -c` as PID 1',
+  fix: 'use exec form',
+  ...overrides,
+});
+
+const findings = [
+  finding({}),
+  finding({ rule: 'require-readiness-probe', mode: 'audit', message: 'has no readinessProbe', fix: 'add one' }),
+  finding({ rule: 'inject-prestop-delay', type: 'mutating', container: '', message: 'raises terminationGracePeriodSeconds' }),
+  finding({ file: 'b.yaml', line: 1, kind: 'Deployment', namespace: '', name: 'api', rule: 'termination-message-fallback', type: 'mutating', message: 'sets it' }),
+];
+const report: Report = { findings, summary: { files: 2, ...summarize(2, findings) } };
+
+describe('styleFor: colours only on a terminal', () => {
+  test('a terminal gets colours', () => {
+    assert.ok(styleFor({ isTTY: true }, {}).red('x').includes(ESC));
+  });
+  test('not a terminal, NO_COLOR, or TERM=dumb: plain', () => {
+    for (const [stream, env] of [
+      [{ isTTY: false }, {}],
+      [{}, {}],
+      [{ isTTY: true }, { NO_COLOR: '1' }],
+      [{ isTTY: true }, { NO_COLOR: '' }],
+      [{ isTTY: true }, { TERM: 'dumb' }],
+    ] as const) {
+      const style = styleFor(stream, env);
+      assert.equal(style.red('x') + style.yellow('y') + style.cyan('z') + style.bold('b') + style.dim('d'), 'xyzbd', JSON.stringify([stream, env]));
+    }
+  });
+});
+
+describe('formatTable', () => {
+  test('plain: grouped by file, then object; markers; fix lines for validating findings only', () => {
+    const text = formatTable(report, (f) => f.file ?? '', styleFor({ isTTY: false }, {}));
+    assert.ok(!text.includes(ESC));
+    assert.equal(
+      text,
+      [
+        'a.yaml',
+        '  Pod shop/web (line 3)',
+        '    ✗ no-shell-entrypoint [enforce] container app: runs `sh -c` as PID 1',
+        '        fix: use exec form',
+        '    ! require-readiness-probe [audit] container app: has no readinessProbe',
+        '        fix: add one',
+        '    + inject-prestop-delay [enforce] raises terminationGracePeriodSeconds',
+        'b.yaml',
+        '  Deployment api (line 1)',
+        '    + termination-message-fallback [enforce] container app: sets it',
+        '',
+        '2 object(s) checked: 1 denied, 1 warning(s), 2 change(s) the mutating webhook makes (`lifecycle-guard fix` applies them)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('coloured on a terminal', () => {
+    assert.ok(formatTable(report, (f) => f.file ?? '', styleFor({ isTTY: true }, {})).includes(ESC));
+  });
+
+  test('no findings: only the summary line', () => {
+    assert.equal(
+      formatTable({ findings: [], summary: summarize(3, []) }, () => '', styleFor({}, {})),
+      '3 object(s) checked: 0 denied, 0 warning(s), 0 change(s) the mutating webhook makes\n',
+    );
+  });
+});
+
+describe('formatJson and summarize', () => {
+  test('findings and summary, nothing else', () => {
+    const parsed = JSON.parse(formatJson(report)) as Report;
+    assert.deepEqual(parsed, report);
+    assert.deepEqual(parsed.summary, {
+      files: 2,
+      objects: 2,
+      findings: 4,
+      denied: 1,
+      warnings: 1,
+      mutations: 2,
+      byRule: { 'no-shell-entrypoint': 1, 'require-readiness-probe': 1, 'inject-prestop-delay': 1, 'termination-message-fallback': 1 },
+    });
+  });
+});

@@ -1,0 +1,113 @@
+// Runs the built CLI (dist/cli/main.js) as a child process; `npm test` builds it before testing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after } from 'node:test';
+
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `lifecycle-guard ...args` in `cwd`, with `input` on stdin; never through a terminal. */
+export function runCli(args: readonly string[], options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): CliResult {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const env = { ...process.env, ...options.env };
+  delete env.NO_COLOR;
+  delete env.FORCE_COLOR;
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    env,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A fresh temporary directory, removed when the test file ends. */
+export function tempDir(prefix: string): string {
+  const directory = mkdtempSync(join(tmpdir(), `lifecycle-guard-${prefix}-`));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+/** Writes files (relative paths, folders created) into a directory. */
+export function writeFiles(directory: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(directory, path)), { recursive: true });
+    writeFileSync(join(directory, path), text);
+  }
+}
+
+/** Passes every rule: exec form, readiness probe, preStop, FallbackToLogsOnError. */
+export const CLEAN_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: clean
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: clean}
+  template:
+    metadata:
+      labels: {app: clean}
+    spec:
+      containers:
+      - name: app
+        image: example/app
+        command: ["/app/server"]
+        readinessProbe:
+          httpGet: {path: /ready, port: 8080}
+        lifecycle:
+          preStop:
+            sleep: {seconds: 5}
+        terminationMessagePolicy: FallbackToLogsOnError
+`;
+
+/** Breaks both default validating rules, and both mutating rules would change it. */
+export const DENIED_POD = `apiVersion: v1
+kind: Pod
+metadata:
+  name: denied
+  namespace: shop
+spec:
+  containers:
+  - name: app
+    image: example/app
+    command: ["sh", "-c", "./server"]
+`;
+
+/** Passes the validating rules; only the mutating rules would change it. */
+export const MUTATE_ONLY_DEPLOYMENT = `# Only mutating rules have something to say about this one.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # the name
+  namespace: shop
+  labels:
+    zeta: last
+    alpha: first
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      # the app container
+      containers:
+      - name: app
+        image: example/app
+        command: ["/app/server", "--port", "8080"]
+        readinessProbe:
+          httpGet: {path: /ready, port: 8080}
+        ports:
+        - containerPort: 8080
+      terminationGracePeriodSeconds: 10 # too short for the delay
+`;

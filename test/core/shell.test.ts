@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, type ShellInvocation } from '../../src/core/shell.js';
+
+describe('DEFAULT_SHELLS', () => {
+  test('are the shells named in the spec', () => {
+    assert.deepEqual([...DEFAULT_SHELLS].sort(), ['ash', 'bash', 'dash', 'ksh', 'sh', 'zsh']);
+  });
+});
+
+describe('findShellInvocation: a shell with -c as PID 1', () => {
+  const found: [string, string[], ShellInvocation][] = [
+    // bare names
+    ['sh', ['sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['bash', ['bash', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
+    ['ash', ['ash', '-c', 'run'], { shell: 'ash', flag: '-c', script: 'run' }],
+    ['dash', ['dash', '-c', 'run'], { shell: 'dash', flag: '-c', script: 'run' }],
+    ['zsh', ['zsh', '-c', 'run'], { shell: 'zsh', flag: '-c', script: 'run' }],
+    ['ksh', ['ksh', '-c', 'run'], { shell: 'ksh', flag: '-c', script: 'run' }],
+    // any path
+    ['/bin/sh', ['/bin/sh', '-c', 'run'], { shell: '/bin/sh', flag: '-c', script: 'run' }],
+    ['/usr/bin/bash', ['/usr/bin/bash', '-c', 'run'], { shell: '/usr/bin/bash', flag: '-c', script: 'run' }],
+    ['/usr/local/bin/zsh', ['/usr/local/bin/zsh', '-c', 'run'], { shell: '/usr/local/bin/zsh', flag: '-c', script: 'run' }],
+    ['relative path', ['./bin/dash', '-c', 'run'], { shell: './bin/dash', flag: '-c', script: 'run' }],
+    // launchers
+    ['/usr/bin/env sh', ['/usr/bin/env', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['env bash', ['env', 'bash', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
+    ['env with -i and NAME=value', ['/usr/bin/env', '-i', 'PORT=80', 'A_B=1', '/bin/sh', '-c', 'run'], { shell: '/bin/sh', flag: '-c', script: 'run' }],
+    ['env -u NAME', ['env', '-u', 'HOME', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['busybox sh', ['busybox', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['/bin/busybox ash', ['/bin/busybox', 'ash', '-c', 'run'], { shell: 'ash', flag: '-c', script: 'run' }],
+    // clustered and separate flags
+    ['-lc', ['bash', '-lc', 'run'], { shell: 'bash', flag: '-lc', script: 'run' }],
+    ['-ec', ['sh', '-ec', 'run'], { shell: 'sh', flag: '-ec', script: 'run' }],
+    ['-xec', ['bash', '-xec', 'run'], { shell: 'bash', flag: '-xec', script: 'run' }],
+    ['-ce', ['sh', '-ce', 'run'], { shell: 'sh', flag: '-ce', script: 'run' }],
+    ['-e -c', ['sh', '-e', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['+x -c', ['sh', '+x', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['-c -e script (options after -c)', ['sh', '-c', '-e', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
+    ['-o pipefail -c', ['bash', '-o', 'pipefail', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
+    ['--norc -c', ['bash', '--norc', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
+    ['--login -c', ['bash', '--login', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
+    // script missing, extra operands ($0, $1)
+    ['-c without a script', ['sh', '-c'], { shell: 'sh', flag: '-c', script: '' }],
+    ['-c script $0 $1', ['sh', '-c', 'run "$1"', 'name', 'arg'], { shell: 'sh', flag: '-c', script: 'run "$1"' }],
+  ];
+  for (const [name, argv, expected] of found) {
+    test(`${name}: ${JSON.stringify(argv)}`, () => {
+      assert.deepEqual(findShellInvocation(argv), expected);
+    });
+  }
+
+  const notFound: [string, string[]][] = [
+    ['empty command line', []],
+    ['exec form', ['/app/server', '--port', '8080']],
+    ['program with a -c option', ['envoy', '-c', '/etc/envoy.yaml']],
+    ['postgres -c', ['postgres', '-c', 'max_connections=200']],
+    ['shell with a script file', ['sh', '/scripts/start.sh']],
+    ['shell alone', ['bash']],
+    ['shell with options only', ['bash', '-e', '-x']],
+    ['script file before -c', ['bash', '/start.sh', '-c', 'x']],
+    ['-- ends options', ['sh', '--', '-c', 'x']],
+    ['tini -- binary', ['tini', '--', '/app/server']],
+    ['/sbin/tini -- binary', ['/sbin/tini', '--', '/app/server', '-c', 'conf']],
+    ['dumb-init binary', ['dumb-init', '/app/server']],
+    ['/usr/bin/dumb-init -- binary', ['/usr/bin/dumb-init', '--', '/app/server']],
+    ['env with a binary', ['/usr/bin/env', 'PORT=80', '/app/server']],
+    ['env alone', ['env']],
+    ['busybox applet that is not a shell', ['busybox', 'httpd', '-f', '-c', '/etc/httpd.conf']],
+    ['a shell name later in the command line', ['/app/server', 'sh', '-c', 'x']],
+    ['name that only contains a shell name', ['shellcheck', '-c', 'x']],
+    ['a shell that is not in the list', ['fish', '-c', 'x']],
+    ['path whose directory is called sh', ['/sh/server', '-c', 'x']],
+    ['+c is not -c', ['sh', '+c', 'x']],
+  ];
+  for (const [name, argv] of notFound) {
+    test(`not a shell -c: ${name}: ${JSON.stringify(argv)}`, () => {
+      assert.equal(findShellInvocation(argv), undefined);
+    });
+  }
+
+  test('the shells list is a parameter: bare names, any path', () => {
+    assert.deepEqual(findShellInvocation(['/usr/bin/fish', '-c', 'x'], ['fish']), { shell: '/usr/bin/fish', flag: '-c', script: 'x' });
+    assert.equal(findShellInvocation(['sh', '-c', 'x'], ['fish']), undefined);
+    assert.deepEqual(findShellInvocation(['busybox', 'fish', '-c', 'x'], ['fish']), { shell: 'fish', flag: '-c', script: 'x' });
+  });
+});
+
+describe('scriptHandsOffWithExec', () => {
+  const handsOff: [string, string][] = [
+    ['exec first', 'exec /app/server'],
+    ['exec first, arguments', 'exec /app/server --port 8080 -c conf'],
+    ['exec first, then unreachable commands', 'exec /app/server; echo never'],
+    ['several spaces', 'exec   /app/server'],
+    ['tab', 'exec\t/app/server'],
+    ['leading and trailing whitespace', '   exec /app/server   '],
+    ['leading newline (YAML block)', '\nexec /app/server\n'],
+    ['exec last after ;', 'set -e; ./prepare; exec /app/server'],
+    ['exec last after ; with trailing ;', 'cd /app; exec ./server;'],
+    ['exec last on its own line', 'set -e\nenvsubst < a > b\nexec /app/server --config b\n'],
+    ['comment lines are skipped', '# start the app\nexec /app/server\n# done'],
+    ['line continuation', 'exec /app/server \\\n  --port 8080'],
+    ['redirection then program', 'exec 2>&1 /app/server'],
+    ['program then redirections', 'exec /app/server >>/var/log/app.log 2>&1'],
+    ['redirect-only exec, then exec program', 'exec >/var/log/app.log 2>&1; exec /app/server'],
+    ['exec with its own option', 'exec -a server /app/server'],
+  ];
+  for (const [name, script] of handsOff) {
+    test(`hands off: ${name}: ${JSON.stringify(script)}`, () => {
+      assert.equal(scriptHandsOffWithExec(script), true);
+    });
+  }
+
+  const keepsShell: [string, string][] = [
+    ['empty script', ''],
+    ['plain command', '/app/server'],
+    ['loop', 'while true; do sleep 1; done'],
+    ['exec as part of a word', 'executor --run'],
+    ['exec alone', 'exec'],
+    ['exec that only redirects', 'exec >/var/log/app.log 2>&1'],
+    ['exec > file (operator and target apart)', 'exec > /dev/null'],
+    ['exec opening a file descriptor', 'exec 3</etc/app.conf'],
+    ['redirect-only exec first, program after', 'exec >/var/log/app.log 2>&1; /app/server'],
+    ['redirect-only exec last', '/app/server & exec > /dev/null'],
+    ['exec mentioned in an argument', 'echo exec /app/server'],
+    ['only comments', '# exec /app/server'],
+  ];
+  for (const [name, script] of keepsShell) {
+    test(`keeps the shell: ${name}: ${JSON.stringify(script)}`, () => {
+      assert.equal(scriptHandsOffWithExec(script), false);
+    });
+  }
+});
