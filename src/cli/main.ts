@@ -2,16 +2,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
-import { generateCertificates, writeCertificates } from '../server/certificates.js';
-import { runAudit } from './audit.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
-import { runServe } from './serve.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
+
+// serve, audit and certs are imported when they run: the Kubernetes client, express and the
+// certificate code take seconds to load, which `check` in a CI pipeline should not pay for.
 
 /** Exit codes shared by every command (a contract for CI pipelines). */
 export const EXIT = { clean: 0, denied: 1, badInput: 2 } as const;
@@ -95,6 +95,7 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
     .action(async (options: { out: string; hosts: string[]; validity: number }) => {
+      const { generateCertificates, writeCertificates } = await import('../server/certificates.js');
       const bundle = await generateCertificates({ hosts: options.hosts, validityDays: options.validity / 86_400_000 });
       writeCertificates(options.out, bundle);
       process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${options.hosts.join(', ')})\n`);
@@ -110,6 +111,7 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
     .action(async (options) => {
+      const { runAudit } = await import('./audit.js');
       const report = await runAudit(options);
       process.exitCode = report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
     });
@@ -141,6 +143,7 @@ export function buildProgram(): Command {
         .hideHelp(),
     )
     .action(async (options) => {
+      const { runServe } = await import('./serve.js');
       await runServe(options);
     });
 

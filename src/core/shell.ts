@@ -97,13 +97,14 @@ function execsProgram(command: string): boolean {
 
 /**
  * True when the script hands PID 1 to a program with `exec`: as its first command, or as its last
- * one after some setup (`set -e; exec app`). The shell replaces itself with the program, which
+ * one after some setup (`set -e; exec app`, `cd /app && exec app`). The shell replaces itself with the program, which
  * then receives SIGTERM directly.
  */
 export function scriptHandsOffWithExec(script: string): boolean {
   const commands = script
     .replace(/\\\r?\n/g, ' ')
-    .split(/[\n;]/)
+    // `a && exec b` hands off too: if `a` fails, the shell exits instead of lingering as PID 1.
+    .split(/\n|;|&&/)
     .map((command) => command.trim())
     .filter((command) => command !== '' && !command.startsWith('#'));
   const first = commands[0];

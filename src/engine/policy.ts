@@ -9,8 +9,10 @@ export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'k
 
 const modeSchema = z.enum(MODES as [Mode, ...Mode[]]);
 
+/** `rules.<id>`: the rule's parameters and its mode. An empty entry (`no-shell-entrypoint:`) takes the defaults. */
 function ruleSchema(rule: Rule) {
-  return rule.params.extend({ mode: modeSchema.optional() }).strict().prefault({});
+  const entry = rule.params.extend({ mode: modeSchema.optional() }).strict().prefault({});
+  return z.preprocess((value) => (value === null ? undefined : value), entry);
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
@@ -68,16 +70,24 @@ export function effectiveMode(policy: Policy, rule: Rule): Mode {
 }
 
 /** The keys a strict object schema allows at a path, for naming them in an error. */
+/** The object schema inside defaults, optionals and preprocessing. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let inner = schema;
+  for (;;) {
+    if (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+    else if (inner instanceof z.ZodPipe) inner = inner.out as z.ZodType;
+    else return inner;
+  }
+}
+
 function allowedKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema: z.ZodType = policySchema;
+  let schema = unwrap(policySchema);
   for (const key of path) {
-    while (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
     if (!(schema instanceof z.ZodObject)) return [];
     const next = schema.shape[String(key)];
     if (next === undefined) return [];
-    schema = next as z.ZodType;
+    schema = unwrap(next as z.ZodType);
   }
-  while (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
@@ -39,6 +40,7 @@ export class WebhookServer {
   #server: Server | undefined;
   #draining = false;
   #stopping: Promise<void> | undefined;
+  readonly #inFlight = new Set<ServerResponse>();
 
   constructor(options: WebhookServerOptions) {
     this.#options = options;
@@ -78,6 +80,10 @@ export class WebhookServer {
     );
     server.keepAliveTimeout = 65_000;
     this.#server = server;
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      this.#inFlight.add(res);
+      res.once('close', () => this.#inFlight.delete(res));
+    });
     this.#watchTls(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -120,6 +126,9 @@ export class WebhookServer {
     if (server === undefined) return;
     const { shutdownDelayMs, shutdownTimeoutMs, tls } = this.#options;
     this.#draining = true;
+    // Requests already in progress answer with `Connection: close` too (later ones get it from the app),
+    // so no client reuses a connection that is about to be closed under it.
+    for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     this.#logger.info({ delayMs: shutdownDelayMs }, 'draining: readiness fails, still serving');
     await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
     for (const file of [tls.certFile, tls.keyFile]) unwatchFile(file);

@@ -104,6 +104,8 @@ describe('scriptHandsOffWithExec', () => {
     ['program then redirections', 'exec /app/server >>/var/log/app.log 2>&1'],
     ['redirect-only exec, then exec program', 'exec >/var/log/app.log 2>&1; exec /app/server'],
     ['exec with its own option', 'exec -a server /app/server'],
+    ['exec after &&', 'cd /app && exec ./server'],
+    ['exec after several &&', 'test -f conf && envsubst < conf > out && exec /app/server'],
   ];
   for (const [name, script] of handsOff) {
     test(`hands off: ${name}: ${JSON.stringify(script)}`, () => {
@@ -124,6 +126,7 @@ describe('scriptHandsOffWithExec', () => {
     ['redirect-only exec last', '/app/server & exec > /dev/null'],
     ['exec mentioned in an argument', 'echo exec /app/server'],
     ['only comments', '# exec /app/server'],
+    ['exec only as the fallback of ||', '/app/server || exec /app/fallback'],
   ];
   for (const [name, script] of keepsShell) {
     test(`keeps the shell: ${name}: ${JSON.stringify(script)}`, () => {

@@ -76,6 +76,10 @@ describe('policy defaults', () => {
     assert.deepEqual(parsePolicy('# nothing set\n', 'x'), DEFAULT_POLICY);
   });
 
+  test('a rule listed without a value (`require-readiness-probe:`) takes its defaults', () => {
+    assert.deepEqual(parsePolicy('rules:\n  require-readiness-probe:\n  inject-prestop-delay:\n', 'x'), DEFAULT_POLICY);
+  });
+
   test('policies/default.yaml parses to exactly DEFAULT_POLICY', () => {
     assert.deepEqual(parsePolicy(readFileSync(DEFAULT_YAML, 'utf8'), 'default.yaml'), DEFAULT_POLICY);
   });

@@ -394,6 +394,7 @@ describe('serve with generated certificates', () => {
     inFlight.write(slowText.slice(half));
     const raw = parseRawResponse((await inFlightResponse).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''));
     assert.equal(raw.status, 200);
+    assert.match(raw.headers, /\r\nconnection: close(\r\n|$)/, 'a request that began before SIGTERM is answered with Connection: close');
     const answer = JSON.parse(raw.body) as { response: { uid: string; allowed: boolean } };
     assert.equal(answer.response.uid, slowBody.request.uid);
     assert.equal(answer.response.allowed, false);
