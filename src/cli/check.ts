@@ -1,5 +1,6 @@
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
+import type { ClusterInfo } from '../rules/index.js';
 import { summarize, toReportFinding } from '../engine/report.js';
 import { objectIdentity, type ManifestFile } from './manifests.js';
 import type { Report } from './report-format.js';
@@ -9,13 +10,13 @@ export interface CheckResult extends Report {
 }
 
 /** Evaluates every object of the manifest files as the webhook would on CREATE. */
-export function checkManifests(files: readonly ManifestFile[], policy: Policy): CheckResult {
+export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
   let objects = 0;
   for (const file of files) {
     for (const { object, line } of file.objects) {
       objects += 1;
-      const evaluation = evaluateObject(object, policy);
+      const evaluation = evaluateObject(object, policy, { cluster });
       const identity = objectIdentity(object);
       for (const finding of evaluation.findings) result.findings.push({ file: file.path, line, ...toReportFinding(identity, finding) });
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });

@@ -2,6 +2,7 @@ import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { isNode, isSeq, visit, type Document } from 'yaml';
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
+import type { ClusterInfo } from '../rules/index.js';
 import type { ManifestFile } from './manifests.js';
 
 export interface FixedFile {
@@ -73,12 +74,12 @@ function isJson(file: ManifestFile): boolean {
 }
 
 /** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */
-export function fixManifests(file: ManifestFile, policy: Policy): FixedFile {
+export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}): FixedFile {
   const json = isJson(file);
   let changes = 0;
   const patched = new Map<Document.Parsed, unknown>();
   for (const { object, path, document } of file.objects) {
-    const mutation = mutateObject(object, policy);
+    const mutation = mutateObject(object, policy, { cluster });
     if (mutation.errors.length > 0) {
       throw new Error(`${file.path}: rule ${mutation.errors[0]?.rule} failed: ${mutation.errors[0]?.message}`);
     }

@@ -6,7 +6,8 @@ import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseDuration, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
+import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
+import type { ClusterInfo } from '../rules/index.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
 
@@ -24,9 +25,9 @@ function readAll(paths: readonly string[]) {
   return expandPaths(paths).map((path) => readManifests(path, readStdin));
 }
 
-function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json' }): number {
+function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths), policy);
+  const result = checkManifests(readAll(paths), policy, options.kubeVersion);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
@@ -36,11 +37,11 @@ function runCheck(paths: string[], options: { policy?: string; output: 'table' |
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
-function runFix(paths: string[], options: { policy?: string; write?: boolean }): number {
+function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
   const files = readAll(paths);
   if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
-  const fixed = files.map((file) => fixManifests(file, policy));
+  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion));
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
     .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (picks the preStop action; default: current)', parseKubeVersion)
     .action((paths: string[], options) => {
       process.exitCode = runCheck(paths, options);
     });
@@ -77,6 +79,7 @@ export function buildProgram(): Command {
     .argument('<paths...>', 'YAML or JSON manifests, directories, or - for stdin')
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('-w, --write', 'write the changes back to the files instead of printing them')
+    .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (older than 1.30: preStop runs `sleep` by exec)', parseKubeVersion)
     .action((paths: string[], options) => {
       process.exitCode = runFix(paths, options);
     });

@@ -41,3 +41,10 @@ export function parseList(value: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
+
+/** `1.29` (or `v1.29.3`): the Kubernetes version a manifest is meant for, which picks the preStop action. */
+export function parseKubeVersion(value: string): { version: { major: number; minor: number } } {
+  const match = /^v?(\d+)\.(\d+)(\.\d+)?$/.exec(value.trim());
+  if (match === null) throw new InvalidArgumentError('expected a Kubernetes version such as 1.29 or v1.31.2');
+  return { version: { major: Number(match[1]), minor: Number(match[2]) } };
+}

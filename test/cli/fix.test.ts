@@ -254,3 +254,15 @@ describe('fix: errors exit 2', () => {
     assert.equal(readFileSync(join(dir, 'ok.yaml'), 'utf8'), DENIED_POD);
   });
 });
+
+describe('fix --kube-version', () => {
+  test('a cluster older than 1.30 gets an exec `sleep` preStop; 1.30 and newer the native sleep action', () => {
+    const preStopOf = (output: string) => parse(output).spec.template.spec.containers[0].lifecycle.preStop;
+    assert.deepEqual(preStopOf(fix(['--kube-version', '1.29', '-'], MUTATE_ONLY_DEPLOYMENT).stdout), { exec: { command: ['sleep', '5'] } });
+    assert.deepEqual(preStopOf(fix(['--kube-version', 'v1.30.2', '-'], MUTATE_ONLY_DEPLOYMENT).stdout), { sleep: { seconds: 5 } });
+    assert.deepEqual(preStopOf(fix(['-'], MUTATE_ONLY_DEPLOYMENT).stdout), { sleep: { seconds: 5 } });
+    const bad = runCli(['fix', '--kube-version', 'latest', '-'], { cwd: dir, input: MUTATE_ONLY_DEPLOYMENT });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /Kubernetes version/);
+  });
+});
