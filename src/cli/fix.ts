@@ -1,5 +1,5 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { isNode, isSeq, visit, type Document } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, stringify, visit, type Document } from 'yaml';
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -73,11 +73,60 @@ function isJson(file: ManifestFile): boolean {
   }
 }
 
+/** A text edit at an offset of the original file: insert `text`, replacing `length` characters. */
+interface TextEdit {
+  offset: number;
+  length: number;
+  text: string;
+}
+
+function lineStart(text: string, offset: number): number {
+  return text.lastIndexOf('\n', offset - 1) + 1;
+}
+
+/**
+ * The operation as an edit of the source text, so that everything else stays byte for byte as it
+ * was: a new key goes below the last line of its block mapping, at that mapping's indentation; a
+ * replaced scalar is rewritten in place. Undefined when the target is not that simple (flow style).
+ */
+function textEditFor(text: string, document: Document.Parsed, path: readonly (string | number)[], operation: Operation, indentSeq: boolean): TextEdit | undefined {
+  const target = document.getIn(path, true);
+  if (operation.op === 'replace') {
+    if (!isScalar(target) || target.range === undefined || target.range === null || typeof operation.value === 'object') return undefined;
+    return { offset: target.range[0], length: target.range[1] - target.range[0], text: String(document.createNode(operation.value)) };
+  }
+  const parent = document.getIn(path.slice(0, -1), true);
+  const first = isMap(parent) ? parent.items[0] : undefined;
+  if (operation.op !== 'add' || !isMap(parent) || parent.flow || !parent.range || !isNode(first?.key) || !first.key.range || target !== undefined) return undefined;
+  // The first key starts its line, after indentation and perhaps the `- ` of a sequence item.
+  const before = text.slice(lineStart(text, first.key.range[0]), first.key.range[0]);
+  if (!/^[ -]*$/.test(before)) return undefined;
+  const indent = before.length;
+  const end = parent.range[1];
+  const offset = text[end - 1] === '\n' ? end : text.indexOf('\n', end) === -1 ? text.length : text.indexOf('\n', end) + 1;
+  const key = String(path[path.length - 1]);
+  const block = stringify({ [key]: operation.value }, { indentSeq, lineWidth: 0 })
+    .trimEnd()
+    .split('\n')
+    .map((line) => `${' '.repeat(indent)}${line}`)
+    .join('\n');
+  return { offset, length: 0, text: `${offset === text.length && !text.endsWith('\n') ? '\n' : ''}${block}\n` };
+}
+
+function applyEdits(text: string, edits: readonly TextEdit[]): string {
+  // From the end, so earlier offsets stay valid; edits at the same offset keep their order.
+  const ordered = edits.map((edit, index) => ({ edit, index })).sort((a, b) => b.edit.offset - a.edit.offset || b.index - a.index);
+  return ordered.reduce((result, { edit }) => result.slice(0, edit.offset) + edit.text + result.slice(edit.offset + edit.length), text);
+}
+
 /** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */
 export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}): FixedFile {
   const json = isJson(file);
+  const indentSeq = indentsSequences(file.text);
   let changes = 0;
   const patched = new Map<Document.Parsed, unknown>();
+  // Text edits keep the file as it was around the changes; any change they cannot express turns them off.
+  let edits: TextEdit[] | undefined = [];
   for (const { object, path, document } of file.objects) {
     const mutation = mutateObject(object, policy, { cluster });
     if (mutation.errors.length > 0) {
@@ -86,8 +135,13 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
     if (mutation.patch.length === 0) continue;
     changes += mutation.findings.length;
     if (!json && !hasAliases(document)) {
-      for (const operation of mutation.patch) applyToDocument(document, path, operation);
+      for (const operation of mutation.patch) {
+        const edit: TextEdit | undefined = edits && textEditFor(file.text, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
+        edits = edit === undefined ? undefined : [...(edits ?? []), edit];
+        applyToDocument(document, path, operation);
+      }
     } else {
+      edits = undefined;
       // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole.
       const whole = patched.get(document) ?? JSON.parse(JSON.stringify(document.toJS({ maxAliasCount: 1000 })));
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
@@ -100,7 +154,8 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
     const values = file.documents.map((document) => patched.get(document) ?? document.toJS());
     return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
   }
+  if (edits !== undefined) return { path: file.path, text: applyEdits(file.text, edits), changes };
   for (const [document, value] of patched) document.contents = document.createNode(value) as typeof document.contents;
-  const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq: indentsSequences(file.text) };
+  const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq };
   return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes };
 }
