@@ -9,6 +9,53 @@ import { DEFAULT_POLICY } from '../../src/engine/policy.js';
 const fixText = (path: string, text: string) => fixManifests(parseManifests(path, text), DEFAULT_POLICY);
 
 describe('fixManifests', () => {
+  test('only the changed lines differ: formatting, quoting, comments and long strings stay byte for byte', () => {
+    const text = [
+      '# a header comment   with odd   spacing',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: {name: web,   namespace: "shop"}',
+      'spec:',
+      '  template:',
+      '    spec:',
+      '      containers:',
+      '        -   name: web   # extra spaces after the dash',
+      '            image:   "nginx:1.27"',
+      '            args: ["--a", \'--b\']',
+      '            env:',
+      '            - {name: LONG, value: "a very long value that a YAML printer would fold at eighty columns, but it must stay on one line"}',
+      '            readinessProbe: {tcpSocket: {port: 80}}',
+      '        - name: sidecar',
+      '          image: envoy',
+      '          readinessProbe:',
+      '            httpGet: {path: /ready, port: 9901}',
+      '          lifecycle:',
+      '            postStart: {exec: {command: [touch, /tmp/started]}}',
+      '      # trailing comment of the pod spec',
+      '',
+    ].join('\n');
+    const fixed = fixText('web.yaml', text);
+    const added = fixed.text.split('\n').filter((line) => !text.split('\n').includes(line));
+    assert.deepEqual(added, [
+      '            lifecycle:',
+      '              preStop:',
+      '                sleep:',
+      '                  seconds: 5',
+      '            terminationMessagePolicy: FallbackToLogsOnError',
+      '            preStop:',
+      '              sleep:',
+      '                seconds: 5',
+      '          terminationMessagePolicy: FallbackToLogsOnError',
+    ]);
+    const removedAgain = fixed.text
+      .split('\n')
+      .filter((line) => !added.includes(line))
+      .join('\n');
+    assert.equal(removedAgain, text, 'every original line is kept, in order, untouched');
+    const sidecar = parse(fixed.text).spec.template.spec.containers[1];
+    assert.deepEqual(sidecar.lifecycle, { postStart: { exec: { command: ['touch', '/tmp/started'] } }, preStop: { sleep: { seconds: 5 } } });
+  });
+
   test('a replaced value keeps its trailing comment', () => {
     const text = [
       'kind: Pod',
