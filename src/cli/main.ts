@@ -62,24 +62,23 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  program
-    .command('check')
-    .description('check manifests (files, directories, - for stdin) as the webhook would; exit 1 if it would deny one')
-    .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
-    .option('--policy <file>', 'policy file (default: the built-in policy)')
+  /** check and fix read the same inputs under the same policy. */
+  const manifestCommand = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
+      .option('--policy <file>', 'policy file (default: the built-in policy)')
+      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion);
+
+  manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (picks the preStop action; default: current)', parseKubeVersion)
     .action((paths: string[], options) => {
       process.exitCode = runCheck(paths, options);
     });
 
-  program
-    .command('fix')
-    .description('apply the mutating rules to manifests, keeping comments and key order')
-    .argument('<paths...>', 'YAML or JSON manifests, directories, or - for stdin')
-    .option('--policy <file>', 'policy file (default: the built-in policy)')
+  manifestCommand('fix', 'apply the mutating rules to manifests, keeping comments, key order and formatting')
     .option('-w, --write', 'write the changes back to the files instead of printing them')
-    .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (older than 1.30: preStop runs `sleep` by exec)', parseKubeVersion)
     .action((paths: string[], options) => {
       process.exitCode = runFix(paths, options);
     });
