@@ -73,6 +73,19 @@ describe('cluster mode against a real kube-apiserver', () => {
     assert.equal(await verdict(), 'denied');
   });
 
+  test('kubectl apply -k manifests/ is accepted by the API server; the cert-manager overlay renders', async () => {
+    const all = await kubectl(['apply', '-k', join(MANIFESTS_BASE, '..'), '--dry-run=server']);
+    assert.equal(all.code, 0, all.stderr);
+    for (const object of ['deployment.apps/lifecycle-guard', 'service/lifecycle-guard', 'poddisruptionbudget.policy/lifecycle-guard', 'validatingwebhookconfiguration.admissionregistration.k8s.io/lifecycle-guard']) {
+      assert.match(all.stdout, new RegExp(`${object.replace(/[./]/g, '\\$&')} (created|configured|unchanged) \\(server dry run\\)`));
+    }
+    const certManager = await kubectl(['kustomize', join(MANIFESTS_BASE, '..', 'overlays', 'cert-manager')]);
+    assert.equal(certManager.code, 0, certManager.stderr);
+    assert.equal((certManager.stdout.match(/cert-manager\.io\/inject-ca-from: lifecycle-guard\/lifecycle-guard-serving/g) ?? []).length, 2);
+    assert.match(certManager.stdout, /--tls-cert=\/var\/run\/lifecycle-guard\/certs\/tls\.crt/);
+    assert.match(certManager.stdout, /secretName: lifecycle-guard-serving/);
+  });
+
   test('the webhook ServiceAccount can do what the code does and no more', async () => {
     const can = async (...args: string[]) =>
       (await kubectl(['auth', 'can-i', ...args, `--as=${SERVICE_ACCOUNT}`, '--as-group=system:serviceaccounts', '--as-group=system:authenticated'])).stdout.trim();
