@@ -18,8 +18,6 @@ export interface AppDeps {
   cluster?: () => ClusterInfo;
   /** Policy loaded and TLS up; false while draining. */
   isReady?: () => boolean;
-  /** True once shutdown began: responses ask clients to close their connection. */
-  isDraining?: () => boolean;
   /** Extra GET routes (for example /reports), added by the composition in the CLI. */
   routes?: Record<string, () => unknown>;
 }
@@ -41,11 +39,6 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
 
-  app.use((_req, res, next) => {
-    // While draining, clients are asked to open new connections, which the next replica takes.
-    if (deps.isDraining?.()) res.setHeader('Connection', 'close');
-    next();
-  });
   const json = express.json({ limit: MAX_BODY, type: () => true });
   app.post('/validate', json, admissionHandler('validate', validateRequest, admission));
   app.post('/mutate', json, admissionHandler('mutate', mutateRequest, admission));

@@ -11,7 +11,7 @@ export interface TlsFiles {
   keyFile: string;
 }
 
-export interface WebhookServerOptions extends Omit<AppDeps, 'isReady' | 'isDraining'> {
+export interface WebhookServerOptions extends Omit<AppDeps, 'isReady'> {
   port: number;
   host?: string;
   tls: TlsFiles;
@@ -51,16 +51,11 @@ export class WebhookServer {
     return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  get draining(): boolean {
-    return this.#draining;
-  }
-
   async start(): Promise<number> {
     const options = this.#options;
     const app = createApp({
       ...options,
       isReady: () => this.#server?.listening === true && !this.#draining && (options.isReady?.() ?? true),
-      isDraining: () => this.#draining,
     });
     // Slow or stalled clients must not hold connections open: the API server sends whole requests at once.
     const requestTimeout = Math.round(options.requestTimeoutMs ?? 30_000);
@@ -80,7 +75,13 @@ export class WebhookServer {
     );
     server.keepAliveTimeout = 65_000;
     this.#server = server;
+    // While draining, every response asks its client to close the connection, so none reuses one that
+    // is about to be closed under it and the next request goes to another replica.
     server.prependListener('request', (_req, res: ServerResponse) => {
+      if (this.#draining) {
+        res.setHeader('Connection', 'close');
+        return;
+      }
       this.#inFlight.add(res);
       res.once('close', () => this.#inFlight.delete(res));
     });
@@ -126,8 +127,6 @@ export class WebhookServer {
     if (server === undefined) return;
     const { shutdownDelayMs, shutdownTimeoutMs, tls } = this.#options;
     this.#draining = true;
-    // Requests already in progress answer with `Connection: close` too (later ones get it from the app),
-    // so no client reuses a connection that is about to be closed under it.
     for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     this.#logger.info({ delayMs: shutdownDelayMs }, 'draining: readiness fails, still serving');
     await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
