@@ -142,15 +142,14 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    Promise.all(background.map((task) => task.stop()))
-      .then(() => server.stop())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+    // The server starts draining at once (readiness fails now); watches and scans stop beside it.
+    Promise.all([server.stop(), ...background.map((task) => task.stop())]).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

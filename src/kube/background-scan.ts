@@ -84,9 +84,9 @@ export class BackgroundScanner {
     }
   }
 
-  async stop(): Promise<void> {
+  /** No new scan starts; one in progress is abandoned when the process exits. */
+  stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running;
   }
 }
