@@ -106,7 +106,6 @@ describe('audit reports against a real kube-apiserver', () => {
   });
 
   after(async () => {
-    if (process.env.E2E_DEBUG) console.log(webhook?.output());
     await webhook?.stop('SIGKILL');
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
