@@ -3,23 +3,11 @@ import { describe, test } from 'node:test';
 import { formatJson, formatTable, type Report } from '../../src/cli/report-format.js';
 import { styleFor } from '../../src/cli/style.js';
 import { summarize, type ReportFinding } from '../../src/engine/report.js';
+import { reportFinding } from '../helpers/findings.js';
 
 const ESC = '\u001b[';
 
-const finding = (overrides: Partial<ReportFinding>): ReportFinding => ({
-  file: 'a.yaml',
-  line: 3,
-  kind: 'Pod',
-  namespace: 'shop',
-  name: 'web',
-  container: 'app',
-  rule: 'no-shell-entrypoint',
-  type: 'validating',
-  mode: 'enforce',
-  message: 'runs `sh -c` as PID 1',
-  fix: 'use exec form',
-  ...overrides,
-});
+const finding = (overrides: Partial<ReportFinding>): ReportFinding => reportFinding({ file: 'a.yaml', line: 3, kind: 'Pod', container: 'app', ...overrides });
 
 const findings = [
   finding({}),

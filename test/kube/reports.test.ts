@@ -3,22 +3,10 @@ import { describe, test } from 'node:test';
 import { summarize } from '../../src/engine/report.js';
 import { buildReports, REPORT_APIS } from '../../src/kube/reports.js';
 import type { ScanFinding, ScanReport } from '../../src/kube/scanner.js';
+import { reportFinding } from '../helpers/findings.js';
 
 function finding(overrides: Partial<ScanFinding>): ScanFinding {
-  return {
-    apiVersion: 'apps/v1',
-    uid: 'uid-1',
-    kind: 'Deployment',
-    namespace: 'shop',
-    name: 'web',
-    container: 'web',
-    rule: 'no-shell-entrypoint',
-    type: 'validating',
-    mode: 'enforce',
-    message: 'runs `sh -c` as PID 1',
-    fix: 'use exec form',
-    ...overrides,
-  };
+  return reportFinding({ apiVersion: 'apps/v1', uid: 'uid-1', ...overrides });
 }
 
 function scan(findings: ScanFinding[], objectsByNamespace: Record<string, number>): ScanReport {
