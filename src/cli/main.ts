@@ -164,7 +164,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT.badInput;
     }
-    throw error;
+    // Anything else (a port in use, a bug) must not exit 1, which CI pipelines read as "would deny".
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.badInput;
   }
 }
 

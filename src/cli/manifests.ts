@@ -70,7 +70,12 @@ export function parseManifests(path: string, text: string): ManifestFile {
       const where = position ? `:${position.line}:${position.col}` : '';
       throw new InputError(`${path}${where}: invalid YAML: ${error.message.split('\n')[0]}`);
     }
-    const value: unknown = document.toJS({ maxAliasCount: 1000 });
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      throw new InputError(`${path}: invalid YAML: ${(error as Error).message}`); // e.g. an alias bomb
+    }
     const lineOf = (node: unknown) => lineCounter.linePos((getPath(node, ['range']) as number[] | undefined)?.[0] ?? 0).line;
     if (isList(value)) {
       (getPath(value, ['items']) as unknown[]).forEach((item, index) => {

@@ -91,6 +91,21 @@ describe('check: exit codes', () => {
     assert.match(dup.stderr, /dup\.yaml:8\b/);
   });
 
+  test('2: a YAML alias bomb is refused, not expanded', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 8; level += 1) lines.push(`l${level}: &l${level} [${Array(10).fill(`*${level === 1 ? 'a' : `l${level - 1}`}`).join(', ')}]`);
+    writeFiles(dir, { 'bomb.yaml': `${lines.join('\n')}\n` });
+    const result = runCli(['check', 'bomb.yaml'], { cwd: dir });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /bomb\.yaml: invalid YAML: Excessive alias count/);
+  });
+
+  test('2, not 1, when the command fails for any other reason (serve on an address that does not exist)', () => {
+    const result = runCli(['serve', '--host', '256.0.0.1', '--port', '0', '--cert-dir', join(dir, 'serve-certs')], { cwd: dir });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^error: .*256\.0\.0\.1/m);
+  });
+
   test('2: a file that does not exist', () => {
     const result = runCli(['check', 'clean.yaml', 'missing.yaml'], { cwd: dir });
     assert.equal(result.status, 2);
