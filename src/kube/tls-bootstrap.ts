@@ -33,8 +33,9 @@ interface StoredCertificates {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
 
+/** The certificates of a PEM bundle, each ending in one newline (so equal certificates compare equal). */
 function splitBundle(bundle: string): string[] {
-  return bundle.match(PEM_CERTIFICATE) ?? [];
+  return (bundle.match(PEM_CERTIFICATE) ?? []).map((pem) => `${pem.trim()}\n`);
 }
 
 function joinBundle(pems: readonly string[]): string {
@@ -139,8 +140,10 @@ export class TlsBootstrap {
         return;
       }
       const next = await this.#issue(stored, reason ?? 'ca');
-      // Trust first, serve second: caBundle gets the new CA before any replica can present it.
-      const trustChanged = await this.#patchCaBundle(next.caBundle);
+      // Trust first, serve second: caBundle gets the new CA before any replica can present it. It is
+      // added to what the configurations trust, so a replica rotating at the same moment cannot
+      // remove the winner's CA; publishing the Secret's bundle later drops the loser's.
+      const trustChanged = await this.#patchCaBundle(next.caBundle, 'add');
       if (trustChanged && stored !== undefined) {
         await new Promise((resolve) => setTimeout(resolve, this.#options.trustPropagationMs ?? 5000));
       }
@@ -172,9 +175,16 @@ export class TlsBootstrap {
     this.#written = fingerprint;
   }
 
-  /** Sets caBundle on every webhook of both configurations; true when anything changed. */
-  async #patchCaBundle(caBundle: string): Promise<boolean> {
-    const encoded = Buffer.from(caBundle).toString('base64');
+  /**
+   * Sets caBundle on every webhook of both configurations to the bundle (`set`), or to the bundle
+   * plus the unexpired CAs already there (`add`); true when anything changed.
+   */
+  async #patchCaBundle(caBundle: string, mode: 'set' | 'add' = 'set'): Promise<boolean> {
+    const bundleFor = (current: string | undefined) => {
+      if (mode === 'set') return caBundle;
+      const existing = splitBundle(Buffer.from(current ?? '', 'base64').toString()).filter((pem) => !isExpired(pem, new Date()));
+      return joinBundle([...new Set([...splitBundle(caBundle), ...existing])]);
+    };
     const { mutatingWebhook, validatingWebhook, logger } = this.#options;
     const patchOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const targets = [
@@ -192,9 +202,10 @@ export class TlsBootstrap {
         continue;
       }
       const webhooks = configuration.webhooks ?? [];
-      const operations = webhooks.flatMap((webhook, index) =>
-        webhook.clientConfig.caBundle === encoded ? [] : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }],
-      );
+      const operations = webhooks.flatMap((webhook, index) => {
+        const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
+        return webhook.clientConfig.caBundle === encoded ? [] : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
+      });
       if (operations.length === 0) continue;
       // The test guards against a concurrent change of the list between read and patch.
       await target.patch(target.name, [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion }, ...operations]);
