@@ -84,6 +84,17 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('export')
+    .description('write the policy as ValidatingAdmissionPolicies and MutatingAdmissionPolicies, enforced by the API server without the webhook')
+    .option('--policy <file>', 'policy file (default: the built-in policy)')
+    .option('--kube-version <version>', 'target cluster version: MutatingAdmissionPolicy v1 from 1.36, v1beta1 on 1.34-1.35 (default 1.36)', parseKubeVersion)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(async (options) => {
+      const { runExport } = await import('./export.js');
+      runExport(options);
+    });
+
+  program
     .command('certs')
     .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for local use or bring-your-own TLS')
     .requiredOption('--out <dir>', 'directory to write to (created if missing)')

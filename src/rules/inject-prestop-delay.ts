@@ -4,7 +4,7 @@ import { longRunningContainers } from '../core/workload.js';
 import type { ClusterInfo, MutatingRule } from './rule.js';
 
 /** Kubernetes' default when terminationGracePeriodSeconds is unset. */
-const DEFAULT_GRACE_PERIOD_SECONDS = 30;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 30;
 
 const params = z
   .object({

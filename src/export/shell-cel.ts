@@ -1,0 +1,139 @@
+/**
+ * The no-shell-entrypoint check (core/shell.ts) restated as RE2 regular expressions for CEL.
+ *
+ * CEL has no loops with state, but the engine's parsing is a regular language over the argv tokens,
+ * so it can be said exactly: the argv is joined with NUL (a byte no argument of a real container
+ * holds; arguments that do are left alone, see SHELL_DIFFERENCES), `find` returns the prefix up to
+ * the script, and two patterns decide whether the script hands off with `exec`.
+ * Every alternative below is written so that a token can be read only one way, as the engine reads it.
+ */
+
+/** Separator of argv tokens in the joined command line. */
+const SEP = '\\x00';
+/** One argv token (possibly empty). */
+const TOKEN = `[^${SEP}]*`;
+
+/** JavaScript's `\s` (and String.prototype.trim's set), which RE2's `\s` is not. */
+const WS_CHARS = '\\x09\\x0a\\x0b\\x0c\\x0d\\x20\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}';
+const WS = `[${WS_CHARS}]`;
+/** Whitespace inside one line of a script (the script is split at newlines first). */
+const WS_INLINE = `[${WS_CHARS.replace('\\x0a', '')}]`;
+const NON_WS = `[^${WS_CHARS}]`;
+
+function escapeRegex(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+function escapeClassChar(char: string): string {
+  return /[\\\]^-]/.test(char) ? `\\${char}` : char;
+}
+
+/** A token that is none of `words`: every prefix of them, continued differently or ended elsewhere. */
+function tokenExcept(words: readonly string[], prefix = ''): string {
+  const next = new Set(words.filter((word) => word.startsWith(prefix) && word.length > prefix.length).map((word) => word[prefix.length] ?? ''));
+  const alternatives: string[] = [];
+  if (!words.includes(prefix)) alternatives.push('');
+  for (const char of next) alternatives.push(escapeRegex(char) + tokenExcept(words, prefix + char));
+  alternatives.push(`[^${SEP}${[...next].map(escapeClassChar).join('')}]${TOKEN}`);
+  return `(?:${alternatives.join('|')})`;
+}
+
+/** A path whose basename is one of `names`. */
+function programToken(names: readonly string[]): string {
+  return `(?:${TOKEN}/)?(?:${names.map(escapeRegex).join('|')})`;
+}
+
+/**
+ * After `env`, the program: a token that neither starts with `-` nor is an assignment (`NAME=...`),
+ * whose basename is a shell.
+ */
+function programAfterEnv(names: readonly string[]): string {
+  const directory =
+    `(?:/(?:${TOKEN}/)?` +
+    `|[^${SEP}A-Za-z_/\\-]${TOKEN}/` +
+    `|[A-Za-z_][A-Za-z0-9_]*(?:/(?:${TOKEN}/)?|[^${SEP}A-Za-z0-9_=/]${TOKEN}/))`;
+  return `${directory}?(?:${names.map(escapeRegex).join('|')})`;
+}
+
+/** `env [-i] [-u NAME] [NAME=value]...` up to the program it starts. */
+const ENV_OPTION = `(?:-u${SEP}${TOKEN}|--unset${SEP}${TOKEN}|-${tokenExcept(['u', '-unset'])}|[A-Za-z_][A-Za-z0-9_]*=${TOKEN})`;
+
+/** Shell options before -c: `-o value` pairs, long options, short flags without `c`. */
+const SHELL_OPTION =
+  `(?:[-+][oO]${SEP}${TOKEN}` +
+  `|--[^${SEP}]+` +
+  `|\\+(?:[A-NP-Za-np-z]|[A-Za-z]{2,})` +
+  `|-(?:[A-NP-Zabd-np-z]|[A-Zabd-z]{2,}))`;
+
+/** The `-c` flag (`-c`, `-lc`, `-ec`...) and the flags between it and the script. */
+const COMMAND_FLAG = `-[A-Za-z]*c[A-Za-z]*(?:${SEP}[-+][A-Za-z]+)*(?:${SEP}|$)`;
+
+/** Names that the engine strips as launchers and never treats as the shell itself. */
+const LAUNCHERS = ['env'];
+
+/**
+ * Matches, from the start of the NUL-joined argv, everything before the script of a `shell -c`:
+ * `find` returns it, and the script is the token that follows. No match: PID 1 is not a `shell -c`.
+ */
+export function shellPrefixPattern(shells: readonly string[]): string {
+  const names = shells.filter((name) => !LAUNCHERS.includes(name));
+  const shell = programToken(names);
+  const launched =
+    `(?:${programToken(['env'])}${SEP}(?:${ENV_OPTION}${SEP})*${programAfterEnv(names)}` +
+    `|${programToken(['busybox'])}${SEP}${shell}` +
+    `|${shell})`;
+  return `^${launched}${SEP}(?:${SHELL_OPTION}${SEP})*${COMMAND_FLAG}`;
+}
+
+// The script, once `\`-newlines are joined and `;` and `&&` are turned into newlines, is a list of
+// lines; blank lines and comments do not count. It hands off when its first or last counting line
+// is `exec` followed by a program (a word that is not a redirection).
+const DIGITS = '[0-9]';
+const REDIRECTION_OPERATOR = `(?:${DIGITS}*(?:<|>|>>|<>|>&|<&)|&>|&>>)`;
+const REDIRECTION_WITH_TARGET =
+  `(?:${DIGITS}*[<>](?:[^>&${WS_CHARS}]${NON_WS}*|[>&]${NON_WS}+)` + `|&>(?:[^>${WS_CHARS}]${NON_WS}*|>${NON_WS}+))`;
+const PROGRAM_WORD = `(?:${DIGITS}+(?:[^<>0-9${WS_CHARS}]${NON_WS}*)?|[^<>0-9&${WS_CHARS}]${NON_WS}*|&(?:[^>${WS_CHARS}]${NON_WS}*)?)`;
+const EXEC_LINE =
+  `${WS_INLINE}*exec(?:${WS_INLINE}+(?:${REDIRECTION_OPERATOR}${WS_INLINE}+${NON_WS}+|${REDIRECTION_WITH_TARGET}))*` +
+  `${WS_INLINE}+${PROGRAM_WORD}(?:${WS_INLINE}[^\\n]*)?`;
+const IGNORED_LINE = `${WS_INLINE}*(?:#[^\\n]*)?`;
+
+/** The script's first counting line hands off. */
+export const FIRST_LINE_EXECS = `^(?:${IGNORED_LINE}\\n)*${EXEC_LINE}(?:\\n|$)`;
+/** The script's last counting line hands off. */
+export const LAST_LINE_EXECS = `(?:^|\\n)${EXEC_LINE}(?:\\n${IGNORED_LINE})*$`;
+
+/** A CEL string literal holding `text` (JSON's escapes are a subset of CEL's). */
+export function celString(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** CEL: the script of a command line, with line continuations joined and `;`, `&&` as line breaks. */
+function scriptLines(script: string): string {
+  return `${script}.replace("\\\\\\r\\n", " ").replace("\\\\\\n", " ").replace("&&", "\\n").replace(";", "\\n")`;
+}
+
+/**
+ * CEL, true when container `c` (a regular container or native sidecar) does NOT run `shell -c` as
+ * PID 1 without handing off to a program with `exec`: the negation of the engine's
+ * findShellInvocation + scriptHandsOffWithExec (`all` reads best stated positively).
+ */
+export function shellCompliantExpression(c: string, shells: readonly string[]): string {
+  const argv = `((has(${c}.command) ? ${c}.command : []) + (has(${c}.args) ? ${c}.args : []))`;
+  // `[value].all(name, body)` names a value: the API server's CEL has no cel.bind.
+  return (
+    `[${argv}].all(argv, argv.exists(a, a.contains("\\u0000")) || ` +
+    `[argv.join("\\u0000")].all(line, [line.find(${celString(shellPrefixPattern(shells))})].all(prefix, ` +
+    `prefix == "" || [${scriptLines('line.substring(prefix.size()).split("\\u0000")[0]')}].all(script, ` +
+    `script.matches(${celString(FIRST_LINE_EXECS)}) || script.matches(${celString(LAST_LINE_EXECS)})))))`
+  );
+}
+
+/** What the CEL check cannot say as the engine does. */
+export function shellDifferences(shells: readonly string[]): string[] {
+  const differences = ['no-shell-entrypoint: a command or argument containing a NUL character is not examined (admitted).'];
+  for (const launcher of LAUNCHERS) {
+    if (shells.includes(launcher)) differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher, never the shell itself).`);
+  }
+  return differences;
+}
