@@ -150,6 +150,7 @@ export function buildProgram(): Command {
     .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
     .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .option('--scan-only', 'no admission routes, no webhook certificates: only the background scan, its reports, health and metrics (beside `export`ed policies)')
     .addOption(
       new Option('--request-timeout <seconds>', 'close connections whose request has not arrived in full after this long (default 30)')
         .argParser(parseSeconds)

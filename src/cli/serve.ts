@@ -36,6 +36,8 @@ export interface ServeOptions {
   /** Seconds a request may take to arrive (headers: 10 s at most); hidden option, for tests. */
   requestTimeout?: number;
   logLevel: string;
+  /** No admission routes and no webhook registration: the background scan and its reports only. */
+  scanOnly?: boolean;
 }
 
 /** What runs beside the server and stops with it. */
@@ -110,8 +112,11 @@ async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Pr
 export async function runServe(options: ServeOptions, metrics: Metrics = createMetrics()): Promise<WebhookServer> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new InputError('--tls-cert and --tls-key go together');
   if (options.policy !== undefined && options.policyConfigmap !== undefined) throw new InputError('--policy and --policy-configmap exclude each other');
+  // Scan-only serves health, metrics and /reports beside admission policies the API server enforces:
+  // there is no webhook whose certificate or caBundle would need managing.
+  if (options.scanOnly && options.tlsSecret !== undefined) throw new InputError('--tls-secret manages the webhook certificate; --scan-only has no webhook (drop --tls-secret)');
   const logger = createLogger(options.logLevel);
-  const needsCluster = options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
+  const needsCluster = options.scanOnly === true || options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
   const clients = needsCluster || options.kubeconfig !== undefined ? createClients(loadKubeConfig(options.kubeconfig)) : undefined;
 
   const holder = new PolicyHolder(withExcludedNamespace(loadPolicyFile(options.policy), options.namespace), metrics);
@@ -129,6 +134,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     metrics,
     logger,
     cluster: () => cluster,
+    admission: !options.scanOnly,
     routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,

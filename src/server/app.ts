@@ -18,6 +18,8 @@ export interface AppDeps {
   cluster?: () => ClusterInfo;
   /** Policy loaded and TLS up; false while draining. */
   isReady?: () => boolean;
+  /** Serve POST /validate and /mutate (default); false for a scan-only server (health, metrics, reports). */
+  admission?: boolean;
   /** Extra GET routes (for example /reports), added by the composition in the CLI. */
   routes?: Record<string, () => unknown>;
 }
@@ -40,8 +42,10 @@ export function createApp(deps: AppDeps): Express {
   const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
 
   const json = express.json({ limit: MAX_BODY, type: () => true });
-  app.post('/validate', json, admissionHandler('validate', validateRequest, admission));
-  app.post('/mutate', json, admissionHandler('mutate', mutateRequest, admission));
+  if (deps.admission !== false) {
+    app.post('/validate', json, admissionHandler('validate', validateRequest, admission));
+    app.post('/mutate', json, admissionHandler('mutate', mutateRequest, admission));
+  }
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
