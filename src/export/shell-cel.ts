@@ -13,11 +13,12 @@ const SEP = '\\x00';
 /** One argv token (possibly empty). */
 const TOKEN = `[^${SEP}]*`;
 
-/** JavaScript's `\s` (and String.prototype.trim's set), which RE2's `\s` is not. */
-const WS_CHARS = '\\x09\\x0a\\x0b\\x0c\\x0d\\x20\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}';
+/**
+ * JavaScript's `\s` (and String.prototype.trim's set), which RE2's `\s` is not: tab to carriage
+ * return, Unicode's space separators (Zs, Zl, Zp, which include the space) and the BOM.
+ */
+const WS_CHARS = '\\x09-\\x0d\\p{Z}\\x{feff}';
 const WS = `[${WS_CHARS}]`;
-/** Whitespace inside one line of a script (the script is split at newlines first). */
-const WS_INLINE = `[${WS_CHARS.replace('\\x0a', '')}]`;
 const NON_WS = `[^${WS_CHARS}]`;
 
 function escapeRegex(text: string): string {
@@ -85,32 +86,33 @@ export function shellPrefixPattern(shells: readonly string[]): string {
   return `^${launched}${SEP}(?:${SHELL_OPTION}${SEP})*${COMMAND_FLAG}`;
 }
 
-// The script, once `\`-newlines are joined and `;` and `&&` are turned into newlines, is a list of
+// The script, once `\\`-newlines are joined and `;` and `&&` are turned into newlines, is a list of
 // lines; blank lines and comments do not count. It hands off when its first or last counting line
-// is `exec` followed by a program (a word that is not a redirection).
+// is `exec` followed by a program (a word that is not a redirection). Each line is matched on its
+// own: the CEL cost of a match grows with the text times the pattern, so whole-script patterns
+// would exhaust the API server's budget on scripts of a few kilobytes.
 const DIGITS = '[0-9]';
 const REDIRECTION_OPERATOR = `(?:${DIGITS}*(?:<|>|>>|<>|>&|<&)|&>|&>>)`;
 const REDIRECTION_WITH_TARGET =
   `(?:${DIGITS}*[<>](?:[^>&${WS_CHARS}]${NON_WS}*|[>&]${NON_WS}+)` + `|&>(?:[^>${WS_CHARS}]${NON_WS}*|>${NON_WS}+))`;
 const PROGRAM_WORD = `(?:${DIGITS}+(?:[^<>0-9${WS_CHARS}]${NON_WS}*)?|[^<>0-9&${WS_CHARS}]${NON_WS}*|&(?:[^>${WS_CHARS}]${NON_WS}*)?)`;
-const EXEC_LINE =
-  `${WS_INLINE}*exec(?:${WS_INLINE}+(?:${REDIRECTION_OPERATOR}${WS_INLINE}+${NON_WS}+|${REDIRECTION_WITH_TARGET}))*` +
-  `${WS_INLINE}+${PROGRAM_WORD}(?:${WS_INLINE}[^\\n]*)?`;
-const IGNORED_LINE = `${WS_INLINE}*(?:#[^\\n]*)?`;
 
-/** The script's first counting line hands off. */
-export const FIRST_LINE_EXECS = `^(?:${IGNORED_LINE}\\n)*${EXEC_LINE}(?:\\n|$)`;
-/** The script's last counting line hands off. */
-export const LAST_LINE_EXECS = `(?:^|\\n)${EXEC_LINE}(?:\\n${IGNORED_LINE})*$`;
+/** A line of the script that hands off: `exec`, redirections, then a program. */
+export const EXEC_LINE = `^${WS}*exec(?:${WS}+(?:${REDIRECTION_OPERATOR}${WS}+${NON_WS}+|${REDIRECTION_WITH_TARGET}))*${WS}+${PROGRAM_WORD}(?:${WS}.*)?$`;
+/** A line of the script that does not count: blank, or a comment. */
+export const IGNORED_LINE = `^${WS}*(?:#.*)?$`;
+
+/** Longest command-line prefix (launcher, shell, options) searched for `-c`; see SHELL_DIFFERENCES. */
+export const PREFIX_WINDOW = 1024;
 
 /** A CEL string literal holding `text` (JSON's escapes are a subset of CEL's). */
 export function celString(text: string): string {
   return JSON.stringify(text);
 }
 
-/** CEL: the script of a command line, with line continuations joined and `;`, `&&` as line breaks. */
+/** CEL: the script's lines, with line continuations joined and `;`, `&&` as line breaks. */
 function scriptLines(script: string): string {
-  return `${script}.replace("\\\\\\r\\n", " ").replace("\\\\\\n", " ").replace("&&", "\\n").replace(";", "\\n")`;
+  return `${script}.replace("\\\\\\r\\n", " ").replace("\\\\\\n", " ").replace("&&", "\\n").replace(";", "\\n").split("\\n")`;
 }
 
 /**
@@ -120,18 +122,24 @@ function scriptLines(script: string): string {
  */
 export function shellCompliantExpression(c: string, shells: readonly string[]): string {
   const argv = `((has(${c}.command) ? ${c}.command : []) + (has(${c}.args) ? ${c}.args : []))`;
+  // Only the first PREFIX_WINDOW characters are searched for the shell and its -c; a cut line ends
+  // in U+0001 so that a token cut short never looks complete.
+  const window = `(line.size() > ${PREFIX_WINDOW} ? line.substring(0, ${PREFIX_WINDOW}) + "\\u0001" : line)`;
   // `[value].all(name, body)` names a value: the API server's CEL has no cel.bind.
   return (
     `[${argv}].all(argv, argv.exists(a, a.contains("\\u0000")) || ` +
-    `[argv.join("\\u0000")].all(line, [line.find(${celString(shellPrefixPattern(shells))})].all(prefix, ` +
-    `prefix == "" || [${scriptLines('line.substring(prefix.size()).split("\\u0000")[0]')}].all(script, ` +
-    `script.matches(${celString(FIRST_LINE_EXECS)}) || script.matches(${celString(LAST_LINE_EXECS)})))))`
+    `[argv.join("\\u0000")].all(line, [${window}.find(${celString(shellPrefixPattern(shells))})].all(prefix, ` +
+    `prefix == "" || [${scriptLines('line.substring(prefix.size()).split("\\u0000")[0]')}.filter(l, !l.matches(${celString(IGNORED_LINE)}))].all(lines, ` +
+    `lines.size() > 0 && (lines[0].matches(${celString(EXEC_LINE)}) || lines[lines.size() - 1].matches(${celString(EXEC_LINE)}))))))`
   );
 }
 
 /** What the CEL check cannot say as the engine does. */
 export function shellDifferences(shells: readonly string[]): string[] {
-  const differences = ['no-shell-entrypoint: a command or argument containing a NUL character is not examined (admitted).'];
+  const differences = [
+    'no-shell-entrypoint: a command or argument containing a NUL character is not examined (admitted).',
+    `no-shell-entrypoint: only the first ${PREFIX_WINDOW} characters of a command line are searched for the shell and its -c (a longer launcher and option list is admitted).`,
+  ];
   for (const launcher of LAUNCHERS) {
     if (shells.includes(launcher)) differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher, never the shell itself).`);
   }

@@ -348,3 +348,16 @@ test('a skip annotation for one rule leaves the others in force', async () => {
   assert.ok(stored.has('obj-0'));
   assert.match(refused.get('obj-1') ?? '', /\[no-shell-entrypoint\] container "a" runs a shell/);
 });
+
+test('a 16 KB script is judged within the API server CEL cost limit (failurePolicy Ignore would admit it unchecked)', async () => {
+  const script = (last: string) => `${'prepare; '.repeat(16_384 / 9)}${last}`;
+  const pod = (last: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {},
+    spec: { containers: [{ name: 'a', image: 'nginx', command: ['sh', '-c', script(last)], readinessProbe: { tcpSocket: { port: 80 } } }] },
+  });
+  const { stored, refused } = await dryRun([pod('exec app'), pod('app')], ruleNamespace('no-shell-entrypoint'));
+  assert.ok(stored.has('obj-0'), refused.get('obj-0'));
+  assert.match(refused.get('obj-1') ?? '', /\[no-shell-entrypoint\]/);
+});

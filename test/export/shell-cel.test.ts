@@ -2,27 +2,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec } from '../../src/core/shell.js';
-import { FIRST_LINE_EXECS, LAST_LINE_EXECS, shellPrefixPattern } from '../../src/export/shell-cel.js';
+import { EXEC_LINE, IGNORED_LINE, PREFIX_WINDOW, shellPrefixPattern } from '../../src/export/shell-cel.js';
 import { shellWords } from './arbitraries.js';
 
 // The patterns are RE2; JavaScript's unicode mode reads them the same way once `\x{..}` is spelled
 // `\u{..}`, and both engines pick the leftmost-first match. This mirrors the CEL expression step by
 // step, so the patterns can be checked against the engine quickly; the e2e suite runs the real CEL.
 function jsRegex(re2: string): RegExp {
-  return new RegExp(re2.replace(/\\x\{([0-9a-f]+)\}/g, '\\u{$1}'), 'u');
+  return new RegExp(re2.replace(/\\x\{([0-9a-f]+)\}/g, '\\u{$1}'), 'su');
 }
 
 function celSaysViolation(argv: string[], shells: readonly string[]): boolean {
   if (argv.some((arg) => arg.includes('\u0000'))) return false;
   const line = argv.join('\u0000');
-  const prefix = jsRegex(shellPrefixPattern(shells)).exec(line)?.[0] ?? '';
+  const window = line.length > PREFIX_WINDOW ? `${line.slice(0, PREFIX_WINDOW)}\u0001` : line;
+  const prefix = jsRegex(shellPrefixPattern(shells)).exec(window)?.[0] ?? '';
   if (prefix === '') return false;
-  const script = (line.slice(prefix.length).split('\u0000')[0] ?? '')
+  const lines = (line.slice(prefix.length).split('\u0000')[0] ?? '')
     .replaceAll('\\\r\n', ' ')
     .replaceAll('\\\n', ' ')
     .replaceAll('&&', '\n')
-    .replaceAll(';', '\n');
-  return !jsRegex(FIRST_LINE_EXECS).test(script) && !jsRegex(LAST_LINE_EXECS).test(script);
+    .replaceAll(';', '\n')
+    .split('\n')
+    .filter((text) => !jsRegex(IGNORED_LINE).test(text));
+  return !(lines.length > 0 && (jsRegex(EXEC_LINE).test(lines[0] ?? '') || jsRegex(EXEC_LINE).test(lines[lines.length - 1] ?? '')));
 }
 
 function engineSaysViolation(argv: string[], shells: readonly string[]): boolean {
@@ -54,6 +57,9 @@ test('known command lines get the engine verdict', () => {
     ['sh', '-c', 'exec\u00a0app'],
     ['sh', '-c', 'exec\u0085app'],
     ['/usr/bin/dash', '-xec', 'prep; exec "$@"', '--'],
+    ['sh', '-c', 'exec\u2028app'],
+    ['sh', '-c', 'exec\ufeffapp'],
+    ['sh', '-c', `${'a; '.repeat(5000)}exec app`],
   ];
   for (const argv of cases) {
     assert.equal(celSaysViolation(argv, DEFAULT_SHELLS), engineSaysViolation(argv, DEFAULT_SHELLS), JSON.stringify(argv));
@@ -67,6 +73,14 @@ test('generated command lines get the engine verdict', () => {
     fc.property(fc.array(shellWords, { maxLength: 7 }), (argv) => celSaysViolation(argv, DEFAULT_SHELLS) === engineSaysViolation(argv, DEFAULT_SHELLS)),
     { numRuns: 20_000 },
   );
+});
+
+test('a command line whose launcher and options run past the window is admitted, never misread', () => {
+  const options = Array.from({ length: PREFIX_WINDOW / 2 }, () => '-e');
+  assert.equal(celSaysViolation(['sh', ...options, '-c', 'x'], DEFAULT_SHELLS), false);
+  // Cut right after "-c" of "-c1" (an operand, not the flag): still not a violation.
+  const padding = 'x'.repeat(PREFIX_WINDOW - '/sh\u0000-c'.length - 1);
+  assert.equal(celSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS), engineSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS));
 });
 
 test('custom shell names are matched by basename, regex characters literally', () => {
