@@ -192,14 +192,14 @@ function validatingPolicy(policy: Policy, rule: Rule, mode: Exclude<Mode, 'off'>
   if (check === undefined) throw new ExportError(`rule ${rule.meta.id} has no CEL form; set rules.${rule.meta.id}.mode: off to export the others`);
   const setup: MatchSetup = { policy, rule, kinds: check.kinds, operations: ['CREATE', 'UPDATE'], skipControlled: true };
   const name = `lifecycle-guard-${rule.meta.id}`;
-  const violating = (podSpec: string) => `${longRunning(podSpec)}.filter(c, ${check.violates})`;
-  const current = check.exempt === undefined ? violating('variables.podSpec') : `${check.exempt('variables.podSpec')} ? [] : ${violating('variables.podSpec')}`;
+  const violating = (podSpec: string) => {
+    const all = `${longRunning(podSpec)}.filter(c, ${check.violates})`;
+    return check.exempt === undefined ? all : `${check.exempt(podSpec)} ? [] : ${all}`;
+  };
   // UPDATE denies only what the update introduces, as the webhook does: a container (by name) that
   // already violated in the old object, and was not skipped there, is left alone.
   const oldSkipped = setup.policy.allowSkipAnnotation ? ` || ${skippedExpression('oldObject', rule.meta.id, check.kinds)}` : '';
-  const previous =
-    `request.operation != "UPDATE" || oldObject == null${oldSkipped} ? [] : ` +
-    (check.exempt === undefined ? violating('variables.oldPodSpec') : `${check.exempt('variables.oldPodSpec')} ? [] : ${violating('variables.oldPodSpec')}`);
+  const previous = `request.operation != "UPDATE" || oldObject == null${oldSkipped} ? [] : ${violating('variables.oldPodSpec')}`;
   const subject = `request.kind.kind + " " + (has(object.metadata.namespace) ? object.metadata.namespace + "/" : "") + (has(object.metadata.name) ? object.metadata.name : "")`;
   const policyObject: JsonObject = {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -213,7 +213,7 @@ function validatingPolicy(policy: Policy, rule: Rule, mode: Exclude<Mode, 'off'>
         { name: 'podSpec', expression: podSpecOf('object', check.kinds) },
         { name: 'oldPodSpec', expression: `oldObject == null ? null : ${podSpecOf('oldObject', check.kinds)}` },
         { name: 'previous', expression: `(${previous}).map(c, c.name)` },
-        { name: 'violating', expression: `(${current}).map(c, c.name).filter(n, !(n in variables.previous))` },
+        { name: 'violating', expression: `(${violating('variables.podSpec')}).map(c, c.name).filter(n, !(n in variables.previous))` },
       ],
       validations: [
         {
