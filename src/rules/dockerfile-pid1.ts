@@ -231,7 +231,8 @@ function planRewrite(text: string, startup: Startup, blame: CommandInstruction, 
       text: replacement,
     });
   }
-  const insertion = execInsertion(script);
+  // `exec` before a broken JSON array would run a program called `[`: only valid JSON fixes that.
+  const insertion = blame.form === 'shell' && script.trimStart().startsWith('[') ? { reason: 'it looks like exec form but is not valid JSON (check quotes and commas)' } : execInsertion(script);
   if ('reason' in insertion && candidates.length === 0) return insertion;
   const offset = 'index' in insertion ? scriptOffset(text, blame, script, insertion.index) : undefined;
   if ('index' in insertion && offset !== undefined) {
