@@ -145,7 +145,8 @@ export function analyzeDockerfile(text: string): Startup {
     const keyword = instruction.getKeyword();
     const line = instruction.getRange().start.line + 1;
     if (keyword === 'FROM' && instruction instanceof From) {
-      const image = instruction.getImage() ?? '';
+      // Expanded with the ARGs declared before the first FROM (`FROM ${BASE}`), as docker build does.
+      const image = instruction.getExpandedArguments().find((argument) => !argument.getValue().startsWith('--'))?.getValue() ?? '';
       const parent = stages.findLast((stage) => stage.name.toLowerCase() === image.toLowerCase());
       const name = instruction.getBuildStage() ?? `stage-${stages.length}`;
       if (parent !== undefined) {
