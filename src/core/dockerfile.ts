@@ -8,11 +8,14 @@ import { DockerfileParser, From, JSONInstruction, type Instruction } from 'docke
 /** The shell that shell form runs in when neither the file nor the base image sets SHELL (Linux). */
 export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-c'];
 
-/** Dockerfile names `docker build` and `podman build` users give their files. */
+/** Files that carry a Dockerfile's name but hold something else (BuildKit's per-Dockerfile ignore file, notes, manifests). */
+const NOT_DOCKERFILE = /\.(dockerignore|md|txt|json|ya?ml|sh|ps1|orig|rej|swp|bak)$/;
+
+/** Names users give Dockerfiles: Dockerfile, Containerfile, Dockerfile.prod, Dockerfile_windows, api.Dockerfile. */
 export function isDockerfileName(name: string): boolean {
   const lower = name.toLowerCase();
-  if (lower.endsWith('.dockerignore')) return false; // `app.Dockerfile.dockerignore` is BuildKit's ignore file
-  return /^(dockerfile|containerfile)(\..+)?$/.test(lower) || lower.endsWith('.dockerfile') || lower.endsWith('.containerfile');
+  if (NOT_DOCKERFILE.test(lower)) return false;
+  return /^(dockerfile|containerfile)([._-].+)?$/.test(lower) || lower.endsWith('.dockerfile') || lower.endsWith('.containerfile');
 }
 
 /** A Dockerfile docker build refuses; the message names the line. */

@@ -13,12 +13,12 @@ function summary(provenance: Provenance): unknown {
 
 describe('isDockerfileName', () => {
   test('recognises what docker build and podman build users name their files', () => {
-    for (const name of ['Dockerfile', 'dockerfile', 'Containerfile', 'api.Dockerfile', 'web.dockerfile', 'Dockerfile.prod', 'Dockerfile.dev', 'Containerfile.arm64', 'app.containerfile']) {
+    for (const name of ['Dockerfile', 'dockerfile', 'Containerfile', 'api.Dockerfile', 'web.dockerfile', 'Dockerfile.prod', 'Dockerfile.dev', 'Dockerfile_windows', 'Dockerfile-alpine', 'Containerfile.arm64', 'app.containerfile']) {
       assert.equal(isDockerfileName(name), true, name);
     }
   });
-  test('leaves other files alone, BuildKit ignore files included', () => {
-    for (const name of ['Dockerfile.dockerignore', 'api.Dockerfile.dockerignore', '.dockerignore', 'deployment.yaml', 'MyDockerfile', 'Dockerfiles', 'docker-compose.yml', 'Dockerfile.']) {
+  test('leaves other files alone: BuildKit ignore files, notes and manifests named after a Dockerfile', () => {
+    for (const name of ['Dockerfile.dockerignore', 'api.Dockerfile.dockerignore', '.dockerignore', 'Dockerfile.md', 'Dockerfile.yaml', 'deployment.yaml', 'MyDockerfile', 'Dockerfiles', 'docker-compose.yml', 'Dockerfile.']) {
       assert.equal(isDockerfileName(name), false, name);
     }
   });
