@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { DockerfileError } from '../../src/core/dockerfile.js';
 import { DEFAULT_SHELLS } from '../../src/core/shell.js';
 import { applyRewrite, baseImageToInspect, checkDockerfile, execInsertion, plainWords } from '../../src/rules/dockerfile-pid1.js';
 
@@ -150,5 +152,34 @@ describe('checkDockerfile', () => {
     const after = 'FROM alpine\nCMD ["sh", "-c", "cd /app && \\u002e/server"]\n';
     const rewrite = checkDockerfile(after, shells).finding?.rewrite;
     assert.equal(rewrite && applyRewrite(after, rewrite), 'FROM alpine\nCMD ["sh", "-c", "cd /app && exec \\u002e/server"]\n');
+  });
+});
+
+describe('checkDockerfile on odd input', () => {
+  const piece = fc.constantFrom(
+    'FROM a AS b\n', 'FROM b\n', 'CMD ', 'ENTRYPOINT ', 'SHELL ["/bin/bash", "-c"]\n', '[', ']', '"', "'", 'sh', '-c', ' ', '\\\n', '\r\n', '\n',
+    '# c\n', 'exec ', '&&', ';', '|', '$X', 'node', 'tini', '--', ',', '`', '<<EOF\n', 'EOF\n', '\\u0041', 'cd', 'X=1',
+  );
+  test('never throws but a DockerfileError; every rewrite it offers checks clean and starts on its instruction', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
+        const text = `FROM alpine\n${parts.join('')}`;
+        let finding;
+        try {
+          finding = checkDockerfile(text, shells).finding;
+        } catch (error) {
+          if (error instanceof DockerfileError) return;
+          throw error;
+        }
+        if (finding?.rewrite === undefined) return;
+        const after = applyRewrite(text, finding.rewrite);
+        assert.equal(checkDockerfile(after, shells).finding, undefined, JSON.stringify(text));
+        const before = text.slice(0, finding.rewrite.offset);
+        assert.ok(after.startsWith(before) && after.endsWith(text.slice(finding.rewrite.offset + finding.rewrite.length)));
+        // The edit starts on the instruction's own lines, never before them.
+        assert.ok(before.split('\n').length >= finding.rewrite.line, `edit before line ${finding.rewrite.line} in ${JSON.stringify(text)}`);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
