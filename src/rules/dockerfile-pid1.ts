@@ -110,7 +110,7 @@ export function checkDockerfile(text: string, shells: readonly string[], image?:
     blame?.form === 'shell' && blame.script?.trimStart().startsWith('[') ? 'its arguments are not a JSON array of double-quoted strings, so docker runs them with a shell' : '',
     uninspected === undefined ? '' : `assuming base image ${uninspected.image} has no ENTRYPOINT or one that runs its arguments: it was not inspected`,
   ].filter((note) => note !== '');
-  const plan = blame === undefined ? { reason: 'it comes from the base image' } : planRewrite(text, startup, blame, shell.script, shells, image);
+  const plan = blame === undefined ? { reason: 'it comes from the base image: set ENTRYPOINT or CMD in exec form in this file' } : planRewrite(text, startup, blame, shell.script, shells, image);
   const rewrite = 'reason' in plan ? undefined : plan;
   return {
     finding: {

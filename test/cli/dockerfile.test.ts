@@ -147,8 +147,11 @@ describe('fix: Dockerfiles', () => {
     assert.equal(readFileSync(join(dir, 'fix3/Containerfile'), 'utf8'), PIPELINE);
   });
 
-  test('a rule turned off rewrites nothing; --write refuses stdin', () => {
+  test('a rule in audit mode is fixed, one turned off is not; --write refuses stdin', () => {
     writeFiles(dir, { 'fix4/Dockerfile': SHELL_CMD });
+    const audit = runCli(['fix', '--policy', 'audit.yaml', 'fix4/Dockerfile'], { cwd: dir });
+    assert.equal(audit.status, 0, audit.stderr);
+    assert.match(audit.stdout, /\nCMD \["node", "server\.js"\]\n$/);
     const off = runCli(['fix', '--policy', 'off.yaml', '--write', 'fix4/Dockerfile'], { cwd: dir });
     assert.equal(off.status, 0, off.stderr);
     assert.equal(readFileSync(join(dir, 'fix4/Dockerfile'), 'utf8'), SHELL_CMD);
