@@ -27,7 +27,6 @@ export class DockerfileError extends Error {
 export interface ImageConfig {
   entrypoint?: readonly string[] | null;
   cmd?: readonly string[] | null;
-  shell?: readonly string[] | null;
 }
 
 /** An ENTRYPOINT or CMD instruction of the file. */

@@ -76,6 +76,8 @@ function uninspectedBase(startup: Startup): DockerfileCheck['uninspected'] {
 
 interface Judgement {
   shell: ShellInvocation;
+  /** Which of the two holds the script. */
+  part: 'ENTRYPOINT' | 'CMD';
   init?: string;
   /** The instruction that holds the script; undefined when it comes from the base image. */
   blame?: CommandInstruction;
@@ -93,7 +95,7 @@ function judge(startup: Startup, shells: readonly string[], image?: ImageConfig)
   // The script is in the ENTRYPOINT when that alone holds one; otherwise CMD supplies it.
   const inEntrypoint = (findShellInvocation(stripInit(entrypoint ?? []).command, shells)?.script ?? '') !== '';
   const blame = inEntrypoint ? instructionOf(startup.entrypoint) : instructionOf(startup.cmd);
-  return { shell, ...(init === undefined ? {} : { init }), ...(blame === undefined ? {} : { blame }) };
+  return { shell, part: inEntrypoint ? 'ENTRYPOINT' : 'CMD', ...(init === undefined ? {} : { init }), ...(blame === undefined ? {} : { blame }) };
 }
 
 /** Checks the final stage of a Dockerfile; `image` is the base image's config when it was inspected. */
@@ -102,8 +104,8 @@ export function checkDockerfile(text: string, shells: readonly string[], image?:
   const uninspected = image === undefined ? uninspectedBase(startup) : undefined;
   const judgement = judge(startup, shells, image);
   if (judgement === undefined) return uninspected && startup.cmd.from === 'base-image' ? { uninspected } : {};
-  const { shell, init, blame } = judgement;
-  const source = blame === undefined ? `the CMD of base image ${startup.baseImage?.image ?? ''}` : `${blame.keyword}${blame.form === 'shell' ? ' in shell form' : ''}`;
+  const { shell, part, init, blame } = judgement;
+  const source = blame === undefined ? `the ${part} of base image ${startup.baseImage?.image ?? ''}` : `${blame.keyword}${blame.form === 'shell' ? ' in shell form' : ''}`;
   const effect = init === undefined ? 'as PID 1: the shell swallows SIGTERM' : `under ${init}: ${init} passes SIGTERM to the shell, which does not pass it on`;
   const notes = [
     blame !== undefined && blame.stage !== startup.stage ? `written in stage ${blame.stage}, which the final stage builds on` : '',
@@ -128,7 +130,7 @@ export function checkDockerfile(text: string, shells: readonly string[], image?:
 
 export interface Rewrite {
   kind: 'exec-form' | 'exec-prefix';
-  /** What to tell the user, e.g. `write CMD in exec form`. */
+  /** What to tell the user, e.g. `Write CMD in exec form`. */
   description: string;
   /** The instruction as it reads after the rewrite (continuation lines joined). */
   instruction: string;
@@ -249,9 +251,7 @@ function planRewrite(text: string, startup: Startup, blame: CommandInstruction, 
     });
   }
   // A rewrite is offered only when the rewritten file checks clean: the planner may not be smarter than the checker.
-  const clean = candidates.find((candidate) => {
-    return judge(analyzeDockerfile(applyRewrite(text, candidate)), shells, image) === undefined;
-  });
+  const clean = candidates.find((candidate) => judge(analyzeDockerfile(applyRewrite(text, candidate)), shells, image) === undefined);
   return clean ?? { reason: 'no rewrite of it that hands PID 1 over could be verified' };
 }
 

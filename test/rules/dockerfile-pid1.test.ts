@@ -124,6 +124,8 @@ describe('checkDockerfile', () => {
     assert.match(shellImage.finding?.message ?? '', /^the CMD of base image registry\.example\/app:1 runs `\/bin\/sh -c` as PID 1/);
     assert.equal(shellImage.finding?.rewrite, undefined);
     assert.equal(checkDockerfile(text, shells, { entrypoint: ['/docker-entrypoint.sh'], cmd: ['/bin/sh', '-c', 'node server.js'] }).finding, undefined);
+    const shellEntrypoint = checkDockerfile(text, shells, { entrypoint: ['/bin/bash', '-c', 'node server.js'], cmd: ['--port', '80'] });
+    assert.match(shellEntrypoint.finding?.message ?? '', /^the ENTRYPOINT of base image registry\.example\/app:1 runs `\/bin\/bash -c` as PID 1/);
     assert.equal(baseImageToInspect('FROM alpine\nENTRYPOINT ["/app"]\n'), undefined);
   });
 
