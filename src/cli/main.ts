@@ -3,8 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
+import { checkDockerfiles, fixDockerfile, readInputs } from './dockerfiles.js';
 import { fixManifests } from './fix.js';
-import { expandPaths, InputError, readManifests } from './manifests.js';
+import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -21,13 +22,11 @@ function readStdin(): string {
   return readFileSync(0, 'utf8');
 }
 
-function readAll(paths: readonly string[]) {
-  return expandPaths(paths).map((path) => readManifests(path, readStdin));
-}
-
-function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
+function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo; dockerfile: string[] }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths), policy, options.kubeVersion);
+  const inputs = readInputs(paths, options.dockerfile, readStdin);
+  const { result, notes } = checkDockerfiles(checkManifests(inputs.manifests, policy, options.kubeVersion), inputs.dockerfiles, policy);
+  for (const note of notes) process.stderr.write(`note: ${note}\n`);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
@@ -37,11 +36,13 @@ function runCheck(paths: string[], options: { policy?: string; output: 'table' |
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
-function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo }): number {
+function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[] }): number {
   const policy = loadPolicyFile(options.policy);
-  const files = readAll(paths);
-  if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
-  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion));
+  const { manifests, dockerfiles } = readInputs(paths, options.dockerfile, readStdin);
+  if (options.write && [...manifests, ...dockerfiles].some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
+  const fixedDockerfiles = dockerfiles.map((file) => fixDockerfile(file, policy));
+  for (const note of fixedDockerfiles.flatMap((file) => file.notes)) process.stderr.write(`${note}\n`);
+  const fixed = [...manifests.map((file) => fixManifests(file, policy, options.kubeVersion)), ...fixedDockerfiles];
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -67,7 +68,8 @@ export function buildProgram(): Command {
     program
       .command(name)
       .description(description)
-      .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
+      .argument('[paths...]', 'YAML or JSON manifests, Dockerfiles, directories (searched recursively), or - for stdin')
+      .option('--dockerfile <path>', 'read this file as a Dockerfile, whatever its name (repeatable; - for stdin)', (path: string, paths: string[]) => [...paths, path], [])
       .option('--policy <file>', 'policy file (default: the built-in policy)')
       .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion);
 
@@ -77,7 +79,7 @@ export function buildProgram(): Command {
       process.exitCode = runCheck(paths, options);
     });
 
-  manifestCommand('fix', 'apply the mutating rules to manifests, keeping comments, key order and formatting')
+  manifestCommand('fix', 'apply the mutating rules to manifests and rewrite shell-form ENTRYPOINT/CMD in Dockerfiles, keeping everything else as it was')
     .option('-w, --write', 'write the changes back to the files instead of printing them')
     .action((paths: string[], options) => {
       process.exitCode = runFix(paths, options);

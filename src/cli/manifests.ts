@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isDockerfileName } from '../core/dockerfile.js';
 import { asString, getPath, isObject } from '../core/types.js';
 
 /** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
@@ -28,7 +29,7 @@ export interface ManifestFile {
   objects: ManifestObject[];
 }
 
-/** Files named on the command line, with directories expanded (recursively, sorted; hidden folders skipped). */
+/** Files named on the command line, with directories expanded to manifests and Dockerfiles (recursively, sorted; hidden folders skipped). */
 export function expandPaths(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
     if (path === '-') return [path];
@@ -48,7 +49,7 @@ function manifestsIn(directory: string): string[] {
     .flatMap((entry) => {
       const path = join(directory, entry.name);
       if (entry.isDirectory()) return entry.name.startsWith('.') || entry.name === 'node_modules' ? [] : manifestsIn(path);
-      return MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase()) ? [path] : [];
+      return MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase()) || isDockerfileName(entry.name) ? [path] : [];
     });
 }
 

@@ -3,6 +3,10 @@
 //   fail.<case>.yaml     the rule finds something; an optional `# expect-containers: a, b` line
 //                        names exactly the containers it flags (`(pod)` for a pod-level finding);
 //   mutated.<case>.yaml  mutating fail.<case>.yaml gives exactly this, and this is itself pass.
+// Dockerfiles (<kind>.<case>.Dockerfile, no-shell-entrypoint only) are judged on their final stage:
+//   fail.<case>.Dockerfile     a `# expect-line: N` comment names the line of the finding;
+//   mutated.<case>.Dockerfile  the rewrite `fix` makes of fail.<case>.Dockerfile, byte for byte, and it
+//                              passes; a fail fixture without one is one `fix` must leave alone.
 // Fixtures are checked with no namespace excluded, so that real manifests (some of them in
 // kube-system) are tested as they were published.
 import assert from 'node:assert/strict';
@@ -15,11 +19,33 @@ import { describeWorkload, POD_BEARING_KINDS } from '../../src/core/workload.js'
 import { evaluateObject } from '../../src/engine/evaluate.js';
 import { mutateObject } from '../../src/engine/mutate.js';
 import type { Policy } from '../../src/engine/policy.js';
+import { applyRewrite, checkDockerfile } from '../../src/rules/dockerfile-pid1.js';
 import { isMutatingRule, RULE_IDS, RULES } from '../../src/rules/index.js';
 import { onlyRule } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const NAME = /^(pass|fail|mutated)\.([a-z0-9][a-z0-9-]*)\.ya?ml$/;
+const NAME = /^(pass|fail|mutated)\.([a-z0-9][a-z0-9-]*)\.(ya?ml|Dockerfile)$/;
+
+/** Problems with one Dockerfile fixture of no-shell-entrypoint. */
+function dockerfileProblems(directory: string, file: string, kind: 'pass' | 'fail' | 'mutated', caseName: string, shells: string[]): string[] {
+  const text = readFileSync(join(directory, file), 'utf8');
+  const finding = checkDockerfile(text, shells).finding;
+  if (kind === 'mutated' && !existsSync(join(directory, `fail.${caseName}.Dockerfile`))) return [`no fail.${caseName}.Dockerfile to fix`];
+  if (kind === 'pass' || kind === 'mutated') return finding === undefined ? [] : [`expected no finding, got line ${finding.line}: ${finding.message}`];
+  if (finding === undefined) return ['expected a finding, got none'];
+  const problems: string[] = [];
+  const expectLine = /^# expect-line: (\d+)\r?$/m.exec(text)?.[1];
+  if (expectLine === undefined) problems.push('needs a `# expect-line: N` comment');
+  else if (finding.line !== Number(expectLine)) problems.push(`expected the finding on line ${expectLine}, got line ${finding.line}`);
+  const mutatedPath = join(directory, `mutated.${caseName}.Dockerfile`);
+  const rewritten = finding.rewrite === undefined ? undefined : applyRewrite(text, finding.rewrite);
+  if (!existsSync(mutatedPath)) {
+    if (rewritten !== undefined) problems.push(`fix rewrites it, but there is no mutated.${caseName}.Dockerfile:\n${rewritten}`);
+  } else if (rewritten !== readFileSync(mutatedPath, 'utf8')) {
+    problems.push(`fix gives ${JSON.stringify(rewritten)}, not mutated.${caseName}.Dockerfile`);
+  }
+  return problems;
+}
 
 interface Fixture {
   objects: unknown[];
@@ -69,10 +95,16 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
       const where = `${ruleId}/${file}`;
       const match = NAME.exec(file);
       if (match === null) {
-        problems.push(`${where}: name must be pass|fail|mutated.<case>.yaml`);
+        problems.push(`${where}: name must be pass|fail|mutated.<case>.yaml (or .Dockerfile)`);
         continue;
       }
-      const [, kind, caseName] = match as unknown as [string, 'pass' | 'fail' | 'mutated', string];
+      const [, kind, caseName, extension] = match as unknown as [string, 'pass' | 'fail' | 'mutated', string, string];
+      if (extension === 'Dockerfile') {
+        if (ruleId !== 'no-shell-entrypoint') problems.push(`${where}: Dockerfile fixtures are for no-shell-entrypoint`);
+        else problems.push(...dockerfileProblems(join(FIXTURES, ruleId), file, kind, caseName, policy.rules[ruleId]?.shells as string[]).map((problem) => `${where}: ${problem}`));
+        checked += 1;
+        continue;
+      }
       let fixture: Fixture;
       try {
         fixture = loadFixture(join(FIXTURES, ruleId, file));
