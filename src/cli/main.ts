@@ -4,7 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
-import { expandPaths, InputError, readManifests } from './manifests.js';
+import { describeInputs, filesWithoutObjects, readInputs } from './inputs.js';
+import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -21,27 +22,25 @@ function readStdin(): string {
   return readFileSync(0, 'utf8');
 }
 
-function readAll(paths: readonly string[]) {
-  return expandPaths(paths).map((path) => readManifests(path, readStdin));
-}
-
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths), policy, options.kubeVersion);
-  for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
-  const { errors, ...report } = result;
+  const inputs = readInputs(paths, readStdin);
+  const { errors, ...result } = checkManifests(inputs.files, policy, options.kubeVersion);
+  const report = { ...result, invalidFiles: inputs.invalidFiles, filesWithoutObjects: filesWithoutObjects(inputs.files) };
   process.stdout.write(
     options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
   );
-  if (errors.length > 0) return EXIT.badInput;
+  for (const error of errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  process.stderr.write(describeInputs(inputs, 'checked'));
+  if (errors.length > 0 || inputs.invalidFiles.length > 0) return EXIT.badInput;
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
 function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
-  const files = readAll(paths);
-  if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
-  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion));
+  if (options.write && paths.includes('-')) throw new InputError('--write cannot write back to stdin (-)');
+  const inputs = readInputs(paths, readStdin);
+  const fixed = inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion));
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -52,7 +51,8 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
       if (fixed.length > 1 && file !== fixed[fixed.length - 1]) process.stdout.write('---\n');
     }
   }
-  return EXIT.clean;
+  process.stderr.write(describeInputs(inputs, 'fixed'));
+  return inputs.invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
 }
 
 export function buildProgram(): Command {
