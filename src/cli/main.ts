@@ -87,20 +87,19 @@ export function buildProgram(): Command {
     .command('certs')
     .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for local use or bring-your-own TLS')
     .requiredOption('--out <dir>', 'directory to write to (created if missing)')
-    .addOption(
-      new Option('--hosts <hosts>', 'DNS names and IPs, comma-separated')
-        .argParser(parseList)
-        .default(
-          ['localhost', '127.0.0.1', ...['', '.lifecycle-guard', '.lifecycle-guard.svc', '.lifecycle-guard.svc.cluster.local'].map((suffix) => `lifecycle-guard${suffix}`)],
-          'localhost, 127.0.0.1 and the DNS names of the lifecycle-guard Service',
-        ),
-    )
-    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
-    .action(async (options: { out: string; hosts: string[]; validity: number }) => {
-      const { generateCertificates, writeCertificates } = await import('../server/certificates.js');
-      const bundle = await generateCertificates({ hosts: options.hosts, validityDays: options.validity / 86_400_000 });
+    .option('--hosts <hosts>', 'DNS names and IPs, comma-separated (default: localhost, 127.0.0.1, ::1 and the DNS names of the lifecycle-guard Service)', parseList)
+    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate, e.g. 90d or 1y (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
+    .option('--force', 'replace the certificates already in --out (a new CA: whatever trusts the old one must be updated)')
+    .action(async (options: { out: string; hosts?: string[]; validity: number; force?: boolean }) => {
+      const { existingCertificateFiles, generateCertificates, LOCAL_HOSTS, serviceHosts, writeCertificates } = await import('../server/certificates.js');
+      const existing = existingCertificateFiles(options.out);
+      if (existing.length > 0 && !options.force) {
+        throw new InputError(`${options.out} already holds ${existing.join(', ')}: not replacing them (a new CA is not trusted by what trusts the old one); use --force to replace them`);
+      }
+      const hosts = options.hosts ?? [...LOCAL_HOSTS, ...serviceHosts('lifecycle-guard', 'lifecycle-guard')];
+      const bundle = await generateCertificates({ hosts, validityDays: options.validity / 86_400_000 });
       writeCertificates(options.out, bundle);
-      process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${options.hosts.join(', ')})\n`);
+      process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${hosts.join(', ')})\n`);
     });
 
   program
@@ -136,11 +135,11 @@ export function buildProgram(): Command {
     .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .addOption(new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
     .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', parseList)
-    .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
-    .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
+    .option('--shutdown-delay <duration>', 'on SIGTERM, keep serving this long with /readyz failing (a bare number is seconds)', parseSeconds, 5)
+    .option('--shutdown-timeout <duration>', 'then wait this long for in-flight requests (a bare number is seconds)', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .addOption(
-      new Option('--request-timeout <seconds>', 'close connections whose request has not arrived in full after this long (default 30)')
+      new Option('--request-timeout <duration>', 'close connections whose request has not arrived in full after this long (default 30)')
         .argParser(parseSeconds)
         .hideHelp(),
     )
