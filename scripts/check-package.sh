@@ -37,7 +37,8 @@ check_binary "$tmp/tarball" "npm install -g ./$tarball ($((SECONDS - t0))s)"
 if [[ "${1:-}" == "--git" ]]; then
   t0=$SECONDS
   mkdir "$tmp/from-git"
-  tarball="$(cd "$tmp/from-git" && npm pack --silent --prefer-offline "git+file://$root#$(git rev-parse HEAD)" | tail -1)"
+  head="$(git rev-parse HEAD)"
+  tarball="$(cd "$tmp/from-git" && npm pack --silent --prefer-offline "git+file://$root#$head" | tail -1)"
   "${npm_install[@]}" --prefix "$tmp/git" "$tmp/from-git/$tarball" >/dev/null
   check_binary "$tmp/git" "npm pack git+file://…#HEAD, then npm install -g ($((SECONDS - t0))s)"
 fi
