@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { parsePolicy } from '../../src/engine/policy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -34,4 +35,18 @@ test('one version everywhere: package.json, the kustomize image tag, the chart, 
   assert.equal(chart.version, version);
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   assert.ok(readme.includes(`docker build -t lifecycle-guard:${version} .`) && readme.includes(`kind load docker-image lifecycle-guard:${version}`));
+});
+
+test('the shipped manifests exclude the same namespaces in the webhooks\' namespaceSelector and in the policy', () => {
+  const policyText = parse(readFileSync(join(ROOT, 'manifests', 'base', 'policy-configmap.yaml'), 'utf8')).data['policy.yaml'];
+  const excluded = parsePolicy(policyText, 'manifests/base/policy-configmap.yaml').exclude.namespaces;
+  const configurations = parseAllDocuments(readFileSync(join(ROOT, 'manifests', 'base', 'webhooks.yaml'), 'utf8')).map((document) => document.toJS());
+  assert.equal(configurations.length, 2);
+  for (const configuration of configurations) {
+    for (const webhook of configuration.webhooks) {
+      const [expression] = webhook.namespaceSelector.matchExpressions;
+      assert.deepEqual({ key: expression.key, operator: expression.operator }, { key: 'kubernetes.io/metadata.name', operator: 'NotIn' });
+      assert.deepEqual([...expression.values].sort(), [...excluded].sort(), webhook.name);
+    }
+  }
 });
