@@ -1,5 +1,5 @@
 import { getPath } from '../core/types.js';
-import { expandPaths, InputError, readManifests, type ManifestFile } from './manifests.js';
+import { expandPaths, InputError, readManifests, templateHint, type ManifestFile } from './manifests.js';
 import type { InputProblem } from './report-format.js';
 
 export interface Inputs {
@@ -42,8 +42,11 @@ export function filesWithoutObjects(files: readonly ManifestFile[]): string[] {
 
 /** The lines `check` and `fix` print on stderr about their inputs. */
 export function describeInputs(inputs: Inputs, done: 'checked' | 'fixed'): string {
+  const name = (path: string) => (path === '-' ? 'stdin' : path);
   const lines = [
-    ...filesWithoutObjects(inputs.files).map((file) => `note: no Kubernetes objects found in ${file === '-' ? 'stdin' : file}`),
+    ...filesWithoutObjects(inputs.files).map((file) => `note: no Kubernetes objects found in ${name(file)}`),
+    // Template syntax that happens to be valid YAML is checked as written, which is not what gets applied.
+    ...inputs.files.filter((file) => templateHint(file.text) !== '').map((file) => `note: ${name(file.path)} was checked as written${templateHint(file.text)}`),
     ...inputs.invalidFiles.map((problem) => `error: ${problem.message}`),
   ];
   if (inputs.invalidFiles.length > 0) lines.push(`error: ${inputs.invalidFiles.length} file(s) could not be ${done}; the others were`);

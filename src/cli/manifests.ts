@@ -16,7 +16,7 @@ export class InputError extends Error {
 }
 
 /** Unrendered Helm (Go template) syntax makes a file invalid YAML or not what gets applied. */
-function templateHint(text: string): string {
+export function templateHint(text: string): string {
   return text.includes('{{') ? ` (it contains {{ }}: if it is a Helm template, check the rendered output: helm template CHART | lifecycle-guard check -)` : '';
 }
 

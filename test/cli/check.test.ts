@@ -138,6 +138,7 @@ describe('check: exit codes', () => {
     writeFiles(chart, {
       'templates/deployment.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.labels }}\n  labels: {{ toYaml .Values.labels | nindent 4 }}\n{{- end }}\n',
       'templates/pod.yaml': DENIED_POD,
+      'templates/service.yaml': 'apiVersion: v1\nkind: Service\nmetadata:\n  name: "{{ .Release.Name }}"\n',
       'values.yaml': 'replicas: 2\n',
     });
     const result = runCli(['check', '.'], { cwd: chart });
@@ -145,6 +146,7 @@ describe('check: exit codes', () => {
     assert.match(result.stderr, /^error: templates\/deployment\.yaml:5:\d+: invalid YAML: .*helm template/m);
     assert.match(result.stdout, /Pod shop\/denied/);
     assert.match(result.stderr, /^note: no Kubernetes objects found in values\.yaml$/m);
+    assert.match(result.stderr, /^note: templates\/service\.yaml was checked as written \(it contains \{\{ \}\}: .*helm template/m);
   });
 
   test('2: a missing file among good ones: reported, the good ones checked', () => {
