@@ -52,6 +52,9 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
     }
   }
   process.stderr.write(describeInputs(inputs, 'fixed'));
+  // Like the mutating webhook, fix applies only rules in enforce mode; say what audit mode held back.
+  const { auditMutations } = checkManifests(inputs.files, policy, options.kubeVersion).summary;
+  if (auditMutations > 0) process.stderr.write(`note: ${auditMutations} change(s) of mutating rules in audit mode not applied, as the webhook does not apply them (set the rule's mode to enforce)\n`);
   return inputs.invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
 }
 

@@ -114,6 +114,7 @@ describe('check: exit codes', () => {
     assert.doesNotMatch(checked.stdout, /lifecycle-guard fix` applies/);
     const fixed = runCli(['fix', '--policy', 'audit.yaml', 'mutate-only.yaml'], { cwd: dir });
     assert.equal(fixed.stdout, MUTATE_ONLY_DEPLOYMENT);
+    assert.match(fixed.stderr, /^note: 3 change\(s\) of mutating rules in audit mode not applied, as the webhook does not apply them/m);
     const enforced = runCli(['check', 'mutate-only.yaml'], { cwd: dir });
     assert.match(enforced.stdout, /3 change\(s\) the mutating webhook makes \(`lifecycle-guard fix` applies them\)$/m);
   });
