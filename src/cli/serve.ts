@@ -5,6 +5,7 @@ import { kubeClients } from './kube-access.js';
 import { hostname } from 'node:os';
 import { BackgroundScanner } from '../kube/background-scan.js';
 import { LeaderLease } from '../kube/lease.js';
+import { warnOnSelectorMismatch } from '../kube/namespace-selector.js';
 import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
 import { TlsBootstrap } from '../kube/tls-bootstrap.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -162,6 +163,13 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     scanner.start();
     holder.onReplace(() => scanner.trigger());
     background.push(scanner);
+  }
+  if (clients !== undefined) {
+    // The API server applies the webhooks' namespaceSelector before the policy: say when they disagree.
+    const webhooks = { mutating: options.mutatingWebhook, validating: options.validatingWebhook };
+    const compare = (policy: Policy) => void warnOnSelectorMismatch(clients, webhooks, policy.exclude.namespaces, logger);
+    compare(holder.current);
+    holder.onReplace(compare);
   }
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

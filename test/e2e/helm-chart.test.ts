@@ -240,5 +240,16 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
     const legacy = await apply('legacy');
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.doesNotMatch(legacy.stderr, /Warning/);
+    assert.doesNotMatch(webhook.output(), /namespaceSelector/, 'the chart wrote one list to both places');
+  });
+
+  test('a namespaceSelector edited apart from the policy is reported when the policy is (re)read', async () => {
+    assert.ok(webhook);
+    const selector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'lifecycle-guard', 'apps'] }] };
+    await cluster.kubectl(['patch', 'validatingwebhookconfiguration', 'lifecycle-guard', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: selector }])]);
+    const configMap = JSON.parse((await cluster.kubectl(['get', 'configmap', 'lifecycle-guard-policy', '-n', 'lifecycle-guard', '-o', 'json'])).stdout);
+    const policy = `${configMap.data['policy.yaml']}allowSkipAnnotation: false\n`;
+    await cluster.kubectl(['patch', 'configmap', 'lifecycle-guard-policy', '-n', 'lifecycle-guard', '--type=merge', '-p', JSON.stringify({ data: { 'policy.yaml': policy } })]);
+    await eventually(async () => /the namespaceSelector of ValidatingWebhookConfiguration lifecycle-guard excludes apps, which the policy's exclude\.namespaces does not/.test(webhook?.output() ?? ''), 20_000, 'the warning');
   });
 });
