@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { createClients, loadKubeConfig, readClusterInfo } from '../kube/client.js';
+import { readClusterInfo } from '../kube/client.js';
+import { kubeClients } from './kube-access.js';
 import { buildReports } from '../kube/reports.js';
 import { scanCluster, type ScanReport } from '../kube/scanner.js';
 import { renderHtmlReport } from './html-report.js';
@@ -36,12 +37,7 @@ function render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyRe
 export async function runAudit(options: AuditOptions): Promise<ScanReport> {
   if (options.namespace !== undefined && options.allNamespaces) throw new InputError('--namespace and --all-namespaces exclude each other');
   const policy = loadPolicyFile(options.policy);
-  let clients;
-  try {
-    clients = createClients(loadKubeConfig(options.kubeconfig));
-  } catch (error) {
-    throw new InputError(`cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`);
-  }
+  const clients = kubeClients(options.kubeconfig);
   const progress = process.stderr.isTTY
     ? ({ kind, objects }: { kind: string; objects: number }) => process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
     : undefined;

@@ -1,27 +1,38 @@
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
-import type { Policy } from '../engine/policy.js';
+import { SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
+import type { SkipReason } from '../engine/select.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { summarize, toReportFinding } from '../engine/report.js';
 import { objectIdentity, type ManifestFile } from './manifests.js';
-import type { Report } from './report-format.js';
+import type { Report, SkippedObject } from './report-format.js';
 
 export interface CheckResult extends Report {
   errors: (RuleError & { file: string; line: number })[];
+  skipped: SkippedObject[];
+}
+
+function skipDetail(reason: Exclude<SkipReason, 'not-a-workload'>, namespace: string): string {
+  return reason === 'excluded-namespace'
+    ? `namespace ${namespace} is in the policy's exclude.namespaces`
+    : `annotation ${SKIP_ANNOTATION}: all`;
 }
 
 /** Evaluates every object of the manifest files as the webhook would on CREATE. */
 export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
-  const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
+  const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [], skipped: [] };
   let objects = 0;
   for (const file of files) {
     for (const { object, line } of file.objects) {
       objects += 1;
       const evaluation = evaluateObject(object, policy, { cluster });
       const identity = objectIdentity(object);
+      if (evaluation.skipped !== undefined && evaluation.skipped !== 'not-a-workload') {
+        result.skipped.push({ file: file.path, line, ...identity, reason: evaluation.skipped, detail: skipDetail(evaluation.skipped, identity.namespace) });
+      }
       for (const finding of evaluation.findings) result.findings.push({ file: file.path, line, ...toReportFinding(identity, finding) });
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });
     }
   }
-  result.summary = { files: files.length, ...summarize(objects, result.findings) };
+  result.summary = { files: files.length, ...summarize(objects, result.findings), skipped: result.skipped.length };
   return result;
 }

@@ -110,7 +110,7 @@ function textEditFor(text: string, document: Document.Parsed, path: readonly (st
     .split('\n')
     .map((line) => `${' '.repeat(indent)}${line}`)
     .join('\n');
-  return { offset, length: 0, text: `${offset === text.length && !text.endsWith('\n') ? '\n' : ''}${block}\n` };
+  return { offset, length: 0, text: `${block}\n` };
 }
 
 function applyEdits(text: string, edits: readonly TextEdit[]): string {
@@ -123,6 +123,8 @@ function applyEdits(text: string, edits: readonly TextEdit[]): string {
 export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}): FixedFile {
   const json = isJson(file);
   const indentSeq = indentsSequences(file.text);
+  // Keys added at the very end of a file that lacks its final newline go on lines of their own.
+  const source = file.text === '' || file.text.endsWith('\n') ? file.text : `${file.text}\n`;
   let changes = 0;
   const patched = new Map<Document.Parsed, unknown>();
   // Text edits keep the file as it was around the changes; any change they cannot express turns them off.
@@ -136,7 +138,7 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
     changes += mutation.findings.length;
     if (!json && !hasAliases(document)) {
       for (const operation of mutation.patch) {
-        const edit: TextEdit | undefined = edits && textEditFor(file.text, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
+        const edit: TextEdit | undefined = edits && textEditFor(source, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
         edits = edit === undefined ? undefined : [...(edits ?? []), edit];
         applyToDocument(document, path, operation);
       }
@@ -154,7 +156,7 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
     const values = file.documents.map((document) => patched.get(document) ?? document.toJS());
     return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
   }
-  if (edits !== undefined) return { path: file.path, text: applyEdits(file.text, edits), changes };
+  if (edits !== undefined) return { path: file.path, text: applyEdits(source, edits), changes };
   for (const [document, value] of patched) document.contents = document.createNode(value) as typeof document.contents;
   const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq };
   return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes };

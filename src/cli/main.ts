@@ -3,8 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
-import { checkDockerfiles, fixDockerfile, readInputs } from './dockerfiles.js';
+import { checkDockerfiles, fixDockerfile } from './dockerfiles.js';
 import { fixManifests } from './fix.js';
+import { describeInputs, filesWithoutObjects, problemOf, readInputs } from './inputs.js';
 import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
@@ -25,24 +26,35 @@ function readStdin(): string {
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo; dockerfile: string[] }): number {
   const policy = loadPolicyFile(options.policy);
   const inputs = readInputs(paths, options.dockerfile, readStdin);
-  const { result, notes } = checkDockerfiles(checkManifests(inputs.manifests, policy, options.kubeVersion), inputs.dockerfiles, policy);
+  const { result, notes } = checkDockerfiles(checkManifests(inputs.files, policy, options.kubeVersion), inputs.dockerfiles, policy, (file, error) =>
+    inputs.invalidFiles.push(problemOf(error, file.path)),
+  );
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
-  for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
-  const { errors, ...report } = result;
+  const { errors, ...checked } = result;
+  const report = { ...checked, invalidFiles: inputs.invalidFiles, filesWithoutObjects: filesWithoutObjects(inputs.files) };
   process.stdout.write(
     options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
   );
-  if (errors.length > 0) return EXIT.badInput;
+  for (const error of errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  process.stderr.write(describeInputs(inputs, 'checked'));
+  if (errors.length > 0 || inputs.invalidFiles.length > 0) return EXIT.badInput;
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
 function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[] }): number {
   const policy = loadPolicyFile(options.policy);
-  const { manifests, dockerfiles } = readInputs(paths, options.dockerfile, readStdin);
-  if (options.write && [...manifests, ...dockerfiles].some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
-  const fixedDockerfiles = dockerfiles.map((file) => fixDockerfile(file, policy));
+  if (options.write && [...paths, ...options.dockerfile].includes('-')) throw new InputError('--write cannot write back to stdin (-)');
+  const inputs = readInputs(paths, options.dockerfile, readStdin);
+  const fixedDockerfiles = inputs.dockerfiles.flatMap((file) => {
+    try {
+      return [fixDockerfile(file, policy)];
+    } catch (error) {
+      inputs.invalidFiles.push(problemOf(error, file.path));
+      return [];
+    }
+  });
   for (const note of fixedDockerfiles.flatMap((file) => file.notes)) process.stderr.write(`${note}\n`);
-  const fixed = [...manifests.map((file) => fixManifests(file, policy, options.kubeVersion)), ...fixedDockerfiles];
+  const fixed = [...inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion)), ...fixedDockerfiles];
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -53,7 +65,11 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
       if (fixed.length > 1 && file !== fixed[fixed.length - 1]) process.stdout.write('---\n');
     }
   }
-  return EXIT.clean;
+  process.stderr.write(describeInputs(inputs, 'fixed'));
+  // Like the mutating webhook, fix applies only rules in enforce mode; say what audit mode held back.
+  const { auditMutations } = checkManifests(inputs.files, policy, options.kubeVersion).summary;
+  if (auditMutations > 0) process.stderr.write(`note: ${auditMutations} change(s) of mutating rules in audit mode not applied, as the webhook does not apply them (set the rule's mode to enforce)\n`);
+  return inputs.invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
 }
 
 export function buildProgram(): Command {
@@ -100,20 +116,19 @@ export function buildProgram(): Command {
     .command('certs')
     .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for local use or bring-your-own TLS')
     .requiredOption('--out <dir>', 'directory to write to (created if missing)')
-    .addOption(
-      new Option('--hosts <hosts>', 'DNS names and IPs, comma-separated')
-        .argParser(parseList)
-        .default(
-          ['localhost', '127.0.0.1', ...['', '.lifecycle-guard', '.lifecycle-guard.svc', '.lifecycle-guard.svc.cluster.local'].map((suffix) => `lifecycle-guard${suffix}`)],
-          'localhost, 127.0.0.1 and the DNS names of the lifecycle-guard Service',
-        ),
-    )
-    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
-    .action(async (options: { out: string; hosts: string[]; validity: number }) => {
-      const { generateCertificates, writeCertificates } = await import('../server/certificates.js');
-      const bundle = await generateCertificates({ hosts: options.hosts, validityDays: options.validity / 86_400_000 });
+    .option('--hosts <hosts>', 'DNS names and IPs, comma-separated (default: localhost, 127.0.0.1, ::1 and the DNS names of the lifecycle-guard Service)', parseList)
+    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate, e.g. 90d or 1y (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
+    .option('--force', 'replace the certificates already in --out (a new CA: whatever trusts the old one must be updated)')
+    .action(async (options: { out: string; hosts?: string[]; validity: number; force?: boolean }) => {
+      const { existingCertificateFiles, generateCertificates, LOCAL_HOSTS, serviceHosts, writeCertificates } = await import('../server/certificates.js');
+      const existing = existingCertificateFiles(options.out);
+      if (existing.length > 0 && !options.force) {
+        throw new InputError(`${options.out} already holds ${existing.join(', ')}: not replacing them (a new CA is not trusted by what trusts the old one); use --force to replace them`);
+      }
+      const hosts = options.hosts ?? [...LOCAL_HOSTS, ...serviceHosts('lifecycle-guard', 'lifecycle-guard')];
+      const bundle = await generateCertificates({ hosts, validityDays: options.validity / 86_400_000 });
       writeCertificates(options.out, bundle);
-      process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${options.hosts.join(', ')})\n`);
+      process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${hosts.join(', ')})\n`);
     });
 
   program
@@ -149,12 +164,12 @@ export function buildProgram(): Command {
     .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .addOption(new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
     .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', parseList)
-    .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
-    .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
+    .option('--shutdown-delay <duration>', 'on SIGTERM, keep serving this long with /readyz failing (a bare number is seconds)', parseSeconds, 5)
+    .option('--shutdown-timeout <duration>', 'then wait this long for in-flight requests (a bare number is seconds)', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .option('--scan-only', 'no admission routes, no webhook certificates: only the background scan, its reports, health and metrics (beside `export`ed policies)')
     .addOption(
-      new Option('--request-timeout <seconds>', 'close connections whose request has not arrived in full after this long (default 30)')
+      new Option('--request-timeout <duration>', 'close connections whose request has not arrived in full after this long (default 30)')
         .argParser(parseSeconds)
         .hideHelp(),
     )

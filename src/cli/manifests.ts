@@ -7,6 +7,18 @@ import { asString, getPath, isObject } from '../core/types.js';
 /** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
 export class InputError extends Error {
   override name = 'InputError';
+  constructor(
+    message: string,
+    /** The file (and line) at fault, when the error is about one input file. */
+    readonly location?: { file: string; line?: number },
+  ) {
+    super(message);
+  }
+}
+
+/** Unrendered Helm (Go template) syntax makes a file invalid YAML or not what gets applied. */
+export function templateHint(text: string): string {
+  return text.includes('{{') ? ` (it contains {{ }}: if it is a Helm template, check the rendered output: helm template CHART | lifecycle-guard check -)` : '';
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -37,7 +49,8 @@ export function expandPaths(paths: readonly string[]): string[] {
     try {
       stats = statSync(path);
     } catch (error) {
-      throw new InputError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message;
+      throw new InputError(`${path}: ${reason}`, { file: path });
     }
     return stats.isDirectory() ? manifestsIn(path) : [path];
   });
@@ -69,13 +82,16 @@ export function parseManifests(path: string, text: string): ManifestFile {
     if (error) {
       const position = error.linePos?.[0];
       const where = position ? `:${position.line}:${position.col}` : '';
-      throw new InputError(`${path}${where}: invalid YAML: ${error.message.split('\n')[0]}`);
+      throw new InputError(`${path}${where}: invalid YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}${templateHint(text)}`, {
+        file: path,
+        ...(position ? { line: position.line } : {}),
+      });
     }
     let value: unknown;
     try {
       value = document.toJS({ maxAliasCount: 1000 });
     } catch (error) {
-      throw new InputError(`${path}: invalid YAML: ${(error as Error).message}`); // e.g. an alias bomb
+      throw new InputError(`${path}: invalid YAML: ${(error as Error).message}`, { file: path }); // e.g. an alias bomb
     }
     const lineOf = (node: unknown) => lineCounter.linePos((getPath(node, ['range']) as number[] | undefined)?.[0] ?? 0).line;
     if (isList(value)) {
@@ -94,7 +110,7 @@ export function readManifests(path: string, readStdin: () => string): ManifestFi
   try {
     text = path === '-' ? readStdin() : readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(`${path}: cannot read: ${(error as Error).message}`);
+    throw new InputError(`${path}: cannot read: ${(error as Error).message}`, { file: path });
   }
   return parseManifests(path, text);
 }

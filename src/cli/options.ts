@@ -1,18 +1,19 @@
 import { InvalidArgumentError } from 'commander';
+import { DURATION_SYNTAX, parseDuration as parseCoreDuration } from '../core/duration.js';
 
-const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parses `90s`, `10m`, `12h`, `365d` into milliseconds. */
+/** A lifetime (`90s`, `12h`, `365d`, `1y`, ...) in milliseconds; more than zero. */
 export function parseDuration(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)([smhd])$/.exec(value.trim());
-  if (match === null) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 12h or 365d');
-  return Number(match[1]) * (UNITS_MS[match[2] ?? 's'] ?? 1000);
+  const ms = parseCoreDuration(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`expected ${DURATION_SYNTAX}, more than 0`);
+  return ms;
 }
 
+/** A delay in seconds: a duration (`5s`, `1m`), or a bare number of seconds as before durations were accepted. */
 export function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
-  return seconds;
+  const bare = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : undefined;
+  const ms = bare === undefined ? parseCoreDuration(value) : bare * 1000;
+  if (ms === undefined) throw new InvalidArgumentError(`expected ${DURATION_SYNTAX}, or a number of seconds`);
+  return ms / 1000;
 }
 
 export function parsePort(value: string): number {

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { withExcludedNamespace, type Policy } from '../engine/policy.js';
-import { createClients, loadKubeConfig, readClusterInfo, type KubeClients } from '../kube/client.js';
+import { readClusterInfo, type KubeClients } from '../kube/client.js';
+import { kubeClients } from './kube-access.js';
 import { hostname } from 'node:os';
 import { BackgroundScanner } from '../kube/background-scan.js';
 import { LeaderLease } from '../kube/lease.js';
+import { warnOnSelectorMismatch } from '../kube/namespace-selector.js';
 import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
 import { TlsBootstrap } from '../kube/tls-bootstrap.js';
 import type { ClusterInfo } from '../rules/index.js';
-import { ensureLocalCertificates } from '../server/certificates.js';
+import { ensureLocalCertificates, LOCAL_HOSTS } from '../server/certificates.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
@@ -82,7 +84,7 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
     );
     return { files: bootstrap.files, background: [{ stop: () => clearInterval(interval) }] };
   }
-  const files = await ensureLocalCertificates(options.certDir, ['localhost', '127.0.0.1', '::1']);
+  const files = await ensureLocalCertificates(options.certDir, LOCAL_HOSTS);
   logger.info({ certFile: files.certFile, caFile: files.caFile, generated: files.generated }, 'using local self-signed certificate');
   return { files, background: [] };
 }
@@ -108,6 +110,23 @@ async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Pr
   }
 }
 
+/** Exit code when a second signal cuts the graceful shutdown short. */
+const EXIT_FORCED = 2;
+
+/** Listens; an address in use or not allowed is bad input, said in one line. */
+async function listen(server: WebhookServer, options: ServeOptions): Promise<void> {
+  try {
+    await server.start();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+    if (code === 'EADDRINUSE') throw new InputError(`cannot listen on ${address}: the port is already in use (choose another with --port)`);
+    if (code === 'EACCES') throw new InputError(`cannot listen on ${address}: permission denied (ports below 1024 need privileges; choose another with --port)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new InputError(`cannot listen on ${address}: no such address on this machine (--host)`);
+    throw error;
+  }
+}
+
 /** Composes policy, TLS, cluster access and the server; runs until SIGTERM or SIGINT, then shuts down gracefully. */
 export async function runServe(options: ServeOptions, metrics: Metrics = createMetrics()): Promise<WebhookServer> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new InputError('--tls-cert and --tls-key go together');
@@ -117,7 +136,10 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   if (options.scanOnly && options.tlsSecret !== undefined) throw new InputError('--tls-secret manages the webhook certificate; --scan-only has no webhook (drop --tls-secret)');
   const logger = createLogger(options.logLevel);
   const needsCluster = options.scanOnly === true || options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
-  const clients = needsCluster || options.kubeconfig !== undefined ? createClients(loadKubeConfig(options.kubeconfig)) : undefined;
+  const clients =
+    needsCluster || options.kubeconfig !== undefined
+      ? kubeClients(options.kubeconfig, ' (--scan-only, --policy-configmap and --tls-secret need cluster access)')
+      : undefined;
 
   const holder = new PolicyHolder(withExcludedNamespace(loadPolicyFile(options.policy), options.namespace), metrics);
   const cluster = await clusterInfo(clients, logger);
@@ -140,16 +162,37 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
     ...(options.requestTimeout === undefined ? {} : { requestTimeoutMs: options.requestTimeout * 1000 }),
   });
-  await server.start();
+  try {
+    await listen(server, options);
+  } catch (error) {
+    await Promise.all(background.map((task) => task.stop()));
+    throw error;
+  }
   if (scanner !== undefined) {
     scanner.start();
     holder.onReplace(() => scanner.trigger());
     background.push(scanner);
   }
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  if (clients !== undefined) {
+    // The API server applies the webhooks' namespaceSelector before the policy: say when they disagree.
+    const webhooks = { mutating: options.mutatingWebhook, validating: options.validatingWebhook };
+    const compare = (policy: Policy) => void warnOnSelectorMismatch(clients, webhooks, policy.exclude.namespaces, logger);
+    compare(holder.current);
+    holder.onReplace(compare);
+  }
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: stopping now');
+      process.exit(EXIT_FORCED);
+    }
+    stopping = true;
+    // SIGTERM comes from the kubelet: keep serving through the delay while the endpoints are removed.
+    // SIGINT is Ctrl-C in a terminal, where no Service routes here: skip the delay.
+    const delay = signal === 'SIGTERM';
+    logger.info({ signal, delay }, 'shutting down');
     // The server starts draining at once (readiness fails now); watches and scans stop beside it.
-    Promise.all([server.stop(), ...background.map((task) => task.stop())]).then(
+    Promise.all([server.stop({ delay }), ...background.map((task) => task.stop())]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
@@ -157,7 +200,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
   return server;
 }

@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { DURATION_SYNTAX, parseDuration } from '../core/duration.js';
 import { isObject, MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
 
@@ -15,11 +16,14 @@ function ruleSchema(rule: Rule) {
   return z.preprocess((value) => (value === null ? undefined : value), entry);
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `30s`, `10m`, `1h` (or `0`) in milliseconds; the schema has checked the format. */
-function durationMs(value: string): number {
-  return value === '0' ? 0 : Number.parseInt(value, 10) * (DURATION_UNITS_MS[value.slice(-1)] ?? 0);
+/** A duration of the one syntax (core/duration), in milliseconds. */
+export function durationSchema(what = '') {
+  // A bare 0 is a YAML number; any other number lacks its unit.
+  return z.union([z.string(), z.number()]).transform((value, context) => {
+    const ms = parseDuration(String(value));
+    if (ms === undefined) context.addIssue({ code: 'custom', message: `expected ${DURATION_SYNTAX}${what}` });
+    return ms ?? 0;
+  });
 }
 
 /** The policy schema, composed from every rule's parameter schema. */
@@ -35,11 +39,7 @@ export const policySchema = z
       .prefault({}),
     scan: z
       .object({
-        interval: z
-          .string()
-          .regex(/^(0|\d+[smh])$/, 'a duration such as 30s, 10m or 1h (0 turns the background scan off)')
-          .prefault('10m')
-          .transform(durationMs),
+        interval: durationSchema(' (0 turns the background scan off)').prefault('10m'),
         reportFormat: z.enum(['PolicyReport', 'OpenReports', 'none']).default('PolicyReport'),
         pageSize: z.number().int().min(10).max(5000).default(500),
       })

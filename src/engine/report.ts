@@ -25,6 +25,14 @@ export interface ReportSummary {
   warnings: number;
   /** Changes the mutating rules make (or would make, in audit mode). */
   mutations: number;
+  /** Objects with at least one enforce-mode violation: what the webhook denies (`denied` counts findings). */
+  deniedObjects: number;
+  /** Objects admitted with warnings (audit-mode violations) and no denial. */
+  warnedObjects: number;
+  /** Of `mutations`, those in enforce mode: the mutating webhook makes them and `fix` writes them. */
+  appliedMutations: number;
+  /** Of `mutations`, those in audit mode: reported, not applied by the webhook nor by `fix`. */
+  auditMutations: number;
   byRule: Record<string, number>;
 }
 
@@ -42,15 +50,29 @@ export function toReportFinding(object: { kind: string; namespace: string; name:
   };
 }
 
+/** Which object a finding belongs to (the same name may appear in two files, or twice in one). */
+function objectKey(finding: ReportFinding): string {
+  return [finding.file ?? '', finding.line ?? '', finding.kind, finding.namespace, finding.name].join('\u0000');
+}
+
 export function summarize(objects: number, findings: readonly ReportFinding[]): ReportSummary {
   const byRule: Record<string, number> = {};
   for (const finding of findings) byRule[finding.rule] = (byRule[finding.rule] ?? 0) + 1;
+  const denied = findings.filter((finding) => isEnforcedViolation(finding));
+  const warnings = findings.filter((finding) => finding.type === 'validating' && finding.mode === 'audit');
+  const deniedObjects = new Set(denied.map(objectKey));
+  const mutations = findings.filter((finding) => finding.type === 'mutating');
+  const appliedMutations = mutations.filter((finding) => finding.mode === 'enforce').length;
   return {
     objects,
     findings: findings.length,
-    denied: findings.filter((finding) => isEnforcedViolation(finding)).length,
-    warnings: findings.filter((finding) => finding.type === 'validating' && finding.mode === 'audit').length,
-    mutations: findings.filter((finding) => finding.type === 'mutating').length,
+    denied: denied.length,
+    warnings: warnings.length,
+    mutations: mutations.length,
+    deniedObjects: deniedObjects.size,
+    warnedObjects: new Set(warnings.map(objectKey).filter((key) => !deniedObjects.has(key))).size,
+    appliedMutations,
+    auditMutations: mutations.length - appliedMutations,
     byRule,
   };
 }

@@ -7,6 +7,8 @@ import {
   KubeConfig,
   VersionApi,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClusterInfo } from '../rules/index.js';
 
 /** The API clients lifecycle-guard uses, from one kubeconfig. */
@@ -19,11 +21,35 @@ export interface KubeClients {
   version: VersionApi;
 }
 
-/** A kubeconfig file when given, else the in-cluster service account, else the default kubeconfig. */
+/** No kubeconfig anywhere: said instead of letting the client fall back to http://localhost:8080. */
+export class NoKubeConfigError extends Error {
+  override name = 'NoKubeConfigError';
+}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** The places kubectl and client-node look, in their order, and what each held. */
+function kubeConfigSearch(): { found: boolean; looked: string[] } {
+  const home = process.env.HOME ? join(process.env.HOME, '.kube', 'config') : undefined;
+  const looked = [
+    `$KUBECONFIG (${process.env.KUBECONFIG ? process.env.KUBECONFIG : 'not set'})`,
+    home === undefined ? '~/.kube/config ($HOME not set)' : `~/.kube/config (${home}: ${existsSync(home) ? 'found' : 'missing'})`,
+    `the in-cluster service account (${SERVICE_ACCOUNT_TOKEN}: ${existsSync(SERVICE_ACCOUNT_TOKEN) ? 'found' : 'missing'})`,
+  ];
+  const found = Boolean(process.env.KUBECONFIG) || (home !== undefined && existsSync(home)) || existsSync(SERVICE_ACCOUNT_TOKEN);
+  return { found, looked };
+}
+
+/** A kubeconfig file when given, else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   const config = new KubeConfig();
-  if (kubeconfigPath !== undefined) config.loadFromFile(kubeconfigPath);
-  else config.loadFromDefault();
+  if (kubeconfigPath !== undefined) {
+    config.loadFromFile(kubeconfigPath);
+    return config;
+  }
+  const search = kubeConfigSearch();
+  if (!search.found) throw new NoKubeConfigError(`no kubeconfig found: looked at ${search.looked.join(', ')}; pass --kubeconfig FILE or set KUBECONFIG`);
+  config.loadFromDefault();
   return config;
 }
 

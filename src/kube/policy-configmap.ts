@@ -1,4 +1,4 @@
-import { ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../engine/policy.js';
 import type { KubeClients } from './client.js';
@@ -14,14 +14,24 @@ export interface PolicyConfigMapOptions {
   onPolicy: (policy: Policy, source: string) => void;
   /** A policy that was refused; the last good one stays in force. */
   onInvalid: (error: Error) => void;
-  /** Delay before the watch restarts after an error. */
+  /** Delay before the first retry after an error; it doubles with each failure in a row, up to `maxRetryMs`. */
   retryMs?: number;
+  maxRetryMs?: number;
+}
+
+/** Why the ConfigMap could not be read: the API server's answer, or that it did not answer. */
+function describeFailure(error: unknown): string {
+  if (error instanceof ApiException) return `the API server answered ${error.code}`;
+  const message = error instanceof Error ? error.message : String(error);
+  return `the API server is unreachable (${message})`;
 }
 
 /**
  * Reads the policy ConfigMap at start and follows its changes (list, then watch; re-listed whenever
  * the watch ends). An invalid policy is refused with a log line, an Event on the ConfigMap and a
  * metric, and the last good policy stays in force; a missing ConfigMap means the default policy.
+ * An API server that cannot be reached is not a missing ConfigMap: the policy in force stays (the
+ * default only until the ConfigMap was read once) and reading is retried with backoff.
  */
 export class PolicyConfigMapWatcher {
   readonly #clients: KubeClients;
@@ -31,6 +41,10 @@ export class PolicyConfigMapWatcher {
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
   #synced = false;
+  /** Failed reads in a row (for the backoff). */
+  #failures = 0;
+  #loaded = false;
+  #listed = false;
 
   constructor(clients: KubeClients, options: PolicyConfigMapOptions) {
     this.#clients = clients;
@@ -62,6 +76,7 @@ export class PolicyConfigMapWatcher {
     try {
       const policy = parsePolicy(text, `${this.source} key ${POLICY_KEY}`);
       logger.info({ configMap: this.source, resourceVersion: configMap.metadata?.resourceVersion }, 'policy loaded');
+      this.#loaded = true;
       onPolicy(policy, this.source);
     } catch (error) {
       logger.error({ configMap: this.source, err: error }, 'policy refused: the last good policy stays in force');
@@ -74,14 +89,19 @@ export class PolicyConfigMapWatcher {
     }
   }
 
-  /** Resolves after the first read, so the server starts with the configured policy. */
+  /** Resolves after the first attempt to read, so the server starts with the configured policy when it can be read. */
   async start(): Promise<void> {
-    const { namespace, name, logger, retryMs = 5000 } = this.#options;
+    const { namespace, name } = this.#options;
     const fieldSelector = `metadata.name=${name}`;
     const informer = new ListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
       new Watch(this.#clients.config),
-      () => this.#clients.core.listNamespacedConfigMap({ namespace, fieldSelector }),
+      async () => {
+        const list = await this.#clients.core.listNamespacedConfigMap({ namespace, fieldSelector });
+        this.#listed = true;
+        this.#failures = 0;
+        return list;
+      },
       false,
       undefined,
       fieldSelector,
@@ -89,24 +109,33 @@ export class PolicyConfigMapWatcher {
     informer.on('add', (configMap) => this.#apply(configMap));
     informer.on('update', (configMap) => this.#apply(configMap));
     informer.on('delete', () => this.#apply(undefined));
-    informer.on('error', (error) => {
-      if (this.#stopped) return;
-      logger.warn({ err: error, configMap: this.source }, 'policy watch failed; restarting');
-      this.#retry = setTimeout(() => void this.#startInformer(informer), retryMs);
-    });
+    informer.on('error', (error) => this.#failed(error));
     this.#informer = informer;
-    await this.#startInformer(informer);
-    if (informer.list(namespace).length === 0) this.#apply(undefined);
+    await this.#run(informer);
   }
 
-  async #startInformer(informer: ListWatch<V1ConfigMap>): Promise<void> {
+  async #run(informer: ListWatch<V1ConfigMap>): Promise<void> {
+    this.#listed = false;
     try {
       await informer.start();
     } catch (error) {
-      if (this.#stopped) return;
-      this.#options.logger.warn({ err: error, configMap: this.source }, 'policy list failed; retrying');
-      this.#retry = setTimeout(() => void this.#startInformer(informer), this.#options.retryMs ?? 5000);
+      this.#failed(error);
     }
+    // Listed and not there: missing indeed (a failed list, e.g. an unreachable API server, proves nothing).
+    if (this.#listed && informer.list(this.#options.namespace).length === 0) this.#apply(undefined);
+  }
+
+  #failed(error: unknown): void {
+    if (this.#stopped || this.#retry !== undefined) return;
+    const { logger, retryMs = 5000, maxRetryMs = 60_000 } = this.#options;
+    const delay = Math.min(retryMs * 2 ** this.#failures, maxRetryMs);
+    this.#failures += 1;
+    const keeping = this.#loaded ? 'the last good policy stays in force' : 'the built-in default policy applies until it can be read';
+    logger.warn({ err: error, configMap: this.source, retryInMs: delay }, `cannot read policy ${this.source}: ${describeFailure(error)}; ${keeping}; retrying in ${delay / 1000}s`);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#informer !== undefined) void this.#run(this.#informer);
+    }, delay);
   }
 
   async stop(): Promise<void> {

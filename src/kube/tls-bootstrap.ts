@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { generateCertificates, needsRenewal, writeCertificates, type KeyPair } from '../server/certificates.js';
+import { generateCertificates, needsRenewal, serviceHosts, writeCertificates, type KeyPair } from '../server/certificates.js';
 import { isStatus, type KubeClients } from './client.js';
 
 export interface TlsBootstrapOptions {
@@ -96,8 +96,8 @@ export class TlsBootstrap {
   }
 
   get hosts(): string[] {
-    const { serviceName: name, namespace } = this.#options;
-    return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, ...(this.#options.extraHosts ?? [])];
+    const { serviceName, namespace } = this.#options;
+    return [...serviceHosts(serviceName, namespace), ...(this.#options.extraHosts ?? [])];
   }
 
   get files() {

@@ -24,6 +24,14 @@ export interface CertificateRequest {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** How a local run is reached: `npm start`, `serve` without a certificate, and `certs` all cover these. */
+export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
+
+/** The DNS names by which a Service is reached from inside the cluster (the API server uses the `.svc` ones). */
+export function serviceHosts(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
 function validity(days: number) {
   const now = Date.now();
   // Valid from a little earlier, to tolerate clock skew between nodes (a tenth for short lifetimes).
@@ -59,7 +67,8 @@ export async function generateCertificates(request: CertificateRequest): Promise
     ca: { cert: ca.cert, key: ca.key },
     extensions: [
       { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // EC keys sign (ECDHE); keyEncipherment applies to RSA key transport only.
+      { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
@@ -91,6 +100,11 @@ function isFresh(certFile: string): boolean {
 }
 
 export const CERTIFICATE_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+
+/** Which of the certificate files already exist in a directory (so that `certs` does not replace a CA unasked). */
+export function existingCertificateFiles(directory: string): string[] {
+  return Object.values(CERTIFICATE_FILES).filter((file) => existsSync(join(directory, file)));
+}
 
 /** Writes ca.crt, tls.crt and tls.key (0600), as in a kubernetes.io/tls Secret. */
 export function writeCertificates(directory: string, bundle: CertificateBundle): void {

@@ -117,15 +117,17 @@ export class WebhookServer {
    * delay (the Pod leaves the Service endpoints), stop accepting, close idle keep-alive connections,
    * let in-flight requests finish, and cut what is left at the timeout.
    */
-  stop(): Promise<void> {
-    this.#stopping ??= this.#shutdown();
+  stop(options: { delay?: boolean } = {}): Promise<void> {
+    this.#stopping ??= this.#shutdown(options.delay ?? true);
     return this.#stopping;
   }
 
-  async #shutdown(): Promise<void> {
+  /** `delay: false` skips the endpoint-removal delay (a local Ctrl-C: no Service routes to this process). */
+  async #shutdown(delay: boolean): Promise<void> {
     const server = this.#server;
     if (server === undefined) return;
-    const { shutdownDelayMs, shutdownTimeoutMs, tls } = this.#options;
+    const { shutdownTimeoutMs, tls } = this.#options;
+    const shutdownDelayMs = delay ? this.#options.shutdownDelayMs : 0;
     this.#draining = true;
     for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     this.#logger.info({ delayMs: shutdownDelayMs }, 'draining: readiness fails, still serving');

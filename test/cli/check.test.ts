@@ -37,7 +37,7 @@ describe('check: exit codes', () => {
     const result = runCli(['check', 'clean.yaml'], { cwd: dir });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr, '');
-    assert.match(result.stdout, /1 object\(s\) checked: 0 denied, 0 warning\(s\), 0 change\(s\)/);
+    assert.match(result.stdout, /1 object\(s\) checked: 0 denied \(0 findings\), 0 admitted with warnings \(0 findings\), 0 change\(s\)/);
   });
 
   test('1: a validating rule in enforce mode is violated', () => {
@@ -45,8 +45,8 @@ describe('check: exit codes', () => {
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stdout, /✗ no-shell-entrypoint \[enforce\] container app: runs `sh -c` as PID 1/);
     assert.match(result.stdout, /✗ require-readiness-probe \[enforce\] container app: has no readinessProbe/);
-    assert.match(result.stdout, /fix: Run the program in exec form/);
-    assert.match(result.stdout, /1 object\(s\) checked: 2 denied, 0 warning\(s\), 2 change\(s\)/);
+    assert.match(result.stdout, /no-shell-entrypoint: Run the program in exec form/);
+    assert.match(result.stdout, /1 object\(s\) checked: 1 denied \(2 findings\), 0 admitted with warnings \(0 findings\), 2 change\(s\)/);
   });
 
   test('1: one denied object among clean ones', () => {
@@ -57,7 +57,7 @@ describe('check: exit codes', () => {
     const result = runCli(['check', '--policy', 'audit.yaml', 'denied.yaml'], { cwd: dir });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /! no-shell-entrypoint \[audit\]/);
-    assert.match(result.stdout, /0 denied, 2 warning\(s\)/);
+    assert.match(result.stdout, /0 denied \(0 findings\), 1 admitted with warnings \(2 findings\)/);
   });
 
   test("0: the violated rules' own mode is audit", () => {
@@ -71,7 +71,7 @@ describe('check: exit codes', () => {
     assert.match(result.stdout, /\+ inject-prestop-delay \[enforce\] container app: adds a preStop sleep of 5s/);
     assert.match(result.stdout, /\+ inject-prestop-delay \[enforce\] raises terminationGracePeriodSeconds from 10 to 15/);
     assert.match(result.stdout, /\+ termination-message-fallback \[enforce\] container app/);
-    assert.match(result.stdout, /0 denied, 0 warning\(s\), 3 change\(s\)/);
+    assert.match(result.stdout, /0 denied \(0 findings\), 0 admitted with warnings \(0 findings\), 3 change\(s\)/);
   });
 
   test('0: nothing to check (empty file, kinds without a pod spec, excluded namespace)', () => {
@@ -81,14 +81,80 @@ describe('check: exit codes', () => {
     }
   });
 
-  test('2: unparseable YAML, with file and line', () => {
+  test('0, with a note: a file with no Kubernetes objects (empty, comments only, plain data)', () => {
+    writeFiles(dir, { 'comments.yaml': '# nothing here yet\n---\n', 'data.yaml': 'replicas: 2\nimage: x\n' });
+    for (const file of ['empty.yaml', 'comments.yaml', 'data.yaml']) {
+      const result = runCli(['check', file], { cwd: dir });
+      assert.equal(result.status, 0, file);
+      assert.equal(result.stderr, `note: no Kubernetes objects found in ${file}\n`);
+    }
+    const report = json(runCli(['check', '-o', 'json', 'empty.yaml', 'service.yaml', 'data.yaml'], { cwd: dir }).stdout);
+    assert.deepEqual((report as unknown as { filesWithoutObjects: string[] }).filesWithoutObjects, ['empty.yaml', 'data.yaml']);
+    assert.equal(runCli(['check', '-'], { cwd: dir, input: '' }).stderr, 'note: no Kubernetes objects found in stdin\n');
+  });
+
+  test('skipped objects (excluded namespace, skip annotation) are listed with the reason, not passed silently', () => {
+    writeFiles(dir, { 'annotated.yaml': DENIED_POD.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    lifecycle-guard.io/skip: all\n') });
+    const table = runCli(['check', 'system.yaml', 'annotated.yaml', 'clean.yaml'], { cwd: dir });
+    assert.equal(table.status, 0);
+    assert.match(table.stdout, /^  system\.yaml: Pod kube-system\/denied \(line 1\): namespace kube-system is in the policy's exclude\.namespaces$/m);
+    assert.match(table.stdout, /^  annotated\.yaml: Pod shop\/denied \(line 1\): annotation lifecycle-guard\.io\/skip: all$/m);
+    assert.match(table.stdout, /^1 object\(s\) checked, 2 skipped \(listed above\): /m);
+    const report = json(runCli(['check', '-o', 'json', 'system.yaml'], { cwd: dir }).stdout) as JsonReport & { skipped: unknown[] };
+    assert.deepEqual(report.skipped, [
+      { file: 'system.yaml', line: 1, kind: 'Pod', namespace: 'kube-system', name: 'denied', reason: 'excluded-namespace', detail: "namespace kube-system is in the policy's exclude.namespaces" },
+    ]);
+    assert.equal(report.summary.skipped, 1);
+  });
+
+  test('audit mode: check says the mutating rules are not applied, and fix under the same policy changes nothing (as the webhook)', () => {
+    const checked = runCli(['check', '--policy', 'audit.yaml', 'mutate-only.yaml'], { cwd: dir });
+    assert.match(checked.stdout, /~ inject-prestop-delay \[audit: not applied\] container app: adds a preStop sleep/);
+    assert.match(checked.stdout, /0 change\(s\) the mutating webhook makes, 3 more in audit mode \(not applied\)/);
+    assert.doesNotMatch(checked.stdout, /lifecycle-guard fix` applies/);
+    const fixed = runCli(['fix', '--policy', 'audit.yaml', 'mutate-only.yaml'], { cwd: dir });
+    assert.equal(fixed.stdout, MUTATE_ONLY_DEPLOYMENT);
+    assert.match(fixed.stderr, /^note: 3 change\(s\) of mutating rules in audit mode not applied, as the webhook does not apply them/m);
+    const enforced = runCli(['check', 'mutate-only.yaml'], { cwd: dir });
+    assert.match(enforced.stdout, /3 change\(s\) the mutating webhook makes \(`lifecycle-guard fix` applies them\)$/m);
+  });
+
+  test('2: unparseable YAML, with file and line; the other files are still checked', () => {
     const tabs = runCli(['check', 'tabs.yaml'], { cwd: dir });
     assert.equal(tabs.status, 2);
     assert.match(tabs.stderr, /tabs\.yaml:3\b/);
-    assert.equal(tabs.stdout, '');
-    const dup = runCli(['check', 'clean.yaml', 'dup.yaml'], { cwd: dir });
-    assert.equal(dup.status, 2);
-    assert.match(dup.stderr, /dup\.yaml:8\b/);
+    const dup = runCli(['check', 'dup.yaml', 'denied.yaml', 'tabs.yaml', '-o', 'json'], { cwd: dir });
+    assert.equal(dup.status, 2, 'bad input wins over a denial');
+    assert.match(dup.stderr, /^error: dup\.yaml:8:\d+: invalid YAML: /m);
+    assert.match(dup.stderr, /^error: tabs\.yaml:3:\d+: invalid YAML: /m);
+    assert.match(dup.stderr, /^error: 2 file\(s\) could not be checked; the others were$/m);
+    const report = json(dup.stdout) as JsonReport & { invalidFiles: { file: string; line?: number; message: string }[] };
+    assert.deepEqual(report.findings.map((finding) => finding.file), ['denied.yaml', 'denied.yaml', 'denied.yaml', 'denied.yaml']);
+    assert.deepEqual(report.invalidFiles.map(({ file, line }) => ({ file, line })), [{ file: 'dup.yaml', line: 8 }, { file: 'tabs.yaml', line: 3 }]);
+    assert.match(report.invalidFiles[0]?.message ?? '', /dup\.yaml:8:\d+: invalid YAML: Map keys must be unique/);
+  });
+
+  test('2: a folder with a Helm template: the template is named with a hint to render it, the rest is checked', () => {
+    const chart = tempDir('check-chart');
+    writeFiles(chart, {
+      'templates/deployment.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.labels }}\n  labels: {{ toYaml .Values.labels | nindent 4 }}\n{{- end }}\n',
+      'templates/pod.yaml': DENIED_POD,
+      'templates/service.yaml': 'apiVersion: v1\nkind: Service\nmetadata:\n  name: "{{ .Release.Name }}"\n',
+      'values.yaml': 'replicas: 2\n',
+    });
+    const result = runCli(['check', '.'], { cwd: chart });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^error: templates\/deployment\.yaml:5:\d+: invalid YAML: .*helm template/m);
+    assert.match(result.stdout, /Pod shop\/denied/);
+    assert.match(result.stderr, /^note: no Kubernetes objects found in values\.yaml$/m);
+    assert.match(result.stderr, /^note: templates\/service\.yaml was checked as written \(it contains \{\{ \}\}: .*helm template/m);
+  });
+
+  test('2: a missing file among good ones: reported, the good ones checked', () => {
+    const result = runCli(['check', 'missing.yaml', 'denied.yaml'], { cwd: dir });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^error: missing\.yaml: no such file or directory$/m);
+    assert.match(result.stdout, /Pod shop\/denied/);
   });
 
   test('2: a YAML alias bomb is refused, not expanded', () => {
@@ -149,7 +215,7 @@ describe('check -o json', () => {
     const result = runCli(['check', 'denied.yaml', '-o', 'json'], { cwd: dir });
     assert.equal(result.status, 1);
     const report = json(result.stdout);
-    assert.deepEqual(Object.keys(report), ['findings', 'summary']);
+    assert.deepEqual(Object.keys(report), ['findings', 'summary', 'skipped', 'invalidFiles', 'filesWithoutObjects']);
     const common = { file: 'denied.yaml', line: 1, kind: 'Pod', namespace: 'shop', name: 'denied', container: 'app' };
     assert.deepEqual(report.findings, [
       {
@@ -185,7 +251,12 @@ describe('check -o json', () => {
       denied: 2,
       warnings: 0,
       mutations: 2,
+      deniedObjects: 1,
+      warnedObjects: 0,
+      appliedMutations: 2,
+      auditMutations: 0,
       byRule: { 'no-shell-entrypoint': 1, 'require-readiness-probe': 1, 'inject-prestop-delay': 1, 'termination-message-fallback': 1 },
+      skipped: 0,
     });
   });
 
@@ -200,9 +271,13 @@ describe('check -o json', () => {
   test('clean: no findings, summary with zeros', () => {
     const result = runCli(['check', '-o', 'json', 'clean.yaml', 'service.yaml'], { cwd: dir });
     assert.equal(result.status, 0);
+    const zeros = { denied: 0, warnings: 0, mutations: 0, deniedObjects: 0, warnedObjects: 0, appliedMutations: 0, auditMutations: 0 };
     assert.deepEqual(json(result.stdout), {
       findings: [],
-      summary: { files: 2, objects: 2, findings: 0, denied: 0, warnings: 0, mutations: 0, byRule: {} },
+      summary: { files: 2, objects: 2, findings: 0, ...zeros, byRule: {}, skipped: 0 },
+      skipped: [],
+      invalidFiles: [],
+      filesWithoutObjects: [],
     });
   });
 });

@@ -255,6 +255,26 @@ describe('fix: errors exit 2', () => {
   });
 });
 
+describe('fix: inputs', () => {
+  test('a file without a final newline: the added keys follow on their own lines, with no blank line among them', () => {
+    const text = DENIED_POD.trimEnd();
+    writeFiles(dir, { 'no-newline.yaml': text });
+    const fixed = fix(['no-newline.yaml']).stdout;
+    assert.ok(fixed.startsWith(`${text}\n`), fixed);
+    assert.doesNotMatch(fixed, /\n\s*\n/);
+    assert.equal(mutationsLeft('no-newline-fixed.yaml', fixed), 0);
+  });
+
+  test('--write: a bad file among good ones is reported (exit 2), the good ones are still fixed', () => {
+    writeFiles(dir, { 'a-bad.yaml': 'kind: Pod\nspec:\n\tcontainers: []\n', 'b-good.yaml': DENIED_POD });
+    const result = runCli(['fix', '--write', 'a-bad.yaml', 'b-good.yaml'], { cwd: dir });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^error: a-bad\.yaml:3:\d+: invalid YAML/m);
+    assert.match(result.stderr, /^error: 1 file\(s\) could not be fixed; the others were$/m);
+    assert.notEqual(readFileSync(join(dir, 'b-good.yaml'), 'utf8'), DENIED_POD);
+  });
+});
+
 describe('fix --kube-version', () => {
   test('a cluster older than 1.30 gets an exec `sleep` preStop; 1.30 and newer the native sleep action', () => {
     const preStopOf = (output: string) => parse(output).spec.template.spec.containers[0].lifecycle.preStop;

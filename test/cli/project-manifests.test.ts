@@ -1,10 +1,12 @@
 // The project follows its own rules: its Deployment passes every rule even where it is not excluded.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { parsePolicy } from '../../src/engine/policy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -21,5 +23,30 @@ test('lifecycle-guard check manifests/ is clean, with no namespace excluded and 
     assert.ok(report.summary.objects > 10);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('one version everywhere: package.json, the kustomize image tag, the chart, and the kind quickstart', () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  const kustomization = parse(readFileSync(join(ROOT, 'manifests', 'base', 'kustomization.yaml'), 'utf8'));
+  assert.deepEqual(kustomization.images, [{ name: 'lifecycle-guard', newName: 'lifecycle-guard', newTag: version }]);
+  const chart = parse(readFileSync(join(ROOT, 'charts', 'lifecycle-guard', 'Chart.yaml'), 'utf8'));
+  assert.equal(chart.appVersion, version);
+  assert.equal(chart.version, version);
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`docker build -t lifecycle-guard:${version} .`) && readme.includes(`kind load docker-image lifecycle-guard:${version}`));
+});
+
+test('the shipped manifests exclude the same namespaces in the webhooks\' namespaceSelector and in the policy', () => {
+  const policyText = parse(readFileSync(join(ROOT, 'manifests', 'base', 'policy-configmap.yaml'), 'utf8')).data['policy.yaml'];
+  const excluded = parsePolicy(policyText, 'manifests/base/policy-configmap.yaml').exclude.namespaces;
+  const configurations = parseAllDocuments(readFileSync(join(ROOT, 'manifests', 'base', 'webhooks.yaml'), 'utf8')).map((document) => document.toJS());
+  assert.equal(configurations.length, 2);
+  for (const configuration of configurations) {
+    for (const webhook of configuration.webhooks) {
+      const [expression] = webhook.namespaceSelector.matchExpressions;
+      assert.deepEqual({ key: expression.key, operator: expression.operator }, { key: 'kubernetes.io/metadata.name', operator: 'NotIn' });
+      assert.deepEqual([...expression.values].sort(), [...excluded].sort(), webhook.name);
+    }
   }
 });

@@ -36,7 +36,7 @@ describe('styleFor: colours only on a terminal', () => {
 });
 
 describe('formatTable', () => {
-  test('plain: grouped by file, then object; markers; fix lines for validating findings only', () => {
+  test('plain: grouped by file, then object; markers; each validating rule\'s fix once, after the findings', () => {
     const text = formatTable(report, (f) => f.file ?? '', styleFor({ isTTY: false }, {}));
     assert.ok(!text.includes(ESC));
     assert.equal(
@@ -45,15 +45,17 @@ describe('formatTable', () => {
         'a.yaml',
         '  Pod shop/web (line 3)',
         '    ✗ no-shell-entrypoint [enforce] container app: runs `sh -c` as PID 1',
-        '        fix: use exec form',
         '    ! require-readiness-probe [audit] container app: has no readinessProbe',
-        '        fix: add one',
         '    + inject-prestop-delay [enforce] raises terminationGracePeriodSeconds',
         'b.yaml',
         '  Deployment api (line 1)',
         '    + termination-message-fallback [enforce] container app: sets it',
         '',
-        '2 object(s) checked: 1 denied, 1 warning(s), 2 change(s) the mutating webhook makes (`lifecycle-guard fix` applies them)',
+        'How to fix',
+        '  no-shell-entrypoint: use exec form',
+        '  require-readiness-probe: add one',
+        '',
+        '2 object(s) checked: 1 denied (1 finding), 0 admitted with warnings (1 finding), 2 change(s) the mutating webhook makes (`lifecycle-guard fix` applies them)',
         '',
       ].join('\n'),
     );
@@ -66,8 +68,46 @@ describe('formatTable', () => {
   test('no findings: only the summary line', () => {
     assert.equal(
       formatTable({ findings: [], summary: summarize(3, []) }, () => '', styleFor({}, {})),
-      '3 object(s) checked: 0 denied, 0 warning(s), 0 change(s) the mutating webhook makes\n',
+      '3 object(s) checked: 0 denied (0 findings), 0 admitted with warnings (0 findings), 0 change(s) the mutating webhook makes\n',
     );
+  });
+
+  test('objects, not findings: two objects with three denials between them; the fix once per rule', () => {
+    const denials = [
+      finding({ name: 'a' }),
+      finding({ name: 'a', rule: 'require-readiness-probe', fix: 'add one' }),
+      finding({ name: 'b', line: 20 }),
+      finding({ name: 'c', line: 40, mode: 'audit' }),
+    ];
+    const text = formatTable({ findings: denials, summary: summarize(5, denials) }, (f) => f.file ?? '', styleFor({}, {}));
+    assert.match(text, /^5 object\(s\) checked: 2 denied \(3 findings\), 1 admitted with warnings \(1 finding\), /m);
+    assert.equal(text.split('use exec form').length - 1, 1);
+  });
+
+  test('audit-mode mutations: marked as not applied, and counted apart from the changes fix applies', () => {
+    const changes = [
+      finding({ rule: 'inject-prestop-delay', type: 'mutating', mode: 'audit', message: 'adds a preStop sleep' }),
+      finding({ rule: 'termination-message-fallback', type: 'mutating', message: 'sets it' }),
+    ];
+    const text = formatTable({ findings: changes, summary: summarize(1, changes) }, (f) => f.file ?? '', styleFor({}, {}));
+    assert.match(text, /~ inject-prestop-delay \[audit: not applied\] container app: adds a preStop sleep/);
+    assert.match(text, /\+ termination-message-fallback \[enforce\]/);
+    assert.match(text, /1 change\(s\) the mutating webhook makes \(`lifecycle-guard fix` applies them\), 1 more in audit mode \(not applied\)$/m);
+    assert.doesNotMatch(text, /How to fix/);
+  });
+
+  test('skipped objects are listed with their reason, and counted apart from the checked ones', () => {
+    const text = formatTable(
+      {
+        findings: [],
+        summary: { ...summarize(3, []), skipped: 1 },
+        skipped: [{ file: 'ms.yaml', line: 4, kind: 'Deployment', namespace: 'kube-system', name: 'metrics-server', reason: 'excluded-namespace', detail: 'excluded' }],
+      },
+      () => '',
+      styleFor({}, {}),
+    );
+    assert.match(text, /Skipped \(not checked\)\n  ms\.yaml: Deployment kube-system\/metrics-server \(line 4\): excluded\n/);
+    assert.match(text, /^2 object\(s\) checked, 1 skipped \(listed above\): 0 denied/m);
   });
 });
 
@@ -82,6 +122,10 @@ describe('formatJson and summarize', () => {
       denied: 1,
       warnings: 1,
       mutations: 2,
+      deniedObjects: 1,
+      warnedObjects: 0,
+      appliedMutations: 2,
+      auditMutations: 0,
       byRule: { 'no-shell-entrypoint': 1, 'require-readiness-probe': 1, 'inject-prestop-delay': 1, 'termination-message-fallback': 1 },
     });
   });

@@ -18,6 +18,11 @@ echo "  kube-apiserver: $KUBE_APISERVER ($("$KUBE_APISERVER" --version))"
 echo "  etcd:           $ETCD ($("$ETCD" --version | sed -n 1p))"
 echo "  kubectl:        $KUBECTL ($("$KUBECTL" version --client -o json | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p' | sed -n 1p))"
 
+# The Helm chart is tested with the real helm (built from the Go module proxy, cached like the above).
+eval "$(bash "$e2e_dir/build-helm.sh")"
+export HELM
+echo "  helm:           $HELM ($("$HELM" version --short))"
+
 # The HTML audit report is checked in real headless Chromium (Debian's package).
 bash "$e2e_dir/ensure-chromium.sh"
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The package installs the ways the README says, outside the repository, and its binary works:
+#   1. npm pack, then `npm install -g` of the tarball into a temporary prefix;
+#   2. (with --git) `npm pack git+file://<repo>#<HEAD>` (a clone, its dev dependencies, the `prepare`
+#      build: what `git+https://` URLs get too), then `npm install -g` of that tarball. A direct
+#      `npm install -g <git url>` is broken in npm itself for packages built by `prepare` (it never
+#      installs their dev dependencies in global mode: https://github.com/npm/cli/issues/8440).
+# Each installed `lifecycle-guard` must print the package version, pass a clean fixture (exit 0)
+# and deny a failing one (exit 1). Called from .ci/run. Warm: ~1 min for the tarball, ~1.5 min more with --git (mostly npm installing from its cache).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+version="$(node -p 'require("./package.json").version')"
+pass="$root/test/fixtures/require-readiness-probe/$(ls test/fixtures/require-readiness-probe | grep '^pass\.' | head -1)"
+fail="$root/test/fixtures/no-shell-entrypoint/$(ls test/fixtures/no-shell-entrypoint | grep '^fail\.' | head -1)"
+npm_install=(npm install -g --no-audit --no-fund --prefer-offline --loglevel=error)
+
+check_binary() { # prefix label
+  local bin="$1/bin/lifecycle-guard" status
+  [[ -x "$bin" ]] || { echo "check-package: $2: no bin/lifecycle-guard in the prefix" >&2; exit 1; }
+  [[ "$("$bin" --version)" == "$version" ]] || { echo "check-package: $2: --version is not $version" >&2; exit 1; }
+  # Outside the repository, so nothing resolves from its node_modules or dist.
+  (cd "$tmp" && "$bin" check "$pass" >/dev/null) || { echo "check-package: $2: check on a passing fixture failed" >&2; exit 1; }
+  status=0
+  (cd "$tmp" && "$bin" check "$fail" >/dev/null) || status=$?
+  [[ $status == 1 ]] || { echo "check-package: $2: check on a failing fixture exited $status, not 1" >&2; exit 1; }
+  echo "check-package: $2: lifecycle-guard $version installs and checks"
+}
+
+t0=$SECONDS
+tarball="$(npm pack --silent --pack-destination "$tmp" | tail -1)"
+"${npm_install[@]}" --prefix "$tmp/tarball" "$tmp/$tarball" >/dev/null
+check_binary "$tmp/tarball" "npm install -g ./$tarball ($((SECONDS - t0))s)"
+
+if [[ "${1:-}" == "--git" ]]; then
+  t0=$SECONDS
+  mkdir "$tmp/from-git"
+  head="$(git rev-parse HEAD)"
+  tarball="$(cd "$tmp/from-git" && npm pack --silent --prefer-offline "git+file://$root#$head" | tail -1)"
+  "${npm_install[@]}" --prefix "$tmp/git" "$tmp/from-git/$tarball" >/dev/null
+  check_binary "$tmp/git" "npm pack git+file://…#HEAD, then npm install -g ($((SECONDS - t0))s)"
+fi

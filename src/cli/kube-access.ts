@@ -1,0 +1,12 @@
+import { createClients, loadKubeConfig, NoKubeConfigError, type KubeClients } from '../kube/client.js';
+import { InputError } from './manifests.js';
+
+/** API clients from --kubeconfig or the default places; a kubeconfig that is missing or broken is bad input. */
+export function kubeClients(kubeconfig: string | undefined, why = ''): KubeClients {
+  try {
+    return createClients(loadKubeConfig(kubeconfig));
+  } catch (error) {
+    if (error instanceof NoKubeConfigError) throw new InputError(`${error.message}${why}`);
+    throw new InputError(`cannot load kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message}`);
+  }
+}
