@@ -33,7 +33,11 @@ export interface Evaluation extends RuleRun {
 export function runRules(rules: readonly ActiveRule[], workload: Workload, policy: Policy, cluster: ClusterInfo): RuleRun {
   const run: RuleRun = { findings: [], errors: [] };
   for (const { rule, mode } of rules) {
-    const context = { workload, params: policy.rules[rule.meta.id], cluster };
+    const params = policy.rules[rule.meta.id] ?? {};
+    const { scope } = rule.meta;
+    if (scope.workloads === 'long-running' && workload.runToCompletion && params.includeRunToCompletion !== true) continue;
+    const containers = workload.containers.filter((container) => scope.containers.includes(container.role));
+    const context = { workload, containers, params, cluster };
     try {
       const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
       for (const finding of found) {

@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { isObject, type JsonObject } from '../core/types.js';
-import { longRunningContainers } from '../core/workload.js';
 import type { ValidatingRule } from './rule.js';
 
 const params = z.object({}).strict();
@@ -24,10 +23,15 @@ export const distinctLivenessReadiness: ValidatingRule<z.infer<typeof params>> =
       'Point the livenessProbe at a cheaper check that fails only when the process is stuck (or drop it), ' +
       'and keep the readinessProbe for "can serve right now".',
     defaultMode: 'off',
+    scope: {
+      workloads: 'all',
+      containers: ['sidecar', 'container'],
+      reason: 'Probes mean the same thing wherever they are set; init containers cannot have them.',
+    },
   },
   params,
-  check({ workload }) {
-    return longRunningContainers(workload)
+  check({ containers }) {
+    return containers
       .filter(({ spec }) => {
         const { livenessProbe, readinessProbe } = spec;
         return isObject(livenessProbe) && isObject(readinessProbe) && isDeepStrictEqual(handlerOf(livenessProbe), handlerOf(readinessProbe));

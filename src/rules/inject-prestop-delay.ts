@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { isObject, type JsonObject, type RuleFinding } from '../core/types.js';
-import { longRunningContainers } from '../core/workload.js';
 import type { ClusterInfo, MutatingRule } from './rule.js';
 
 /** Kubernetes' default when terminationGracePeriodSeconds is unset. */
@@ -45,14 +44,24 @@ export const injectPrestopDelay: MutatingRule<Params> = {
       'Add lifecycle.preStop.sleep.seconds (or an exec `sleep`) of a few seconds to the container, ' +
       'and keep terminationGracePeriodSeconds above that delay plus the shutdown time.',
     defaultMode: 'enforce',
+    scope: {
+      workloads: 'long-running',
+      containers: ['sidecar', 'container'],
+      reason:
+        '"Containers that serve traffic" means every regular container and native sidecar of a long-running workload, ' +
+        'not only those that declare ports: the Pod leaves the Service endpoints as a whole, containerPort is ' +
+        'informational (a Service can target a port no container declares), and a container without ports is often ' +
+        'one the serving container needs (a proxy, a database connector) that must not stop first. A native ' +
+        "sidecar's preStop runs at the same time as the regular containers' (its SIGTERM waits until they have " +
+        'exited), so its delay adds nothing to the shutdown. Jobs, CronJobs and Pods that restart Never or ' +
+        'OnFailure are behind no Service: a delay would only slow their deletion.',
+    },
   },
   params,
-  mutate({ workload, params: { seconds, action, shutdownWindowSeconds }, cluster }) {
-    // Run-to-completion Pods are not behind Services; a delay would only slow their deletion.
-    if (workload.runToCompletion) return [];
+  mutate({ workload, containers, params: { seconds, action, shutdownWindowSeconds }, cluster }) {
     const findings: RuleFinding[] = [];
     const sleepAction = useSleepAction(action, cluster);
-    for (const container of longRunningContainers(workload)) {
+    for (const container of containers) {
       const lifecycle = container.spec.lifecycle;
       if (isObject(lifecycle) && lifecycle.preStop !== undefined) continue;
       const handler = preStopHandler(seconds, sleepAction);

@@ -13,11 +13,16 @@ export const terminationMessageFallback: MutatingRule<z.infer<typeof params>> = 
       '/dev/termination-log leaves no reason in `kubectl describe pod`; FallbackToLogsOnError puts its last log lines there.',
     fix: 'Set terminationMessagePolicy: FallbackToLogsOnError on the container.',
     defaultMode: 'enforce',
+    scope: {
+      workloads: 'all',
+      containers: ['init', 'sidecar', 'container'],
+      reason: 'A crashing init container or Job needs its reason shown as much as a server does.',
+    },
   },
   params,
-  mutate({ workload }) {
+  mutate({ containers }) {
     // The API server defaults the field to File before admission, so File counts as unset.
-    return workload.containers
+    return containers
       .filter((container) => container.spec.terminationMessagePolicy !== 'FallbackToLogsOnError')
       .map((container) => {
         container.spec.terminationMessagePolicy = 'FallbackToLogsOnError';

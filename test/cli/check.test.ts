@@ -264,7 +264,7 @@ items:
   metadata: {name: one}
   spec:
     containers:
-    - {name: c, image: x, command: [/bin/bash, -lc, run]}
+    - {name: c, image: x, command: [/bin/bash, -lc, 'cd /; run']}
 - apiVersion: v1
   kind: Service
   metadata: {name: svc}

@@ -179,7 +179,7 @@ describe('preexisting findings (UPDATE with oldObject)', () => {
     const oldObject = pod([{ name: 'old', command: ['sh', '-c', 'x'], readinessProbe: { tcpSocket: { port: 1 } } }]);
     const object = pod([
       { name: 'old', command: ['sh', '-c', 'x'], readinessProbe: { tcpSocket: { port: 1 } } },
-      { name: 'new', command: ['bash', '-c', 'y'], readinessProbe: { tcpSocket: { port: 1 } } },
+      { name: 'new', command: ['bash', '-c', 'y; z'], readinessProbe: { tcpSocket: { port: 1 } } },
     ]);
     const shell = evaluateObject(object, DEFAULT_POLICY, { oldObject }).findings.filter((finding) => finding.rule === 'no-shell-entrypoint');
     assert.deepEqual(

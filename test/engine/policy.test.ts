@@ -56,7 +56,11 @@ describe('policy defaults', () => {
         allowSkipAnnotation: true,
         exclude: { namespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'lifecycle-guard'] },
         rules: {
-          'no-shell-entrypoint': { shells: ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh'] },
+          'no-shell-entrypoint': {
+            shells: ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh'],
+            loneCommandShells: ['bash', 'zsh', 'mksh', 'ksh', 'ksh93', 'ash', 'busybox'],
+            includeRunToCompletion: false,
+          },
           'require-readiness-probe': {},
           'distinct-liveness-readiness': {},
           'inject-prestop-delay': { seconds: 5, action: 'auto', shutdownWindowSeconds: 10 },
@@ -107,7 +111,7 @@ describe('partial policies take the defaults for the rest', () => {
 
   test("a rule's mode only", () => {
     const policy = policyFromObject({ rules: { 'no-shell-entrypoint': { mode: 'audit' } } }, 'p');
-    assert.deepEqual(policy.rules['no-shell-entrypoint'], { mode: 'audit', shells: [...DEFAULT_POLICY.rules['no-shell-entrypoint']!.shells as string[]] });
+    assert.deepEqual(policy.rules['no-shell-entrypoint'], { ...DEFAULT_POLICY.rules['no-shell-entrypoint'], mode: 'audit' });
   });
 
   test('exclude.namespaces replaces the default list', () => {
