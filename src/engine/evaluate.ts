@@ -3,6 +3,7 @@ import { describeWorkload, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
 import type { Policy } from './policy.js';
 import { selectRules, type ActiveRule, type SelectionOptions, type SkipReason } from './select.js';
+import { podBearingKinds } from './workload-kinds.js';
 
 /** A rule that threw: a bug, reported instead of crashing the caller. */
 export interface RuleError {
@@ -58,7 +59,7 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
   const checked = runRules(validating, selection.workload, policy, cluster);
   // Mutating rules report what they would change, so they run on a copy.
-  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object));
+  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object), podBearingKinds(policy));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
   return {
     workload: selection.workload,

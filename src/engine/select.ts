@@ -2,6 +2,7 @@ import type { Mode, RuleType } from '../core/types.js';
 import { describeWorkload, type Workload } from '../core/workload.js';
 import { RULES, type Rule } from '../rules/index.js';
 import { effectiveMode, SKIP_ANNOTATION, type Policy } from './policy.js';
+import { podBearingKinds } from './workload-kinds.js';
 
 export type SkipReason = 'not-a-workload' | 'excluded-namespace' | 'skip-annotation';
 
@@ -32,7 +33,7 @@ export interface SelectionOptions {
 
 /** Which rules apply to an object under a policy, and in which mode; or why none do. */
 export function selectRules(object: unknown, policy: Policy, options: SelectionOptions = {}): Selection {
-  const workload = describeWorkload(object);
+  const workload = describeWorkload(object, podBearingKinds(policy));
   if (workload === undefined) return { rules: [], skipped: 'not-a-workload' };
   const namespace = workload.namespace ?? options.namespace;
   if (namespace !== undefined && policy.exclude.namespaces.includes(namespace)) {

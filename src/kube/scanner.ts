@@ -1,24 +1,12 @@
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { asObjectArray, asString, getPath } from '../core/types.js';
+import { ApiException, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
+import { podBearingKinds } from '../engine/workload-kinds.js';
 import { summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
 import type { ClusterInfo } from '../rules/index.js';
 import type { KubeClients } from './client.js';
 
-/** Every pod-bearing kind, owners before what they own. */
-export const SCANNED_KINDS = [
-  { apiVersion: 'batch/v1', kind: 'CronJob' },
-  { apiVersion: 'apps/v1', kind: 'Deployment' },
-  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
-  { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  { apiVersion: 'v1', kind: 'ReplicationController' },
-  { apiVersion: 'batch/v1', kind: 'Job' },
-  { apiVersion: 'v1', kind: 'Pod' },
-] as const;
-
-const SCANNED_KIND_NAMES: ReadonlySet<string> = new Set(SCANNED_KINDS.map(({ kind }) => kind));
 
 /** A finding with the identity of the object it was found on, as reports need it. */
 export interface ScanFinding extends ReportFinding {
@@ -44,9 +32,14 @@ export interface ScanOptions {
 }
 
 /** Objects whose controller is itself scanned (a Deployment's ReplicaSets, their Pods) would repeat its findings. */
-function isControlledByScannedKind(object: unknown): boolean {
-  const owner = asObjectArray(getPath(object, ['metadata', 'ownerReferences'])).find((reference) => reference.controller === true);
-  return owner !== undefined && SCANNED_KIND_NAMES.has(asString(owner.kind) ?? '');
+function isControlledByScannedKind(object: unknown, kinds: readonly PodBearingKind[]): boolean {
+  const owner = controllerOwner(object);
+  return owner !== undefined && kinds.some(({ kind, group }) => kind === owner.kind && group === groupOf(owner.apiVersion));
+}
+
+/** The cluster does not serve this API (a CRD that is not installed): 404, or a kind discovery does not list. */
+function isNotServed(error: unknown): boolean {
+  return (error instanceof ApiException && error.code === 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
 }
 
 /**
@@ -58,13 +51,22 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const findings: ScanFinding[] = [];
   const objectsByNamespace: Record<string, number> = {};
   let objects = 0;
-  for (const { apiVersion, kind } of SCANNED_KINDS) {
+  const kinds = podBearingKinds(options.policy);
+  for (const entry of kinds) {
+    const { kind } = entry;
+    const apiVersion = apiVersionOf(entry);
     let continueToken: string | undefined;
     do {
-      const page = await api.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+      let page;
+      try {
+        page = await api.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+      } catch (error) {
+        if (entry.optional === true && isNotServed(error)) break;
+        throw error;
+      }
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
-        if (isControlledByScannedKind(object)) continue;
+        if (isControlledByScannedKind(object, kinds)) continue;
         const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {} });
         if (evaluation.skipped !== undefined) continue;
         const namespace = object.metadata?.namespace ?? '';

@@ -73,7 +73,7 @@ describe('evaluateObject: findings', () => {
   });
 
   test('objects without a pod spec are skipped as not-a-workload', () => {
-    for (const object of [{ kind: 'Service', metadata: { name: 's' } }, { kind: 'ConfigMap' }, { kind: 'Rollout', spec: { template: { spec: { containers: [{}] } } } }]) {
+    for (const object of [{ kind: 'Service', metadata: { name: 's' } }, { kind: 'ConfigMap' }, { kind: 'CloneSet', spec: { template: { spec: { containers: [{}] } } } }]) {
       const evaluation = evaluateObject(object, DEFAULT_POLICY);
       assert.equal(evaluation.skipped, 'not-a-workload');
       assert.deepEqual(evaluation.findings, []);
