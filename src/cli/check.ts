@@ -1,8 +1,8 @@
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
-import { summarize, toReportFinding } from '../engine/report.js';
-import { objectIdentity, type ManifestFile } from './manifests.js';
+import { ExceptionTally, summarize, toReportFinding } from '../engine/report.js';
+import { namespaceLabelsIn, objectIdentity, type ManifestFile } from './manifests.js';
 import type { Report } from './report-format.js';
 
 export interface CheckResult extends Report {
@@ -13,15 +13,19 @@ export interface CheckResult extends Report {
 export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
   let objects = 0;
+  const namespaceLabels = namespaceLabelsIn(files);
+  const exceptions = new ExceptionTally();
   for (const file of files) {
     for (const { object, line } of file.objects) {
       objects += 1;
-      const evaluation = evaluateObject(object, policy, { cluster });
+      const evaluation = evaluateObject(object, policy, { cluster, namespaceLabels });
+      exceptions.add(evaluation.excepted);
       const identity = objectIdentity(object);
       for (const finding of evaluation.findings) result.findings.push({ file: file.path, line, ...toReportFinding(identity, finding) });
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });
     }
   }
   result.summary = { files: files.length, ...summarize(objects, result.findings) };
-  return result;
+  const exceptionReport = exceptions.report(policy);
+  return exceptionReport === undefined ? result : { ...result, exceptions: exceptionReport };
 }

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
-import { expandPaths, InputError, readManifests } from './manifests.js';
+import { expandPaths, InputError, namespaceLabelsIn, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -41,7 +41,8 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
   const policy = loadPolicyFile(options.policy);
   const files = readAll(paths);
   if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
-  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion));
+  const namespaceLabels = namespaceLabelsIn(files);
+  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels));
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);

@@ -1,9 +1,10 @@
-import type { ReportFinding, ReportSummary } from '../engine/report.js';
+import { describeException, type ExceptionReport, type ReportFinding, type ReportSummary } from '../engine/report.js';
 import type { Style } from './style.js';
 
 export interface Report {
   findings: ReportFinding[];
   summary: ReportSummary & { files?: number; namespaces?: number };
+  exceptions?: ExceptionReport[];
 }
 
 export function formatJson(report: Report): string {
@@ -48,5 +49,6 @@ export function formatTable(report: Report, groupBy: (finding: ReportFinding) =>
     `${summary.objects} object(s) checked: ${summary.denied} denied, ${summary.warnings} warning(s), ` +
       `${summary.mutations} change(s) the mutating webhook makes${summary.mutations > 0 ? ' (`lifecycle-guard fix` applies them)' : ''}`,
   );
+  for (const exception of report.exceptions ?? []) lines.push(exception.expired ? style.yellow(describeException(exception)) : style.dim(describeException(exception)));
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@ import type { Finding } from '../core/types.js';
 import { describeWorkload, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
 import type { Policy } from './policy.js';
-import { selectRules, type ActiveRule, type SelectionOptions, type SkipReason } from './select.js';
+import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
 import { podBearingKinds } from './workload-kinds.js';
 
 /** A rule that threw: a bug, reported instead of crashing the caller. */
@@ -24,6 +24,8 @@ export interface RuleRun {
 
 export interface Evaluation extends RuleRun {
   skipped?: SkipReason;
+  /** Rules an exception of the policy lifted for this object. */
+  excepted?: ExceptedRule[];
   workload?: Workload;
 }
 
@@ -63,6 +65,7 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
   return {
     workload: selection.workload,
+    ...(selection.excepted.length === 0 ? {} : { excepted: selection.excepted }),
     findings: [...checked.findings, ...changes.findings],
     errors: [...checked.errors, ...changes.errors],
   };

@@ -2,6 +2,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { isObject, MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
+import { exceptionsSchema } from './exceptions.js';
 import { workloadKindsSchema } from './workload-kinds.js';
 
 export const SKIP_ANNOTATION = 'lifecycle-guard.io/skip';
@@ -47,6 +48,7 @@ export const policySchema = z
       .strict()
       .prefault({}),
     workloadKinds: workloadKindsSchema,
+    exceptions: exceptionsSchema,
     rules: z
       .object(Object.fromEntries(RULES.map((rule) => [rule.meta.id, ruleSchema(rule)])))
       .strict()

@@ -1,9 +1,10 @@
 import { ApiException, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
 import { evaluateObject } from '../engine/evaluate.js';
+import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { Policy } from '../engine/policy.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
-import { summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
+import { ExceptionTally, summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
 import type { ClusterInfo } from '../rules/index.js';
 import type { KubeClients } from './client.js';
 
@@ -42,6 +43,19 @@ function isNotServed(error: unknown): boolean {
   return (error instanceof ApiException && error.code === 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
 }
 
+/** Namespace labels for exceptions with a namespaceSelector, listed once per scan (only when the policy has one). */
+async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise<NamespaceLabels | undefined> {
+  if (!policy.exceptions.some((exception) => exception.namespaceSelector !== undefined)) return undefined;
+  const labels = new Map<string, Record<string, string>>();
+  let continueToken: string | undefined;
+  do {
+    const page = await clients.core.listNamespace({ limit: 500, ...(continueToken === undefined ? {} : { _continue: continueToken }) });
+    for (const namespace of page.items) labels.set(namespace.metadata?.name ?? '', namespace.metadata?.labels ?? {});
+    continueToken = page.metadata?._continue || undefined;
+  } while (continueToken !== undefined);
+  return (namespace) => labels.get(namespace);
+}
+
 /**
  * Lists every pod-bearing object page by page (limit and continue) and evaluates every rule,
  * validating and mutating alike: for what already runs, a missing preStop delay is a finding too.
@@ -52,6 +66,8 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const objectsByNamespace: Record<string, number> = {};
   let objects = 0;
   const kinds = podBearingKinds(options.policy);
+  const exceptions = new ExceptionTally();
+  const namespaceLabels = await namespaceLabelsFor(clients, options.policy);
   for (const entry of kinds) {
     const { kind } = entry;
     const apiVersion = apiVersionOf(entry);
@@ -67,8 +83,9 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
         if (isControlledByScannedKind(object, kinds)) continue;
-        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {} });
+        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {}, ...(namespaceLabels === undefined ? {} : { namespaceLabels }) });
         if (evaluation.skipped !== undefined) continue;
+        exceptions.add(evaluation.excepted);
         const namespace = object.metadata?.namespace ?? '';
         objects += 1;
         objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
@@ -89,5 +106,6 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     findings,
     objectsByNamespace,
     summary: summarize(objects, findings),
+    ...(options.policy.exceptions.length === 0 ? {} : { exceptions: exceptions.report(options.policy) }),
   };
 }
