@@ -295,7 +295,7 @@ function renderCell(finding: ReportFinding, column: Column, colors: ReadonlyMap<
       return `<td class="nowrap"><span class="badge ${css}" title="${hint}">${escapeHtml(finding.mode)}</span></td>`;
     }
     case 'fix':
-      return `<td class="fix">${escapeHtml(finding.fix)}</td>`;
+      return `<td class="fix">${escapeHtml(finding.fix)}${finding.docs === undefined ? '' : ` <a href="${escapeHtml(finding.docs)}">Reference</a>`}</td>`;
     case 'message':
       return `<td class="message">${escapeHtml(finding.message)}</td>`;
     default:

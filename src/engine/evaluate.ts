@@ -1,7 +1,7 @@
 import type { Finding } from '../core/types.js';
 import { describeWorkload, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
-import type { Policy } from './policy.js';
+import { ruleDocsURL, type Policy } from './policy.js';
 import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
 import { podBearingKinds } from './workload-kinds.js';
 
@@ -44,7 +44,7 @@ export function runRules(rules: readonly ActiveRule[], workload: Workload, polic
     try {
       const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
       for (const finding of found) {
-        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix });
+        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix, docs: ruleDocsURL(policy, rule.meta.id) });
       }
     } catch (error) {
       run.errors.push({ rule: rule.meta.id, message: error instanceof Error ? error.message : String(error) });

@@ -9,6 +9,18 @@ export const SKIP_ANNOTATION = 'lifecycle-guard.io/skip';
 
 export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'lifecycle-guard'];
 
+/**
+ * Where the rule reference pages (docs/rules/<id>.md) are published; denials, warnings and reports link
+ * there. The project has no published site, so the default is the repository's docs/rules folder.
+ */
+export const DEFAULT_DOCS_BASE_URL = 'https://github.com/lifecycle-guard/lifecycle-guard/blob/main/docs/rules';
+
+/** The reference page of a rule: `{rule}` in the base URL is replaced, else `/<id>.md` is appended. */
+export function ruleDocsURL(policy: { docsBaseURL: string }, ruleId: string): string {
+  const base = policy.docsBaseURL;
+  return base.includes('{rule}') ? base.replaceAll('{rule}', ruleId) : `${base.replace(/\/+$/, '')}/${ruleId}.md`;
+}
+
 const modeSchema = z.enum(MODES as [Mode, ...Mode[]]);
 
 /** `rules.<id>`: the rule's parameters and its mode. An empty entry (`no-shell-entrypoint:`) takes the defaults. */
@@ -47,6 +59,7 @@ export const policySchema = z
       })
       .strict()
       .prefault({}),
+    docsBaseURL: z.url({ protocol: /^https?$/ }).default(DEFAULT_DOCS_BASE_URL),
     workloadKinds: workloadKindsSchema,
     exceptions: exceptionsSchema,
     rules: z

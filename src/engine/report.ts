@@ -17,6 +17,8 @@ export interface ReportFinding {
   mode: Finding['mode'];
   message: string;
   fix: string;
+  /** URL of the rule's reference page. */
+  docs?: string;
 }
 
 export interface ReportSummary {
@@ -42,6 +44,7 @@ export function toReportFinding(object: { kind: string; namespace: string; name:
     mode: finding.mode,
     message: finding.message,
     fix: finding.fix,
+    ...(finding.docs === undefined ? {} : { docs: finding.docs }),
   };
 }
 

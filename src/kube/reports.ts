@@ -30,7 +30,7 @@ function result(finding: ScanFinding, timestamp: { seconds: number; nanos: numbe
     message: finding.container === '' ? finding.message : `container "${finding.container}" ${finding.message}`,
     timestamp,
     resources: [{ apiVersion: finding.apiVersion, kind: finding.kind, name: finding.name, namespace: finding.namespace, uid: finding.uid }],
-    properties: { container: finding.container, mode: finding.mode, fix: finding.fix },
+    properties: { container: finding.container, mode: finding.mode, fix: finding.fix, ...(finding.docs === undefined ? {} : { docs: finding.docs }) },
   };
 }
 

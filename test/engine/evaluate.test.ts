@@ -26,7 +26,8 @@ describe('evaluateObject: findings', () => {
     assert.deepEqual(ruleIds(evaluation.findings), ALL_DEFAULT);
     const shell = evaluation.findings[0];
     assert.ok(shell);
-    assert.deepEqual(Object.keys(shell).sort(), ['container', 'fix', 'message', 'mode', 'rule', 'type']);
+    assert.deepEqual(Object.keys(shell).sort(), ['container', 'docs', 'fix', 'message', 'mode', 'rule', 'type']);
+    assert.equal(shell.docs, 'https://github.com/lifecycle-guard/lifecycle-guard/blob/main/docs/rules/no-shell-entrypoint.md');
     assert.equal(shell.rule, 'no-shell-entrypoint');
     assert.equal(shell.type, 'validating');
     assert.equal(shell.mode, 'enforce');
