@@ -85,6 +85,15 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('explain')
+    .description('print a rule\'s reference page: what triggers it, what is exempt, parameters, examples')
+    .argument('<rule-id>', 'a rule id, e.g. no-shell-entrypoint')
+    .action(async (ruleId: string) => {
+      const { explainRule } = await import('./explain.js');
+      process.stdout.write(explainRule(ruleId));
+    });
+
+  program
     .command('certs')
     .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for local use or bring-your-own TLS')
     .requiredOption('--out <dir>', 'directory to write to (created if missing)')

@@ -16,6 +16,7 @@ export const distinctLivenessReadiness: ValidatingRule<z.infer<typeof params>> =
     id: 'distinct-liveness-readiness',
     type: 'validating',
     title: 'Liveness and readiness probes differ',
+    summary: 'liveness and readiness probes must not run the same check',
     why:
       'When liveness checks the same thing as readiness, a container that is only busy is restarted ' +
       'instead of being taken out of the Service for a moment, and load spikes turn into restart storms.',

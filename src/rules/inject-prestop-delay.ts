@@ -8,15 +8,24 @@ const DEFAULT_GRACE_PERIOD_SECONDS = 30;
 const params = z
   .object({
     /** How long preStop waits before SIGTERM is sent. */
-    seconds: z.number().int().min(1).max(300).default(5),
+    seconds: z.number().int().min(1).max(300).default(5).describe('Seconds to wait before SIGTERM (1-300).'),
     /**
      * `sleep`: the native `lifecycle.preStop.sleep` action (beta and on by default since 1.30, GA in 1.34);
      * `exec`: runs `sleep N` in the container (older clusters; the image needs a `sleep` binary);
      * `auto`: `sleep` unless the cluster is known to be older than 1.30.
      */
-    action: z.enum(['auto', 'sleep', 'exec']).default('auto'),
+    action: z
+      .enum(['auto', 'sleep', 'exec'])
+      .default('auto')
+      .describe('`sleep`: the native preStop sleep action (1.30+); `exec`: runs `sleep N` in the container (needs a sleep binary); `auto`: `sleep` unless the cluster is known to be older than 1.30.'),
     /** Time the app gets after SIGTERM; the grace period is raised to at least `seconds` plus this. */
-    shutdownWindowSeconds: z.number().int().min(1).max(3600).default(10),
+    shutdownWindowSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(10)
+      .describe('Time the app gets after SIGTERM: the grace period is raised to at least `seconds` plus this (1-3600).'),
   })
   .strict();
 
@@ -37,6 +46,9 @@ export const injectPrestopDelay: MutatingRule<Params> = {
     id: 'inject-prestop-delay',
     type: 'mutating',
     title: 'preStop delay before SIGTERM',
+    summary:
+      'containers that serve traffic (every regular container and native sidecar of a long-running workload) get a preStop delay ' +
+      '(native `sleep` action, or `exec sleep` before 1.30); `terminationGracePeriodSeconds` is raised above delay + shutdown window; an existing preStop is never touched',
     why:
       'Endpoints are removed from Services while SIGTERM is already on its way; without a short ' +
       'delay the container stops while requests are still routed to it, and they fail.',

@@ -8,14 +8,17 @@ const shellName = z.string().regex(/^[^/\s]+$/, 'a bare program name such as "sh
 const params = z
   .object({
     /** Programs treated as shells, by bare name (any path matches). */
-    shells: z.array(shellName).min(1).default([...DEFAULT_SHELLS]),
+    shells: z.array(shellName).min(1).default([...DEFAULT_SHELLS]).describe('Programs treated as shells, by bare name; any path matches (/bin/sh, /usr/bin/bash).'),
     /**
      * Shells that replace themselves with a lone simple command (`bash -c "app --flag"`), so the app is
      * PID 1 after all; measured, see the rule reference. `[]` is strict: every `-c` without `exec` is flagged.
      */
-    loneCommandShells: z.array(shellName).default([...DEFAULT_LONE_COMMAND_SHELLS]),
+    loneCommandShells: z
+      .array(shellName)
+      .default([...DEFAULT_LONE_COMMAND_SHELLS])
+      .describe('Shells measured to replace themselves with a lone simple command, which then passes (`busybox` stands for `busybox sh`). `[]` is strict: every `-c` script without `exec` is flagged.'),
     /** Also check Jobs, CronJobs and Pods with restartPolicy Never/OnFailure. */
-    includeRunToCompletion: z.boolean().default(false),
+    includeRunToCompletion: z.boolean().default(false).describe('Also check Jobs, CronJobs and Pods with restartPolicy Never or OnFailure.'),
   })
   .strict();
 
@@ -29,6 +32,9 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     id: 'no-shell-entrypoint',
     type: 'validating',
     title: 'No shell as PID 1',
+    summary:
+      'a long-running container (regular or native sidecar) must not run `sh -c` (bash, ash, dash, zsh, ksh; any path; via `env` or `busybox`; ' +
+      '`-c`, `-lc`, `-ec`…) as PID 1, unless the script hands off with `exec program` or is one simple command under a shell that execs it',
     why:
       'A shell running as PID 1 receives SIGTERM but does not pass it on to the app, ' +
       'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends.',
@@ -49,6 +55,15 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
       'A script that hands off with `exec` anywhere but its first or last command (inside `if`, a function) is still flagged.',
       'A lone command counts only on one line: a YAML `|` block adds a line break, after which mksh and busybox stay PID 1.',
     ],
+    evidence: {
+      title: 'Which shells exec a lone command',
+      text:
+        'scripts/measure-shells.sh runs each script with `<shell> -c` as PID 1 of a new PID namespace and reads which program is PID 1 ' +
+        'a moment later: `exec` means the shell replaced itself with the program, `stays` means the shell is still PID 1. ' +
+        'The rule passes a lone command (one line, no assignment, redirection, list, pipe or subshell) only under shells where such ' +
+        'a command says `exec`; dash (`sh` on Debian and Ubuntu) never does, and ksh93 runs its builtin `sleep` itself, so builtins never count.',
+      file: 'shell-measurement.tsv',
+    },
   },
   params,
   check({ containers, params: { shells, loneCommandShells } }) {

@@ -9,6 +9,7 @@ export const requireReadinessProbe: ValidatingRule<z.infer<typeof params>> = {
     id: 'require-readiness-probe',
     type: 'validating',
     title: 'Readiness probe required',
+    summary: 'every regular container and native sidecar of a long-running workload has a `readinessProbe`',
     why:
       'Without a readiness probe a container receives traffic before it can serve it, ' +
       'and rollouts advance on Pods that are broken.',

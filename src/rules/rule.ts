@@ -20,6 +20,8 @@ export interface RuleMetadata {
   id: string;
   type: RuleType;
   title: string;
+  /** What the rule requires, in one line (the README's rule table). */
+  summary: string;
   /** Why the rule exists, in one or two sentences a developer reading a denial understands. */
   why: string;
   /** How to fix a violation. */
@@ -32,6 +34,8 @@ export interface RuleMetadata {
   scope: RuleScope;
   /** What the rule does not catch or may get wrong, for its reference page. */
   limits?: readonly string[];
+  /** Measurements the rule's semantics follow, shown in its reference page. */
+  evidence?: { title: string; text: string; /** A TSV file (shell, package, version, script, result) under docs/rules/. */ file: string };
 }
 
 /** What a rule knows about the cluster it runs for; empty when checking files. */
