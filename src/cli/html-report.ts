@@ -1,4 +1,4 @@
-import type { AuditReport, ReportFinding } from '../engine/report.js';
+import { describeException, type AuditReport, type ReportFinding } from '../engine/report.js';
 import { RULES } from '../rules/index.js';
 
 /**
@@ -38,6 +38,7 @@ export function renderHtmlReport(report: AuditReport): string {
 </header>
 <main class="wrap">
 ${renderSummary(summary)}
+${(report.exceptions ?? []).length === 0 ? '' : `<ul class="exceptions">${(report.exceptions ?? []).map((exception) => `<li${exception.expired ? ' class="expired"' : ''}>${escapeHtml(describeException(exception))}</li>`).join('')}</ul>`}
 ${body}
 ${renderRules(summary.byRule, findings, colors)}
 </main>

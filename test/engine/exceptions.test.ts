@@ -178,3 +178,18 @@ describe('labels and patterns', () => {
     assert.equal(matchesPattern('(x)+', '(x)+'), true);
   });
 });
+
+describe('policy exceptions in the HTML report', () => {
+  test('each exception is listed, an expired one marked, its reason escaped', async () => {
+    const { renderHtmlReport } = await import('../../src/cli/html-report.js');
+    const html = renderHtmlReport({
+      generatedAt: '2026-06-15T12:00:00Z',
+      cluster: 'https://127.0.0.1:6443',
+      namespaces: [],
+      findings: [],
+      summary: { objects: 0, findings: 0, denied: 0, warnings: 0, mutations: 0, byRule: {} },
+      exceptions: [{ index: 0, rules: ['all'], reason: '<b>old</b>', expires: '2020-01-01', expired: true, objects: 0 }],
+    });
+    assert.match(html, /<li class="expired">exception #1 \(all\): &lt;b&gt;old&lt;\/b&gt;: expired 2020-01-01, no longer applied<\/li>/);
+  });
+});
