@@ -8,6 +8,7 @@ import { matchesPattern, matchesSelector } from '../../src/core/labels.js';
 import { evaluateObject } from '../../src/engine/evaluate.js';
 import { mutateObject } from '../../src/engine/mutate.js';
 import { parsePolicy, PolicyError, policyFromObject } from '../../src/engine/policy.js';
+import { stringify } from 'yaml';
 import { wrap } from '../helpers/workloads.js';
 
 /** A Deployment with a shell as PID 1 and no readinessProbe: two validating findings. */
@@ -104,26 +105,9 @@ describe('policy exceptions: validation', () => {
 });
 
 describe('policy exceptions: check, fix and the report', () => {
-  const files = [
-    parseManifests(
-      'all.yaml',
-      `apiVersion: v1
-kind: Namespace
-metadata: {name: play, labels: {env: sandbox}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: play}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - {name: web, image: x, command: [/web]}
-`,
-    ),
-  ];
+  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'play', labels: { env: 'sandbox' } } };
+  const web = wrap('Deployment', { containers: [{ name: 'web', image: 'x', command: ['/web'] }] }, { name: 'web', namespace: 'play' });
+  const files = [parseManifests('all.yaml', `${stringify(namespace)}---\n${stringify(web)}`)];
   const policy = policyFromObject(
     {
       exceptions: [
