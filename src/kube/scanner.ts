@@ -1,4 +1,4 @@
-import { ApiException, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
@@ -6,7 +6,7 @@ import type { Policy } from '../engine/policy.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { ExceptionTally, summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
 import type { ClusterInfo } from '../rules/index.js';
-import type { KubeClients } from './client.js';
+import { isStatus, type KubeClients } from './client.js';
 
 
 /** A finding with the identity of the object it was found on, as reports need it. */
@@ -40,7 +40,7 @@ function isControlledByScannedKind(object: unknown, kinds: readonly PodBearingKi
 
 /** The cluster does not serve this API (a CRD that is not installed): 404, or a kind discovery does not list. */
 function isNotServed(error: unknown): boolean {
-  return (error instanceof ApiException && error.code === 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
+  return isStatus(error, 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
 }
 
 /** Namespace labels for exceptions with a namespaceSelector, listed once per scan (only when the policy has one). */
