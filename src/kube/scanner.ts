@@ -15,8 +15,21 @@ export interface ScanFinding extends ReportFinding {
   uid: string;
 }
 
+/** A rule an exception of the policy lifted for an object (a `skip` result in the reports). */
+export interface ScanExcepted {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  rule: string;
+  /** Position of the exception in the policy. */
+  exception: number;
+}
+
 export interface ScanReport extends AuditReport {
   findings: ScanFinding[];
+  excepted?: ScanExcepted[];
   /** Objects checked, per namespace (a report's pass count needs it). */
   objectsByNamespace: Record<string, number>;
 }
@@ -67,6 +80,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   let objects = 0;
   const kinds = podBearingKinds(options.policy);
   const exceptions = new ExceptionTally();
+  const excepted: ScanExcepted[] = [];
   const namespaceLabels = await namespaceLabelsFor(clients, options.policy);
   for (const entry of kinds) {
     const { kind } = entry;
@@ -86,6 +100,9 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
         const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {}, ...(namespaceLabels === undefined ? {} : { namespaceLabels }) });
         if (evaluation.skipped !== undefined) continue;
         exceptions.add(evaluation.excepted);
+        for (const { rule, exception } of evaluation.excepted ?? []) {
+          excepted.push({ apiVersion, kind, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '', uid: object.metadata?.uid ?? '', rule, exception });
+        }
         const namespace = object.metadata?.namespace ?? '';
         objects += 1;
         objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
@@ -106,6 +123,6 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     findings,
     objectsByNamespace,
     summary: summarize(objects, findings),
-    ...(options.policy.exceptions.length === 0 ? {} : { exceptions: exceptions.report(options.policy) }),
+    ...(options.policy.exceptions.length === 0 ? {} : { exceptions: exceptions.report(options.policy), excepted }),
   };
 }

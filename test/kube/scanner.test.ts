@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { policyFromObject } from '../../src/engine/policy.js';
 import { createClients } from '../../src/kube/client.js';
+import { buildReports } from '../../src/kube/reports.js';
 import { scanCluster } from '../../src/kube/scanner.js';
 import { wrap } from '../helpers/workloads.js';
 
@@ -87,6 +88,17 @@ describe('scanCluster against a fake API server', () => {
     );
     assert.equal(report.summary.objects, 2, 'the CloneSet and the sandbox Pod; the owned Pod is its CloneSet\'s');
     assert.deepEqual(report.exceptions?.map(({ reason, objects, expired }) => [reason, objects, expired]), [['sandbox', 1, false]]);
+    // In the PolicyReport of its namespace, the excepted rule is a `skip` result naming the exception.
+    const play = buildReports(report, 'PolicyReport').find((item) => (item.metadata as { namespace: string }).namespace === 'play') as {
+      summary: { skip: number };
+      results: { result: string; rule: string; message: string; properties: Record<string, string> }[];
+    };
+    assert.equal(play.summary.skip, 1);
+    assert.deepEqual(
+      play.results.map(({ result, rule, properties }) => [result, rule, properties]),
+      [['skip', 'no-shell-entrypoint', { exception: '1', reason: 'sandbox' }]],
+    );
+    assert.match(play.results[0]?.message ?? '', /excepted by the policy: exception #1 \(all\): sandbox/);
     // Argo Rollouts and OpenShift are not installed here: asked once by discovery, then skipped.
     assert.ok(requested.includes('apis/argoproj.io/v1alpha1'));
     assert.ok(requested.includes('apis/apps.openshift.io/v1'));
