@@ -142,8 +142,3 @@ export function describeWorkload(object: unknown, kinds: readonly PodBearingKind
     ...(kind === 'Pod' ? { controlledBy: owner && { kind: owner.kind, name: owner.name } } : {}),
   };
 }
-
-/** Regular containers and native sidecars: the ones that run as long as the Pod does. */
-export function longRunningContainers(workload: Workload): ContainerView[] {
-  return workload.containers.filter((container) => container.role !== 'init');
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BUILT_IN_KINDS, controllerOwner, describeWorkload, longRunningContainers, POD_BEARING_KINDS } from '../../src/core/workload.js';
+import { BUILT_IN_KINDS, controllerOwner, describeWorkload, POD_BEARING_KINDS } from '../../src/core/workload.js';
 import { podSpecOf, WORKLOAD_KINDS, wrap } from '../rules/helpers.js';
 
 const podSpec = () => ({
@@ -99,10 +99,6 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
         ],
       );
       assert.equal(workload.containers[2]?.spec, (podSpecOf(object).containers as unknown[])[0]);
-      assert.deepEqual(
-        longRunningContainers(workload).map(({ name }) => name),
-        ['proxy', 'app', 'metrics'],
-      );
       assert.equal(workload.runToCompletion, runToCompletion[kind]);
     });
   }
