@@ -23,7 +23,7 @@ export interface AuditOptions {
 function render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyReport' | 'OpenReports'): string {
   switch (format) {
     case 'json':
-      return formatJson({ findings: report.findings, summary: { ...report.summary, namespaces: report.namespaces.length } });
+      return formatJson({ findings: report.findings, summary: { ...report.summary, namespaces: report.namespaces.length }, ...(report.exceptions ? { exceptions: report.exceptions } : {}) });
     case 'yaml':
       return stringify({ apiVersion: 'v1', kind: 'List', items: buildReports(report, reportFormat) });
     case 'html':

@@ -2,8 +2,8 @@ import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import { SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
 import type { SkipReason } from '../engine/select.js';
 import type { ClusterInfo } from '../rules/index.js';
-import { summarize, toReportFinding } from '../engine/report.js';
-import { objectIdentity, type ManifestFile } from './manifests.js';
+import { ExceptionTally, summarize, toReportFinding } from '../engine/report.js';
+import { namespaceLabelsIn, objectIdentity, type ManifestFile } from './manifests.js';
 import type { Report, SkippedObject } from './report-format.js';
 
 export interface CheckResult extends Report {
@@ -21,10 +21,13 @@ function skipDetail(reason: Exclude<SkipReason, 'not-a-workload'>, namespace: st
 export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [], skipped: [] };
   let objects = 0;
+  const namespaceLabels = namespaceLabelsIn(files);
+  const exceptions = new ExceptionTally();
   for (const file of files) {
     for (const { object, line } of file.objects) {
       objects += 1;
-      const evaluation = evaluateObject(object, policy, { cluster });
+      const evaluation = evaluateObject(object, policy, { cluster, namespaceLabels });
+      exceptions.add(evaluation.excepted);
       const identity = objectIdentity(object);
       if (evaluation.skipped !== undefined && evaluation.skipped !== 'not-a-workload') {
         result.skipped.push({ file: file.path, line, ...identity, reason: evaluation.skipped, detail: skipDetail(evaluation.skipped, identity.namespace) });
@@ -34,5 +37,6 @@ export function checkManifests(files: readonly ManifestFile[], policy: Policy, c
     }
   }
   result.summary = { files: files.length, ...summarize(objects, result.findings), skipped: result.skipped.length };
-  return result;
+  const exceptionReport = exceptions.report(policy);
+  return exceptionReport === undefined ? result : { ...result, exceptions: exceptionReport };
 }

@@ -3,6 +3,7 @@ import { isMap, isNode, isScalar, isSeq, stringify, visit, type Document } from 
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
+import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { ManifestFile } from './manifests.js';
 
 export interface FixedFile {
@@ -120,7 +121,7 @@ function applyEdits(text: string, edits: readonly TextEdit[]): string {
 }
 
 /** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */
-export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}): FixedFile {
+export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}, namespaceLabels?: NamespaceLabels): FixedFile {
   const json = isJson(file);
   const indentSeq = indentsSequences(file.text);
   // Keys added at the very end of a file that lacks its final newline go on lines of their own.
@@ -130,7 +131,7 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
   // Text edits keep the file as it was around the changes; any change they cannot express turns them off.
   let edits: TextEdit[] | undefined = [];
   for (const { object, path, document } of file.objects) {
-    const mutation = mutateObject(object, policy, { cluster });
+    const mutation = mutateObject(object, policy, { cluster, ...(namespaceLabels === undefined ? {} : { namespaceLabels }) });
     if (mutation.errors.length > 0) {
       throw new Error(`${file.path}: rule ${mutation.errors[0]?.rule} failed: ${mutation.errors[0]?.message}`);
     }

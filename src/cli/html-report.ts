@@ -1,4 +1,4 @@
-import type { AuditReport, ReportFinding } from '../engine/report.js';
+import { describeException, type AuditReport, type ReportFinding } from '../engine/report.js';
 import { RULES } from '../rules/index.js';
 
 /**
@@ -38,6 +38,7 @@ export function renderHtmlReport(report: AuditReport): string {
 </header>
 <main class="wrap">
 ${renderSummary(summary)}
+${(report.exceptions ?? []).length === 0 ? '' : `<ul class="exceptions">${(report.exceptions ?? []).map((exception) => `<li${exception.expired ? ' class="expired"' : ''}>${escapeHtml(describeException(exception))}</li>`).join('')}</ul>`}
 ${body}
 ${renderRules(summary.byRule, findings, colors)}
 </main>
@@ -295,7 +296,7 @@ function renderCell(finding: ReportFinding, column: Column, colors: ReadonlyMap<
       return `<td class="nowrap"><span class="badge ${css}" title="${hint}">${escapeHtml(finding.mode)}</span></td>`;
     }
     case 'fix':
-      return `<td class="fix">${escapeHtml(finding.fix)}</td>`;
+      return `<td class="fix">${escapeHtml(finding.fix)}${finding.docs === undefined ? '' : ` <a href="${escapeHtml(finding.docs)}">Reference</a>`}</td>`;
     case 'message':
       return `<td class="message">${escapeHtml(finding.message)}</td>`;
     default:

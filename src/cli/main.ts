@@ -6,7 +6,7 @@ import { checkManifests } from './check.js';
 import { checkDockerfiles, fixDockerfile } from './dockerfiles.js';
 import { fixManifests } from './fix.js';
 import { describeInputs, filesWithoutObjects, problemOf, readInputs } from './inputs.js';
-import { InputError } from './manifests.js';
+import { InputError, namespaceLabelsIn } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -54,7 +54,8 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
     }
   });
   for (const note of fixedDockerfiles.flatMap((file) => file.notes)) process.stderr.write(`${note}\n`);
-  const fixed = [...inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion)), ...fixedDockerfiles];
+  const namespaceLabels = namespaceLabelsIn(inputs.files);
+  const fixed = [...inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels)), ...fixedDockerfiles];
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -110,6 +111,15 @@ export function buildProgram(): Command {
     .action(async (options) => {
       const { runExport } = await import('./export.js');
       runExport(options);
+    });
+
+  program
+    .command('explain')
+    .description('print a rule\'s reference page: what triggers it, what is exempt, parameters, examples')
+    .argument('<rule-id>', 'a rule id, e.g. no-shell-entrypoint')
+    .action(async (ruleId: string) => {
+      const { explainRule } = await import('./explain.js');
+      process.stdout.write(explainRule(ruleId));
     });
 
   program

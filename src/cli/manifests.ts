@@ -123,3 +123,22 @@ export function objectIdentity(object: unknown): { kind: string; namespace: stri
     name: asString(getPath(object, ['metadata', 'name'])) ?? asString(getPath(object, ['metadata', 'generateName'])) ?? '',
   };
 }
+
+/**
+ * Labels of the Namespace objects among the files, for exceptions with a namespaceSelector: a
+ * namespace without a Namespace object in the input has unknown labels, and such exceptions do not apply to it.
+ */
+export function namespaceLabelsIn(files: readonly ManifestFile[]): (namespace: string) => Record<string, string> | undefined {
+  const labels = new Map<string, Record<string, string>>();
+  for (const file of files) {
+    for (const { object } of file.objects) {
+      const name = asString(getPath(object, ['metadata', 'name']));
+      if (!isObject(object) || object.kind !== 'Namespace' || name === undefined) continue;
+      const found = getPath(object, ['metadata', 'labels']);
+      const own = isObject(found) ? Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) : {};
+      // The API server sets this label on every namespace.
+      labels.set(name, { ...own, 'kubernetes.io/metadata.name': name });
+    }
+  }
+  return (namespace) => labels.get(namespace);
+}

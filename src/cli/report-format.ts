@@ -1,4 +1,4 @@
-import type { ReportFinding, ReportSummary } from '../engine/report.js';
+import { describeException, type ExceptionReport, type ReportFinding, type ReportSummary } from '../engine/report.js';
 import type { SkipReason } from '../engine/select.js';
 import type { Style } from './style.js';
 
@@ -29,6 +29,7 @@ export interface Report {
   invalidFiles?: InputProblem[];
   /** Files that hold no Kubernetes object (empty, comments only, plain YAML data). */
   filesWithoutObjects?: string[];
+  exceptions?: ExceptionReport[];
 }
 
 export function formatJson(report: Report): string {
@@ -100,5 +101,6 @@ export function formatTable(report: Report, groupBy: (finding: ReportFinding) =>
   }
   if (lines.length > 0) lines.push('');
   lines.push(summaryLine(report.summary));
+  for (const exception of report.exceptions ?? []) lines.push(exception.expired ? style.yellow(describeException(exception)) : style.dim(describeException(exception)));
   return `${lines.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { BackgroundScanner } from '../kube/background-scan.js';
 import { LeaderLease } from '../kube/lease.js';
 import { warnOnSelectorMismatch } from '../kube/namespace-selector.js';
+import { NamespaceLabelWatcher } from '../kube/namespace-labels.js';
 import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
 import { TlsBootstrap } from '../kube/tls-bootstrap.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -148,6 +149,11 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   background.push(...tls.background);
 
   const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, logger);
+  const namespaces = clients === undefined ? undefined : new NamespaceLabelWatcher(clients, logger);
+  if (namespaces !== undefined) {
+    namespaces.start();
+    background.push(namespaces);
+  }
   const server = new WebhookServer({
     port: options.port,
     host: options.host,
@@ -157,6 +163,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     logger,
     cluster: () => cluster,
     admission: !options.scanOnly,
+    ...(namespaces === undefined ? {} : { namespaceLabels: (namespace: string) => namespaces.labels(namespace) }),
     routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,

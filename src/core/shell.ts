@@ -13,6 +13,8 @@ export interface ShellInvocation {
   flag: string;
   /** The script passed to -c ('' when missing). */
   script: string;
+  /** Started as a busybox applet (`busybox sh -c ...`): busybox's shell runs, whatever `shell` says. */
+  viaBusybox?: boolean;
 }
 
 function basename(path: string): string {
@@ -72,12 +74,13 @@ function findCommandFlag(options: readonly string[]): { flag: string; scriptInde
 export function findShellInvocation(argv: readonly string[], shellNames: readonly string[] = DEFAULT_SHELLS): ShellInvocation | undefined {
   const shells = new Set(shellNames);
   const command = stripLauncher(argv, shells);
+  const viaBusybox = command !== argv && basename(argv[0] ?? '') === 'busybox';
   const shell = command[0];
   if (shell === undefined || !shells.has(basename(shell))) return undefined;
   const options = command.slice(1);
   const found = findCommandFlag(options);
   if (!found) return undefined;
-  return { shell, flag: found.flag, script: options[found.scriptIndex] ?? '' };
+  return { shell, flag: found.flag, script: options[found.scriptIndex] ?? '', ...(viaBusybox ? { viaBusybox } : {}) };
 }
 
 /** A redirection operator, alone (`>` then a file) or with its target (`>log`, `2>&1`). */
@@ -110,4 +113,90 @@ export function scriptHandsOffWithExec(script: string): boolean {
   const first = commands[0];
   const last = commands[commands.length - 1];
   return (first !== undefined && execsProgram(first)) || (last !== undefined && execsProgram(last));
+}
+
+/**
+ * Shells that replace themselves with the program when the whole `-c` script is one simple command,
+ * so that the program, not the shell, ends up as PID 1. Measured by scripts/measure-shells.sh
+ * (docs/rules/shell-measurement.tsv) with Debian 12's packages: bash 5.2, zsh 5.9, mksh 59c, ksh93u+m
+ * 1.0.4 and busybox 1.35 (`busybox sh`; Alpine's `sh` and `ash` are busybox) exec it. dash 0.5.12, which
+ * is `sh` on Debian and Ubuntu, does not, so `sh` and `dash` are not listed. `ksh` is mksh or ksh93:
+ * both exec it.
+ */
+export const DEFAULT_LONE_COMMAND_SHELLS: readonly string[] = ['bash', 'zsh', 'mksh', 'ksh', 'ksh93', 'ash', 'busybox'];
+
+/**
+ * Builtins and reserved words of bash, dash, zsh, mksh, ksh93 and busybox: a shell runs them itself,
+ * so it stays PID 1 (ksh93's `sleep` is one).
+ */
+const SHELL_BUILTINS: ReadonlySet<string> = new Set(
+  (
+    '! . : [ [[ { } alias autoload bg bind break builtin caller case cd command compgen complete compound coproc continue ' +
+    'declare dirs disown do done echo elif else enable enum esac eval exec exit export false fc fg fi float for function ' +
+    'functions getopts hash help hist history if in integer jobs kill let local logout nameref popd print printf pushd ' +
+    'pwd read readarray readonly redirect return select set shift shopt sleep source stop suspend test then time times ' +
+    'trap true type typeset ulimit umask unalias unset until wait whence while'
+  ).split(' '),
+);
+
+/**
+ * The words of a script that is one simple command on one line (a program and its arguments, quoted
+ * or not, with `$VAR` expansions), or undefined when it is anything else: lists (`;`, `&&`, `||`,
+ * `&`), pipes, redirections, subshells, command substitutions, comments, line breaks (mksh and busybox
+ * keep running when the script ends with one), or a variable assignment before the command (mksh
+ * keeps running then). Quotes are kept in the words.
+ */
+function loneSimpleCommand(script: string): string[] | undefined {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: "'" | '"' | undefined;
+  for (let index = 0; index < script.length; index += 1) {
+    const char = script.charAt(index);
+    if (quote === "'") {
+      if (char === "'") quote = undefined;
+      word = (word ?? '') + char;
+      continue;
+    }
+    if (char === '`' || (char === '$' && script.charAt(index + 1) === '(')) return undefined;
+    if (quote === '"') {
+      if (char === '"') quote = undefined;
+      // A backslash escapes the next character inside double quotes too: `"a\"b"` is one word.
+      const escaped = char === '\\' ? script.charAt((index += 1)) : '';
+      word = (word ?? '') + char + escaped;
+      continue;
+    }
+    if (char === ' ' || char === '\t') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+      continue;
+    }
+    if (/[;&|<>()\n\r]/.test(char) || (char === '#' && word === undefined)) return undefined;
+    if (char === '\\') {
+      const next = script.charAt(index + 1);
+      if (next === '' || next === '\n' || next === '\r') return undefined;
+      word = (word ?? '') + char + next;
+      index += 1;
+      continue;
+    }
+    if (char === "'" || char === '"') quote = char;
+    word = (word ?? '') + char;
+  }
+  if (quote !== undefined) return undefined;
+  if (word !== undefined) words.push(word);
+  const program = words[0];
+  if (program === undefined || SHELL_BUILTINS.has(program) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(program)) return undefined;
+  return words;
+}
+
+/** The shell that actually runs: `busybox` for `busybox sh`, else the shell's own name. */
+function shellImplementation(invocation: ShellInvocation): string {
+  return invocation.viaBusybox ? 'busybox' : basename(invocation.shell);
+}
+
+/**
+ * True when the shell replaces itself with the script's only command: the script is one simple
+ * command on one line and the shell is one of `loneCommandShells` (by bare name).
+ */
+export function shellExecsLoneCommand(invocation: ShellInvocation, loneCommandShells: readonly string[] = DEFAULT_LONE_COMMAND_SHELLS): boolean {
+  return loneCommandShells.includes(shellImplementation(invocation)) && loneSimpleCommand(invocation.script) !== undefined;
 }

@@ -49,6 +49,8 @@ export interface Finding extends RuleFinding {
   mode: Exclude<Mode, 'off'>;
   /** How to fix it, from the rule's metadata. */
   fix: string;
+  /** URL of the rule's reference page (the policy's docsBaseURL). */
+  docs?: string;
   /** Set on UPDATE when the previous version of the object already had this finding. */
   preexisting?: boolean;
 }

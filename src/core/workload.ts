@@ -1,18 +1,65 @@
 import { asObjectArray, asString, asStringMap, getPath, isObject, type JsonObject } from './types.js';
 
-/** Where each kind keeps its pod spec. Kinds not listed here carry no pod spec and produce no findings. */
-const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-};
+/** A kind of object that carries a pod spec, and where. */
+export interface PodBearingKind {
+  kind: string;
+  /** API group, '' for the core group. */
+  group: string;
+  /** The version the scan lists. */
+  version: string;
+  /** Resource name (plural), as webhook rules and RBAC name it. */
+  resource: string;
+  /** Where the pod spec lives inside the object. */
+  podSpecPath: readonly string[];
+  /** Its Pods run to completion (Jobs, CronJobs): they finish instead of serving. */
+  runToCompletion?: boolean;
+  /** Its API may not be served (a CRD): the scan skips it when the cluster does not know it. */
+  optional?: boolean;
+}
 
-export const POD_BEARING_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
+const TEMPLATE_SPEC = ['spec', 'template', 'spec'] as const;
+
+/**
+ * Every kind the rules apply to without configuration, owners before what they own (the scan skips
+ * objects whose controller it checks already). The policy's `workloadKinds` adds more.
+ */
+export const BUILT_IN_KINDS: readonly PodBearingKind[] = [
+  { kind: 'CronJob', group: 'batch', version: 'v1', resource: 'cronjobs', podSpecPath: ['spec', 'jobTemplate', ...TEMPLATE_SPEC], runToCompletion: true },
+  { kind: 'Deployment', group: 'apps', version: 'v1', resource: 'deployments', podSpecPath: TEMPLATE_SPEC },
+  // Argo Rollouts: a Deployment replacement that owns ReplicaSets.
+  { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts', podSpecPath: TEMPLATE_SPEC, optional: true },
+  // OpenShift: owns ReplicationControllers.
+  { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', resource: 'deploymentconfigs', podSpecPath: TEMPLATE_SPEC, optional: true },
+  { kind: 'StatefulSet', group: 'apps', version: 'v1', resource: 'statefulsets', podSpecPath: TEMPLATE_SPEC },
+  { kind: 'DaemonSet', group: 'apps', version: 'v1', resource: 'daemonsets', podSpecPath: TEMPLATE_SPEC },
+  { kind: 'ReplicaSet', group: 'apps', version: 'v1', resource: 'replicasets', podSpecPath: TEMPLATE_SPEC },
+  { kind: 'ReplicationController', group: '', version: 'v1', resource: 'replicationcontrollers', podSpecPath: TEMPLATE_SPEC },
+  { kind: 'Job', group: 'batch', version: 'v1', resource: 'jobs', podSpecPath: TEMPLATE_SPEC, runToCompletion: true },
+  { kind: 'Pod', group: '', version: 'v1', resource: 'pods', podSpecPath: ['spec'] },
+];
+
+export const POD_BEARING_KINDS: readonly string[] = BUILT_IN_KINDS.map(({ kind }) => kind);
+
+/** `apps/v1` → `apps`, `v1` → '' (the core group). */
+export function groupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+}
+
+export function apiVersionOf(kind: Pick<PodBearingKind, 'group' | 'version'>): string {
+  return kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;
+}
+
+/**
+ * The table entry for an object: by kind, and by API group when the object names one that the table
+ * has for this kind (a kind name can exist in two groups); an object without apiVersion matches by kind.
+ */
+export function findPodBearingKind(object: unknown, kinds: readonly PodBearingKind[] = BUILT_IN_KINDS): PodBearingKind | undefined {
+  if (!isObject(object)) return undefined;
+  const candidates = kinds.filter((entry) => entry.kind === object.kind);
+  const apiVersion = asString(object.apiVersion);
+  if (apiVersion === undefined || candidates.length <= 1) return candidates[0];
+  return candidates.find((entry) => entry.group === groupOf(apiVersion)) ?? candidates[0];
+}
 
 /**
  * How a container runs:
@@ -34,6 +81,8 @@ export interface Workload {
   kind: string;
   name: string;
   namespace?: string;
+  /** Labels of the object itself (what an exception's objectSelector matches). */
+  labels: Record<string, string>;
   /** Annotations of the object and, for workload kinds, of its pod template. */
   annotations: Record<string, string>;
   /** The pod spec inside the object (the same reference, so mutations land in the object). */
@@ -59,42 +108,37 @@ function containerViews(podSpec: JsonObject): ContainerView[] {
   return [...init, ...regular];
 }
 
-function controllerOf(metadata: unknown): Workload['controlledBy'] {
-  const owner = asObjectArray(getPath(metadata, ['ownerReferences'])).find((ref) => ref.controller === true);
+/** The controller that owns an object (ownerReference with `controller: true`), if any. */
+export function controllerOwner(object: unknown): { kind: string; name: string; apiVersion: string } | undefined {
+  const owner = asObjectArray(getPath(object, ['metadata', 'ownerReferences'])).find((ref) => ref.controller === true);
   if (!owner) return undefined;
-  return { kind: asString(owner.kind) ?? '', name: asString(owner.name) ?? '' };
+  return { kind: asString(owner.kind) ?? '', name: asString(owner.name) ?? '', apiVersion: asString(owner.apiVersion) ?? '' };
 }
 
 /** The pod-bearing view of any object, or undefined when the object carries no pod spec. */
-export function describeWorkload(object: unknown): Workload | undefined {
-  if (!isObject(object)) return undefined;
-  const kind = asString(object.kind);
-  // Object.hasOwn: a kind such as `constructor` must not find Object.prototype's members.
-  const specPath = kind !== undefined && Object.hasOwn(POD_SPEC_PATHS, kind) ? POD_SPEC_PATHS[kind] : undefined;
-  if (kind === undefined || specPath === undefined) return undefined;
+export function describeWorkload(object: unknown, kinds: readonly PodBearingKind[] = BUILT_IN_KINDS): Workload | undefined {
+  const entry = findPodBearingKind(object, kinds);
+  if (entry === undefined || !isObject(object)) return undefined;
+  const { kind, podSpecPath: specPath } = entry;
   const podSpec = getPath(object, specPath);
   if (!isObject(podSpec)) return undefined;
 
-  const templateMetadata = kind === 'Pod' ? undefined : getPath(object, [...specPath.slice(0, -1), 'metadata']);
+  const templateMetadata = specPath.length === 1 ? undefined : getPath(object, [...specPath.slice(0, -1), 'metadata']);
   const restartPolicy = asString(podSpec.restartPolicy);
   const namespace = asString(getPath(object, ['metadata', 'namespace']));
+  const owner = kind === 'Pod' ? controllerOwner(object) : undefined;
   return {
     kind,
     name: asString(getPath(object, ['metadata', 'name'])) ?? asString(getPath(object, ['metadata', 'generateName'])) ?? '',
     ...(namespace === undefined ? {} : { namespace }),
+    labels: asStringMap(getPath(object, ['metadata', 'labels'])),
     annotations: {
       ...asStringMap(getPath(templateMetadata, ['annotations'])),
       ...asStringMap(getPath(object, ['metadata', 'annotations'])),
     },
     podSpec,
     containers: containerViews(podSpec),
-    runToCompletion:
-      kind === 'Job' || kind === 'CronJob' || (kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
-    ...(kind === 'Pod' ? { controlledBy: controllerOf(object.metadata) } : {}),
+    runToCompletion: entry.runToCompletion === true || (kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
+    ...(kind === 'Pod' ? { controlledBy: owner && { kind: owner.kind, name: owner.name } } : {}),
   };
-}
-
-/** Regular containers and native sidecars: the ones that run as long as the Pod does. */
-export function longRunningContainers(workload: Workload): ContainerView[] {
-  return workload.containers.filter((container) => container.role !== 'init');
 }

@@ -1,8 +1,9 @@
 import type { Finding } from '../core/types.js';
 import { describeWorkload, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
-import type { Policy } from './policy.js';
-import { selectRules, type ActiveRule, type SelectionOptions, type SkipReason } from './select.js';
+import { ruleDocsURL, type Policy } from './policy.js';
+import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
+import { podBearingKinds } from './workload-kinds.js';
 
 /** A rule that threw: a bug, reported instead of crashing the caller. */
 export interface RuleError {
@@ -23,6 +24,8 @@ export interface RuleRun {
 
 export interface Evaluation extends RuleRun {
   skipped?: SkipReason;
+  /** Rules an exception of the policy lifted for this object. */
+  excepted?: ExceptedRule[];
   workload?: Workload;
 }
 
@@ -33,11 +36,15 @@ export interface Evaluation extends RuleRun {
 export function runRules(rules: readonly ActiveRule[], workload: Workload, policy: Policy, cluster: ClusterInfo): RuleRun {
   const run: RuleRun = { findings: [], errors: [] };
   for (const { rule, mode } of rules) {
-    const context = { workload, params: policy.rules[rule.meta.id], cluster };
+    const params = policy.rules[rule.meta.id] ?? {};
+    const { scope } = rule.meta;
+    if (scope.workloads === 'long-running' && workload.runToCompletion && params.includeRunToCompletion !== true) continue;
+    const containers = workload.containers.filter((container) => scope.containers.includes(container.role));
+    const context = { workload, containers, params, cluster };
     try {
       const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
       for (const finding of found) {
-        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix });
+        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix, docs: ruleDocsURL(policy, rule.meta.id) });
       }
     } catch (error) {
       run.errors.push({ rule: rule.meta.id, message: error instanceof Error ? error.message : String(error) });
@@ -54,10 +61,11 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
   const checked = runRules(validating, selection.workload, policy, cluster);
   // Mutating rules report what they would change, so they run on a copy.
-  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object));
+  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object), podBearingKinds(policy));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
   return {
     workload: selection.workload,
+    ...(selection.excepted.length === 0 ? {} : { excepted: selection.excepted }),
     findings: [...checked.findings, ...changes.findings],
     errors: [...checked.errors, ...changes.errors],
   };

@@ -4,6 +4,7 @@ import { describeWorkload } from '../core/workload.js';
 import { runRules, type EvaluationOptions, type RuleRun } from './evaluate.js';
 import type { Policy } from './policy.js';
 import { selectRules, type SkipReason } from './select.js';
+import { podBearingKinds } from './workload-kinds.js';
 
 export interface Mutation extends RuleRun {
   /** The mutated copy; the input object itself is never changed. */
@@ -23,7 +24,7 @@ export function mutateObject(object: unknown, policy: Policy, options: Omit<Eval
     return { object, patch: [], findings: [], errors: [], ...(selection.skipped ? { skipped: selection.skipped } : {}) };
   }
   const copy = structuredClone(object);
-  const workload = describeWorkload(copy);
+  const workload = describeWorkload(copy, podBearingKinds(policy));
   const run = workload === undefined ? { findings: [], errors: [] } : runRules(selection.rules, workload, policy, options.cluster ?? {});
   if (run.errors.length > 0) return { object, patch: [], findings: [], errors: run.errors };
   return { object: copy, patch: fastJsonPatch.compare(object as object, copy as object), ...run };

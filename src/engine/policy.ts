@@ -3,10 +3,24 @@ import { z } from 'zod';
 import { DURATION_SYNTAX, parseDuration } from '../core/duration.js';
 import { isObject, MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
+import { exceptionsSchema } from './exceptions.js';
+import { workloadKindsSchema } from './workload-kinds.js';
 
 export const SKIP_ANNOTATION = 'lifecycle-guard.io/skip';
 
 export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'lifecycle-guard'];
+
+/**
+ * Where the rule reference pages (docs/rules/<id>.md) are published; denials, warnings and reports link
+ * there. The project has no published site, so the default is the repository's docs/rules folder.
+ */
+export const DEFAULT_DOCS_BASE_URL = 'https://github.com/lifecycle-guard/lifecycle-guard/blob/main/docs/rules';
+
+/** The reference page of a rule: `{rule}` in the base URL is replaced, else `/<id>.md` is appended. */
+export function ruleDocsURL(policy: { docsBaseURL: string }, ruleId: string): string {
+  const base = policy.docsBaseURL;
+  return base.includes('{rule}') ? base.replaceAll('{rule}', ruleId) : `${base.replace(/\/+$/, '')}/${ruleId}.md`;
+}
 
 const modeSchema = z.enum(MODES as [Mode, ...Mode[]]);
 
@@ -45,6 +59,9 @@ export const policySchema = z
       })
       .strict()
       .prefault({}),
+    docsBaseURL: z.url({ protocol: /^https?$/ }).default(DEFAULT_DOCS_BASE_URL),
+    workloadKinds: workloadKindsSchema,
+    exceptions: exceptionsSchema,
     rules: z
       .object(Object.fromEntries(RULES.map((rule) => [rule.meta.id, ruleSchema(rule)])))
       .strict()

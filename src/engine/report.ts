@@ -1,5 +1,8 @@
 import type { Finding } from '../core/types.js';
 import { isEnforcedViolation } from './evaluate.js';
+import { exceptionStatuses, type ExceptionStatus } from './exceptions.js';
+import type { Policy } from './policy.js';
+import type { ExceptedRule } from './select.js';
 
 /** A finding with the object it belongs to, as reports (CLI, audit) print it. */
 export interface ReportFinding {
@@ -14,6 +17,8 @@ export interface ReportFinding {
   mode: Finding['mode'];
   message: string;
   fix: string;
+  /** URL of the rule's reference page. */
+  docs?: string;
 }
 
 export interface ReportSummary {
@@ -47,6 +52,7 @@ export function toReportFinding(object: { kind: string; namespace: string; name:
     mode: finding.mode,
     message: finding.message,
     fix: finding.fix,
+    ...(finding.docs === undefined ? {} : { docs: finding.docs }),
   };
 }
 
@@ -87,4 +93,32 @@ export interface AuditReport {
   namespaces: string[];
   findings: ReportFinding[];
   summary: ReportSummary;
+  /** The policy's exceptions, when it has any: which expired, and how many objects each one covered. */
+  exceptions?: ExceptionReport[];
+}
+
+export interface ExceptionReport extends ExceptionStatus {
+  /** Objects for which it lifted at least one rule. */
+  objects: number;
+}
+
+/** Counts, per exception, the objects it lifted a rule for. */
+export class ExceptionTally {
+  readonly #objects = new Map<number, number>();
+
+  add(excepted: readonly ExceptedRule[] | undefined): void {
+    for (const index of new Set((excepted ?? []).map(({ exception }) => exception))) this.#objects.set(index, (this.#objects.get(index) ?? 0) + 1);
+  }
+
+  report(policy: Policy, now?: number): ExceptionReport[] | undefined {
+    if (policy.exceptions.length === 0) return undefined;
+    return exceptionStatuses(policy.exceptions, now).map((status) => ({ ...status, objects: this.#objects.get(status.index) ?? 0 }));
+  }
+}
+
+/** One line per exception for people: what it lifts, why, until when, and that an expired one no longer applies. */
+export function describeException(exception: ExceptionReport): string {
+  const what = `exception #${exception.index + 1} (${exception.rules.join(', ')})${exception.reason === undefined ? '' : `: ${exception.reason}`}`;
+  if (exception.expired) return `${what}: expired ${exception.expires}, no longer applied`;
+  return `${what}: ${exception.objects} object(s) excepted${exception.expires === undefined ? '' : `, until ${exception.expires}`}`;
 }

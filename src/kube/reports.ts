@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../engine/policy.js';
 import { isStatus, type KubeClients } from './client.js';
-import type { ScanFinding, ScanReport } from './scanner.js';
+import { describeException } from '../engine/report.js';
+import type { ScanExcepted, ScanFinding, ScanReport } from './scanner.js';
 
 export type ReportFormat = Exclude<Policy['scan']['reportFormat'], 'none'>;
 
@@ -30,7 +31,28 @@ function result(finding: ScanFinding, timestamp: { seconds: number; nanos: numbe
     message: finding.container === '' ? finding.message : `container "${finding.container}" ${finding.message}`,
     timestamp,
     resources: [{ apiVersion: finding.apiVersion, kind: finding.kind, name: finding.name, namespace: finding.namespace, uid: finding.uid }],
-    properties: { container: finding.container, mode: finding.mode, fix: finding.fix },
+    properties: { container: finding.container, mode: finding.mode, fix: finding.fix, ...(finding.docs === undefined ? {} : { docs: finding.docs }) },
+  };
+}
+
+/** A rule lifted by a policy exception: a `skip` result that names the exception, its reason and end date. */
+function skipResult(entry: ScanExcepted, scan: ScanReport, timestamp: { seconds: number; nanos: number }) {
+  const exception = scan.exceptions?.[entry.exception];
+  return {
+    source: 'lifecycle-guard',
+    policy: 'lifecycle-guard',
+    rule: entry.rule,
+    category: 'Pod Lifecycle',
+    result: 'skip',
+    scored: false,
+    message: exception === undefined ? 'excepted by the policy' : `excepted by the policy: ${describeException(exception)}`,
+    timestamp,
+    resources: [{ apiVersion: entry.apiVersion, kind: entry.kind, name: entry.name, namespace: entry.namespace, uid: entry.uid }],
+    properties: {
+      exception: String(entry.exception + 1),
+      ...(exception?.reason === undefined ? {} : { reason: exception.reason }),
+      ...(exception?.expires === undefined ? {} : { expires: exception.expires }),
+    },
   };
 }
 
@@ -42,6 +64,7 @@ export function buildReports(scan: ScanReport, format: ReportFormat): Record<str
   return scan.namespaces.map((namespace) => {
     const findings = scan.findings.filter((finding) => finding.namespace === namespace);
     const failingObjects = new Set(findings.map((finding) => `${finding.kind}/${finding.name}`));
+    const skipped = (scan.excepted ?? []).filter((entry) => entry.namespace === namespace);
     return {
       apiVersion: `${api.group}/${api.version}`,
       kind: api.kind,
@@ -53,9 +76,12 @@ export function buildReports(scan: ScanReport, format: ReportFormat): Record<str
         fail: findings.filter((finding) => finding.mode === 'enforce').length,
         warn: findings.filter((finding) => finding.mode === 'audit').length,
         error: 0,
-        skip: 0,
+        skip: skipped.length,
       },
-      results: findings.slice(0, MAX_RESULTS).map((finding) => result(finding, timestamp)),
+      results: [
+        ...findings.slice(0, MAX_RESULTS).map((finding) => result(finding, timestamp)),
+        ...skipped.slice(0, MAX_RESULTS).map((entry) => skipResult(entry, scan, timestamp)),
+      ].slice(0, MAX_RESULTS),
     };
   });
 }

@@ -1,24 +1,13 @@
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { asObjectArray, asString, getPath } from '../core/types.js';
+import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
 import { evaluateObject } from '../engine/evaluate.js';
+import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { Policy } from '../engine/policy.js';
-import { summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
+import { podBearingKinds } from '../engine/workload-kinds.js';
+import { ExceptionTally, summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
 import type { ClusterInfo } from '../rules/index.js';
-import type { KubeClients } from './client.js';
+import { isStatus, type KubeClients } from './client.js';
 
-/** Every pod-bearing kind, owners before what they own. */
-export const SCANNED_KINDS = [
-  { apiVersion: 'batch/v1', kind: 'CronJob' },
-  { apiVersion: 'apps/v1', kind: 'Deployment' },
-  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
-  { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  { apiVersion: 'v1', kind: 'ReplicationController' },
-  { apiVersion: 'batch/v1', kind: 'Job' },
-  { apiVersion: 'v1', kind: 'Pod' },
-] as const;
-
-const SCANNED_KIND_NAMES: ReadonlySet<string> = new Set(SCANNED_KINDS.map(({ kind }) => kind));
 
 /** A finding with the identity of the object it was found on, as reports need it. */
 export interface ScanFinding extends ReportFinding {
@@ -26,8 +15,21 @@ export interface ScanFinding extends ReportFinding {
   uid: string;
 }
 
+/** A rule an exception of the policy lifted for an object (a `skip` result in the reports). */
+export interface ScanExcepted {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  rule: string;
+  /** Position of the exception in the policy. */
+  exception: number;
+}
+
 export interface ScanReport extends AuditReport {
   findings: ScanFinding[];
+  excepted?: ScanExcepted[];
   /** Objects checked, per namespace (a report's pass count needs it). */
   objectsByNamespace: Record<string, number>;
 }
@@ -44,9 +46,27 @@ export interface ScanOptions {
 }
 
 /** Objects whose controller is itself scanned (a Deployment's ReplicaSets, their Pods) would repeat its findings. */
-function isControlledByScannedKind(object: unknown): boolean {
-  const owner = asObjectArray(getPath(object, ['metadata', 'ownerReferences'])).find((reference) => reference.controller === true);
-  return owner !== undefined && SCANNED_KIND_NAMES.has(asString(owner.kind) ?? '');
+function isControlledByScannedKind(object: unknown, kinds: readonly PodBearingKind[]): boolean {
+  const owner = controllerOwner(object);
+  return owner !== undefined && kinds.some(({ kind, group }) => kind === owner.kind && group === groupOf(owner.apiVersion));
+}
+
+/** The cluster does not serve this API (a CRD that is not installed): 404, or a kind discovery does not list. */
+function isNotServed(error: unknown): boolean {
+  return isStatus(error, 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
+}
+
+/** Namespace labels for exceptions with a namespaceSelector, listed once per scan (only when the policy has one). */
+async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise<NamespaceLabels | undefined> {
+  if (!policy.exceptions.some((exception) => exception.namespaceSelector !== undefined)) return undefined;
+  const labels = new Map<string, Record<string, string>>();
+  let continueToken: string | undefined;
+  do {
+    const page = await clients.core.listNamespace({ limit: 500, ...(continueToken === undefined ? {} : { _continue: continueToken }) });
+    for (const namespace of page.items) labels.set(namespace.metadata?.name ?? '', namespace.metadata?.labels ?? {});
+    continueToken = page.metadata?._continue || undefined;
+  } while (continueToken !== undefined);
+  return (namespace) => labels.get(namespace);
 }
 
 /**
@@ -58,15 +78,31 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const findings: ScanFinding[] = [];
   const objectsByNamespace: Record<string, number> = {};
   let objects = 0;
-  for (const { apiVersion, kind } of SCANNED_KINDS) {
+  const kinds = podBearingKinds(options.policy);
+  const exceptions = new ExceptionTally();
+  const excepted: ScanExcepted[] = [];
+  const namespaceLabels = await namespaceLabelsFor(clients, options.policy);
+  for (const entry of kinds) {
+    const { kind } = entry;
+    const apiVersion = apiVersionOf(entry);
     let continueToken: string | undefined;
     do {
-      const page = await api.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+      let page;
+      try {
+        page = await api.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+      } catch (error) {
+        if (entry.optional === true && isNotServed(error)) break;
+        throw error;
+      }
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
-        if (isControlledByScannedKind(object)) continue;
-        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {} });
+        if (isControlledByScannedKind(object, kinds)) continue;
+        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {}, ...(namespaceLabels === undefined ? {} : { namespaceLabels }) });
         if (evaluation.skipped !== undefined) continue;
+        exceptions.add(evaluation.excepted);
+        for (const { rule, exception } of evaluation.excepted ?? []) {
+          excepted.push({ apiVersion, kind, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '', uid: object.metadata?.uid ?? '', rule, exception });
+        }
         const namespace = object.metadata?.namespace ?? '';
         objects += 1;
         objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
@@ -87,5 +123,6 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     findings,
     objectsByNamespace,
     summary: summarize(objects, findings),
+    ...(options.policy.exceptions.length === 0 ? {} : { exceptions: exceptions.report(options.policy), excepted }),
   };
 }

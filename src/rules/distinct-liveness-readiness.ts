@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { isObject, type JsonObject } from '../core/types.js';
-import { longRunningContainers } from '../core/workload.js';
 import type { ValidatingRule } from './rule.js';
 
 const params = z.object({}).strict();
@@ -17,6 +16,7 @@ export const distinctLivenessReadiness: ValidatingRule<z.infer<typeof params>> =
     id: 'distinct-liveness-readiness',
     type: 'validating',
     title: 'Liveness and readiness probes differ',
+    summary: 'liveness and readiness probes must not run the same check',
     why:
       'When liveness checks the same thing as readiness, a container that is only busy is restarted ' +
       'instead of being taken out of the Service for a moment, and load spikes turn into restart storms.',
@@ -24,10 +24,15 @@ export const distinctLivenessReadiness: ValidatingRule<z.infer<typeof params>> =
       'Point the livenessProbe at a cheaper check that fails only when the process is stuck (or drop it), ' +
       'and keep the readinessProbe for "can serve right now".',
     defaultMode: 'off',
+    scope: {
+      workloads: 'all',
+      containers: ['sidecar', 'container'],
+      reason: 'Probes mean the same thing wherever they are set; init containers cannot have them.',
+    },
   },
   params,
-  check({ workload }) {
-    return longRunningContainers(workload)
+  check({ containers }) {
+    return containers
       .filter(({ spec }) => {
         const { livenessProbe, readinessProbe } = spec;
         return isObject(livenessProbe) && isObject(readinessProbe) && isDeepStrictEqual(handlerOf(livenessProbe), handlerOf(readinessProbe));

@@ -1,12 +1,27 @@
 import type { z } from 'zod';
 import type { Mode, RuleFinding, RuleType } from '../core/types.js';
-import type { Workload } from '../core/workload.js';
+import type { ContainerRole, ContainerView, Workload } from '../core/workload.js';
+
+/** What a rule looks at, as data: the engine applies it, so rules do not repeat these tests. */
+export interface RuleScope {
+  /**
+   * `long-running`: Jobs, CronJobs and Pods with restartPolicy Never or OnFailure are exempt (a rule
+   * may offer the boolean parameter `includeRunToCompletion` to bring them back); `all`: every workload.
+   */
+  workloads: 'long-running' | 'all';
+  /** Which containers: regular ones (`container`), native sidecars (`sidecar`), run-to-completion `init` containers. */
+  containers: readonly ContainerRole[];
+  /** Why the scope is what it is, for the rule's reference page. */
+  reason: string;
+}
 
 export interface RuleMetadata {
   /** Public contract: never rename. */
   id: string;
   type: RuleType;
   title: string;
+  /** What the rule requires, in one line (the README's rule table). */
+  summary: string;
   /** Why the rule exists, in one or two sentences a developer reading a denial understands. */
   why: string;
   /** How to fix a violation. */
@@ -16,6 +31,11 @@ export interface RuleMetadata {
    * (`off`) so that adding one to the project never starts denying what was admitted before.
    */
   defaultMode: Mode;
+  scope: RuleScope;
+  /** What the rule does not catch or may get wrong, for its reference page. */
+  limits?: readonly string[];
+  /** Measurements the rule's semantics follow, shown in its reference page. */
+  evidence?: { title: string; text: string; /** A TSV file (shell, package, version, script, result) under docs/rules/. */ file: string };
 }
 
 /** What a rule knows about the cluster it runs for; empty when checking files. */
@@ -26,6 +46,8 @@ export interface ClusterInfo {
 
 export interface RuleContext<Params> {
   workload: Workload;
+  /** The workload's containers that the rule's scope covers (views into `workload`). */
+  containers: ContainerView[];
   params: Params;
   cluster: ClusterInfo;
 }

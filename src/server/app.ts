@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
+import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { admissionHandler } from './admission/handler.js';
 import { mutateRequest } from './admission/mutate.js';
@@ -16,6 +17,8 @@ export interface AppDeps {
   logger: Logger;
   /** What is known of the cluster (its version picks the preStop action). */
   cluster?: () => ClusterInfo;
+  /** Labels of namespaces, for exceptions with a namespaceSelector (the review carries none). */
+  namespaceLabels?: NamespaceLabels;
   /** Policy loaded and TLS up; false while draining. */
   isReady?: () => boolean;
   /** Serve POST /validate and /mutate (default); false for a scan-only server (health, metrics, reports). */
@@ -39,7 +42,13 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
+  const admission = {
+    policy: deps.policy,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    cluster: deps.cluster ?? (() => ({})),
+    ...(deps.namespaceLabels === undefined ? {} : { namespaceLabels: deps.namespaceLabels }),
+  };
 
   const json = express.json({ limit: MAX_BODY, type: () => true });
   if (deps.admission !== false) {

@@ -211,6 +211,8 @@ describe('check: exit codes', () => {
 });
 
 describe('check -o json', () => {
+  // The policy's docsBaseURL default: the repository's docs/rules folder.
+  const DOCS = 'https://github.com/lifecycle-guard/lifecycle-guard/blob/main/docs/rules';
   test('exact shape', () => {
     const result = runCli(['check', 'denied.yaml', '-o', 'json'], { cwd: dir });
     assert.equal(result.status, 1);
@@ -224,16 +226,16 @@ describe('check -o json', () => {
         type: 'validating',
         mode: 'enforce',
         message: 'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
-        fix: fixOf('no-shell-entrypoint'),
+        fix: fixOf('no-shell-entrypoint'), docs: `${DOCS}/no-shell-entrypoint.md`,
       },
-      { ...common, rule: 'require-readiness-probe', type: 'validating', mode: 'enforce', message: 'has no readinessProbe', fix: fixOf('require-readiness-probe') },
+      { ...common, rule: 'require-readiness-probe', type: 'validating', mode: 'enforce', message: 'has no readinessProbe', fix: fixOf('require-readiness-probe'), docs: `${DOCS}/require-readiness-probe.md` },
       {
         ...common,
         rule: 'inject-prestop-delay',
         type: 'mutating',
         mode: 'enforce',
         message: 'adds a preStop sleep of 5s (lifecycle.preStop.sleep.seconds)',
-        fix: fixOf('inject-prestop-delay'),
+        fix: fixOf('inject-prestop-delay'), docs: `${DOCS}/inject-prestop-delay.md`,
       },
       {
         ...common,
@@ -241,7 +243,7 @@ describe('check -o json', () => {
         type: 'mutating',
         mode: 'enforce',
         message: 'sets terminationMessagePolicy to FallbackToLogsOnError',
-        fix: fixOf('termination-message-fallback'),
+        fix: fixOf('termination-message-fallback'), docs: `${DOCS}/termination-message-fallback.md`,
       },
     ]);
     assert.deepEqual(report.summary, {
@@ -339,7 +341,7 @@ items:
   metadata: {name: one}
   spec:
     containers:
-    - {name: c, image: x, command: [/bin/bash, -lc, run]}
+    - {name: c, image: x, command: [/bin/bash, -lc, 'cd /; run']}
 - apiVersion: v1
   kind: Service
   metadata: {name: svc}

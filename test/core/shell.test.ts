@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, type ShellInvocation } from '../../src/core/shell.js';
+import {
+  DEFAULT_LONE_COMMAND_SHELLS,
+  DEFAULT_SHELLS,
+  findShellInvocation,
+  scriptHandsOffWithExec,
+  shellExecsLoneCommand,
+  type ShellInvocation,
+} from '../../src/core/shell.js';
 
 describe('DEFAULT_SHELLS', () => {
   test('are the shells named in the spec', () => {
@@ -27,8 +36,8 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
     ['env bash', ['env', 'bash', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
     ['env with -i and NAME=value', ['/usr/bin/env', '-i', 'PORT=80', 'A_B=1', '/bin/sh', '-c', 'run'], { shell: '/bin/sh', flag: '-c', script: 'run' }],
     ['env -u NAME', ['env', '-u', 'HOME', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
-    ['busybox sh', ['busybox', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
-    ['/bin/busybox ash', ['/bin/busybox', 'ash', '-c', 'run'], { shell: 'ash', flag: '-c', script: 'run' }],
+    ['busybox sh', ['busybox', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run', viaBusybox: true }],
+    ['/bin/busybox ash', ['/bin/busybox', 'ash', '-c', 'run'], { shell: 'ash', flag: '-c', script: 'run', viaBusybox: true }],
     // clustered and separate flags
     ['-lc', ['bash', '-lc', 'run'], { shell: 'bash', flag: '-lc', script: 'run' }],
     ['-ec', ['sh', '-ec', 'run'], { shell: 'sh', flag: '-ec', script: 'run' }],
@@ -82,7 +91,7 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
   test('the shells list is a parameter: bare names, any path', () => {
     assert.deepEqual(findShellInvocation(['/usr/bin/fish', '-c', 'x'], ['fish']), { shell: '/usr/bin/fish', flag: '-c', script: 'x' });
     assert.equal(findShellInvocation(['sh', '-c', 'x'], ['fish']), undefined);
-    assert.deepEqual(findShellInvocation(['busybox', 'fish', '-c', 'x'], ['fish']), { shell: 'fish', flag: '-c', script: 'x' });
+    assert.deepEqual(findShellInvocation(['busybox', 'fish', '-c', 'x'], ['fish']), { shell: 'fish', flag: '-c', script: 'x', viaBusybox: true });
   });
 });
 
@@ -133,4 +142,113 @@ describe('scriptHandsOffWithExec', () => {
       assert.equal(scriptHandsOffWithExec(script), false);
     });
   }
+});
+
+describe('shellExecsLoneCommand: one simple command on one line, under a shell that execs it', () => {
+  const bash = (script: string): ShellInvocation => ({ shell: '/bin/bash', flag: '-c', script });
+  const lone = [
+    'node server.js',
+    '/app/server --port 8080',
+    '  /app/server  ',
+    'node server.js --port "$PORT" --name \'a b; c\'',
+    'java $JAVA_OPTS -jar /app.jar',
+    '"/opt/my app/bin/run"',
+    'app --flag="x \\" y"',
+    'app a\\;b',
+    'app --env=FOO=bar',
+  ];
+  for (const script of lone) {
+    test(`lone: ${JSON.stringify(script)}`, () => assert.equal(shellExecsLoneCommand(bash(script)), true));
+  }
+  const notLone = [
+    '',
+    '   ',
+    'app; true',
+    'true; app',
+    'setup && app',
+    'app || true',
+    'app &',
+    'app | tee log',
+    'app > /var/log/app.log',
+    'app 2>&1',
+    'app </dev/null',
+    '(app)',
+    '{ app; }',
+    'app $(cat /args)',
+    'app `cat /args`',
+    'app "$(cat /args)"',
+    'app\n',
+    'app\nother',
+    'app \\\nmore',
+    'app # comment',
+    'PORT=80 app',
+    'trap "" TERM',
+    'sleep infinity',
+    'wait',
+    'read line',
+    'cd /app',
+    'eval app',
+    'exec',
+    'while true',
+    'app "unterminated',
+    "app 'unterminated",
+  ];
+  for (const script of notLone) {
+    test(`not lone: ${JSON.stringify(script)}`, () => assert.equal(shellExecsLoneCommand(bash(script)), false));
+  }
+
+  test('only the listed shells, by bare name; busybox applets count as busybox', () => {
+    assert.equal(shellExecsLoneCommand({ shell: '/bin/sh', flag: '-c', script: 'app' }), false);
+    assert.equal(shellExecsLoneCommand({ shell: 'dash', flag: '-c', script: 'app' }), false);
+    assert.equal(shellExecsLoneCommand({ shell: 'sh', flag: '-c', script: 'app', viaBusybox: true }), true);
+    assert.equal(shellExecsLoneCommand({ shell: '/usr/bin/zsh', flag: '-c', script: 'app' }), true);
+    assert.equal(shellExecsLoneCommand({ shell: 'bash', flag: '-c', script: 'app' }, []), false);
+    assert.equal(shellExecsLoneCommand({ shell: 'sh', flag: '-c', script: 'app' }, ['sh']), true);
+  });
+});
+
+describe('DEFAULT_LONE_COMMAND_SHELLS against the measurement (docs/rules/shell-measurement.tsv)', () => {
+  const rows = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'rules', 'shell-measurement.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [shell = '', , , script = '', result = ''] = line.split('\t');
+      return { shell, script: script.replaceAll('\\n', '\n'), exec: result === 'exec' };
+    });
+  // Which measured shell runs for each name the default list holds.
+  const measuredAs: Record<string, string[]> = {
+    bash: ['bash'],
+    zsh: ['zsh'],
+    mksh: ['mksh'],
+    ksh93: ['ksh93'],
+    ksh: ['mksh', 'ksh93'],
+    ash: ['busybox sh'],
+    busybox: ['busybox sh'],
+  };
+
+  test('every listed shell was measured', () => {
+    assert.deepEqual([...DEFAULT_LONE_COMMAND_SHELLS].sort(), Object.keys(measuredAs).sort());
+    for (const shells of Object.values(measuredAs)) {
+      for (const shell of shells) assert.ok(rows.some((row) => row.shell === shell), `${shell} has no measurement`);
+    }
+  });
+
+  test('a script the rule lets pass under a listed shell was measured to exec there', () => {
+    let accepted = 0;
+    for (const [name, implementations] of Object.entries(measuredAs)) {
+      for (const row of rows.filter((candidate) => implementations.includes(candidate.shell))) {
+        const passes = scriptHandsOffWithExec(row.script) || shellExecsLoneCommand({ shell: name, flag: '-c', script: row.script });
+        if (passes) accepted += 1;
+        assert.ok(!passes || row.exec, `${name} (${row.shell}) passes ${JSON.stringify(row.script)}, but it stays PID 1 there`);
+      }
+    }
+    assert.ok(accepted >= 14, `only ${accepted} measured scripts pass: the parser accepts too little`);
+  });
+
+  test('dash, Debian\'s sh, keeps a lone command as its child: neither sh nor dash is listed', () => {
+    const dash = rows.filter((row) => row.shell === 'dash' && !row.script.startsWith('exec'));
+    assert.ok(dash.length > 0 && dash.every((row) => !row.exec));
+    assert.ok(!DEFAULT_LONE_COMMAND_SHELLS.includes('sh') && !DEFAULT_LONE_COMMAND_SHELLS.includes('dash'));
+  });
 });

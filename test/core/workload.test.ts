@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeWorkload, longRunningContainers, POD_BEARING_KINDS } from '../../src/core/workload.js';
+import { BUILT_IN_KINDS, controllerOwner, describeWorkload, POD_BEARING_KINDS } from '../../src/core/workload.js';
 import { podSpecOf, WORKLOAD_KINDS, wrap } from '../rules/helpers.js';
 
 const podSpec = () => ({
@@ -15,11 +15,61 @@ const podSpec = () => ({
 });
 
 describe('describeWorkload: every pod-bearing kind, pod template at its usual path', () => {
-  test('POD_BEARING_KINDS are exactly the kinds of the spec', () => {
-    assert.deepEqual([...POD_BEARING_KINDS].sort(), [...WORKLOAD_KINDS].sort());
+  test('POD_BEARING_KINDS are exactly the kinds of the spec, Argo Rollouts and OpenShift included', () => {
+    assert.deepEqual(
+      [...POD_BEARING_KINDS].sort(),
+      ['CronJob', 'DaemonSet', 'Deployment', 'DeploymentConfig', 'Job', 'Pod', 'ReplicaSet', 'ReplicationController', 'Rollout', 'StatefulSet'],
+    );
+  });
+
+  test('the scan order puts owners before what they own', () => {
+    const position = (kind: string) => POD_BEARING_KINDS.indexOf(kind);
+    for (const [owner, owned] of [['CronJob', 'Job'], ['Deployment', 'ReplicaSet'], ['Rollout', 'ReplicaSet'], ['DeploymentConfig', 'ReplicationController'], ['Job', 'Pod'], ['ReplicaSet', 'Pod'], ['StatefulSet', 'Pod'], ['DaemonSet', 'Pod']] as const) {
+      assert.ok(position(owner) < position(owned), `${owner} before ${owned}`);
+    }
+  });
+
+  test('Rollout (argoproj.io) and DeploymentConfig (apps.openshift.io): pod spec at spec.template.spec', () => {
+    for (const [apiVersion, kind] of [['argoproj.io/v1alpha1', 'Rollout'], ['apps.openshift.io/v1', 'DeploymentConfig']]) {
+      const containers = [{ name: 'app' }];
+      const workload = describeWorkload({ apiVersion, kind, metadata: { name: 'x' }, spec: { template: { spec: { containers } } } });
+      assert.equal(workload?.kind, kind);
+      assert.equal(workload?.containers[0]?.spec, containers[0]);
+      assert.equal(workload?.runToCompletion, false);
+    }
+  });
+
+  test('a kind the policy adds is found by kind and group, at its own path', () => {
+    const cloneSet = { kind: 'CloneSet', group: 'apps.kruise.io', version: 'v1alpha1', resource: 'clonesets', podSpecPath: ['spec', 'template', 'spec'] };
+    const advancedJob = { kind: 'Deployment', group: 'example.com', version: 'v1', resource: 'deployments', podSpecPath: ['spec', 'pod'], runToCompletion: true };
+    const kinds = [...BUILT_IN_KINDS, cloneSet, advancedJob];
+    const object = { apiVersion: 'apps.kruise.io/v1alpha1', kind: 'CloneSet', spec: { template: { spec: { containers: [{ name: 'a' }] } } } };
+    assert.equal(describeWorkload(object), undefined);
+    assert.equal(describeWorkload(object, kinds)?.containers[0]?.name, 'a');
+    // Same kind name, another group: its own path and semantics.
+    const other = describeWorkload({ apiVersion: 'example.com/v1', kind: 'Deployment', spec: { pod: { containers: [{ name: 'b' }] } } }, kinds);
+    assert.equal(other?.containers[0]?.name, 'b');
+    assert.equal(other?.runToCompletion, true);
+    assert.equal(describeWorkload({ apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [] } } } }, kinds)?.runToCompletion, false);
+  });
+
+  test('controllerOwner: the ownerReference with controller: true', () => {
+    const owned = {
+      metadata: {
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'not-controller' },
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-123', controller: true },
+        ],
+      },
+    };
+    assert.deepEqual(controllerOwner(owned), { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-123' });
+    assert.equal(controllerOwner({ metadata: { ownerReferences: [{ kind: 'ReplicaSet', name: 'x', controller: false }] } }), undefined);
+    assert.equal(controllerOwner({ metadata: { ownerReferences: 'x' } }), undefined);
   });
 
   const runToCompletion: Record<string, boolean> = {
+    Rollout: false,
+    DeploymentConfig: false,
     Pod: false,
     Deployment: false,
     StatefulSet: false,
@@ -49,10 +99,6 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
         ],
       );
       assert.equal(workload.containers[2]?.spec, (podSpecOf(object).containers as unknown[])[0]);
-      assert.deepEqual(
-        longRunningContainers(workload).map(({ name }) => name),
-        ['proxy', 'app', 'metrics'],
-      );
       assert.equal(workload.runToCompletion, runToCompletion[kind]);
     });
   }
@@ -102,7 +148,7 @@ describe('describeWorkload: objects without a pod spec', () => {
     ['Service', { kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } }],
     ['ConfigMap', { kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } }],
     ['PodTemplate', { kind: 'PodTemplate', metadata: { name: 't' }, template: { spec: { containers: [{ name: 'c' }] } } }],
-    ['custom resource with a pod template', { kind: 'Rollout', spec: { template: { spec: { containers: [{ name: 'c' }] } } } }],
+    ['custom resource with a pod template', { kind: 'CloneSet', spec: { template: { spec: { containers: [{ name: 'c' }] } } } }],
     ['lower-case kind', { kind: 'pod', spec: { containers: [{ name: 'c' }] } }],
     ['no kind', { spec: { containers: [{ name: 'c' }] } }],
     ['kind not a string', { kind: ['Pod'], spec: { containers: [] } }],

@@ -26,7 +26,8 @@ describe('evaluateObject: findings', () => {
     assert.deepEqual(ruleIds(evaluation.findings), ALL_DEFAULT);
     const shell = evaluation.findings[0];
     assert.ok(shell);
-    assert.deepEqual(Object.keys(shell).sort(), ['container', 'fix', 'message', 'mode', 'rule', 'type']);
+    assert.deepEqual(Object.keys(shell).sort(), ['container', 'docs', 'fix', 'message', 'mode', 'rule', 'type']);
+    assert.equal(shell.docs, 'https://github.com/lifecycle-guard/lifecycle-guard/blob/main/docs/rules/no-shell-entrypoint.md');
     assert.equal(shell.rule, 'no-shell-entrypoint');
     assert.equal(shell.type, 'validating');
     assert.equal(shell.mode, 'enforce');
@@ -73,7 +74,7 @@ describe('evaluateObject: findings', () => {
   });
 
   test('objects without a pod spec are skipped as not-a-workload', () => {
-    for (const object of [{ kind: 'Service', metadata: { name: 's' } }, { kind: 'ConfigMap' }, { kind: 'Rollout', spec: { template: { spec: { containers: [{}] } } } }]) {
+    for (const object of [{ kind: 'Service', metadata: { name: 's' } }, { kind: 'ConfigMap' }, { kind: 'CloneSet', spec: { template: { spec: { containers: [{}] } } } }]) {
       const evaluation = evaluateObject(object, DEFAULT_POLICY);
       assert.equal(evaluation.skipped, 'not-a-workload');
       assert.deepEqual(evaluation.findings, []);
@@ -179,7 +180,7 @@ describe('preexisting findings (UPDATE with oldObject)', () => {
     const oldObject = pod([{ name: 'old', command: ['sh', '-c', 'x'], readinessProbe: { tcpSocket: { port: 1 } } }]);
     const object = pod([
       { name: 'old', command: ['sh', '-c', 'x'], readinessProbe: { tcpSocket: { port: 1 } } },
-      { name: 'new', command: ['bash', '-c', 'y'], readinessProbe: { tcpSocket: { port: 1 } } },
+      { name: 'new', command: ['bash', '-c', 'y; z'], readinessProbe: { tcpSocket: { port: 1 } } },
     ]);
     const shell = evaluateObject(object, DEFAULT_POLICY, { oldObject }).findings.filter((finding) => finding.rule === 'no-shell-entrypoint');
     assert.deepEqual(

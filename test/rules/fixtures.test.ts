@@ -14,17 +14,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { parseAllDocuments } from 'yaml';
 import { describeWorkload, POD_BEARING_KINDS } from '../../src/core/workload.js';
 import { evaluateObject } from '../../src/engine/evaluate.js';
 import { mutateObject } from '../../src/engine/mutate.js';
 import type { Policy } from '../../src/engine/policy.js';
 import { applyRewrite, checkDockerfile } from '../../src/rules/dockerfile-pid1.js';
 import { isMutatingRule, RULE_IDS, RULES } from '../../src/rules/index.js';
+import { DOCKERFILE_NAME, FIXTURES_DIR as FIXTURES, fixtureFiles, loadFixture, type Fixture } from '../helpers/fixtures.js';
 import { onlyRule } from './helpers.js';
-
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const NAME = /^(pass|fail|mutated)\.([a-z0-9][a-z0-9-]*)\.(ya?ml|Dockerfile)$/;
 
 /** Problems with one Dockerfile fixture of no-shell-entrypoint. */
 function dockerfileProblems(directory: string, file: string, kind: 'pass' | 'fail' | 'mutated', caseName: string, shells: string[]): string[] {
@@ -47,28 +44,6 @@ function dockerfileProblems(directory: string, file: string, kind: 'pass' | 'fai
   return problems;
 }
 
-interface Fixture {
-  objects: unknown[];
-  expectContainers?: string[];
-}
-
-function loadFixture(path: string): Fixture {
-  const text = readFileSync(path, 'utf8');
-  const objects: unknown[] = [];
-  for (const document of parseAllDocuments(text)) {
-    if (document.errors.length > 0) throw new Error(`unparseable YAML: ${document.errors[0]?.message}`);
-    const value: unknown = document.toJS();
-    if (value === null || value === undefined) continue;
-    const items = (value as { kind?: unknown; items?: unknown }).kind === 'List' ? (value as { items: unknown[] }).items : [value];
-    objects.push(...items);
-  }
-  const expect = /^# expect-containers:(.*)$/m.exec(text)?.[1];
-  return {
-    objects,
-    ...(expect === undefined ? {} : { expectContainers: expect.split(',').map((name) => name.trim()).filter((name) => name !== '').sort() }),
-  };
-}
-
 test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ holds for its rule alone', () => {
   const problems: string[] = [];
   const kindsSeen = new Set<string>();
@@ -86,28 +61,34 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
       continue;
     }
     const mutating = isMutatingRule(rule);
-    const policy: Policy = onlyRule(ruleId, {}, { exclude: { namespaces: [] } });
-    const files = readdirSync(join(FIXTURES, ruleId)).sort();
+    const { files, dockerfiles, misnamed } = fixtureFiles(ruleId);
+    for (const file of misnamed) problems.push(`${ruleId}/${file}: name must be pass|fail|mutated.<case>.yaml (or .Dockerfile)`);
+    for (const file of dockerfiles) {
+      const where = `${ruleId}/${file}`;
+      const [, kind, caseName] = DOCKERFILE_NAME.exec(file) as unknown as [string, 'pass' | 'fail' | 'mutated', string];
+      if (ruleId !== 'no-shell-entrypoint') problems.push(`${where}: Dockerfile fixtures are for no-shell-entrypoint`);
+      else {
+        const shells = onlyRule(ruleId).rules[ruleId]?.shells as string[];
+        problems.push(...dockerfileProblems(join(FIXTURES, ruleId), file, kind, caseName, shells).map((problem) => `${where}: ${problem}`));
+      }
+      checked += 1;
+    }
     const count = (prefix: string) => files.filter((file) => file.startsWith(`${prefix}.`)).length;
     if (count('pass') === 0 || count('fail') === 0) problems.push(`${ruleId}/: needs at least one pass and one fail fixture`);
 
     for (const file of files) {
       const where = `${ruleId}/${file}`;
-      const match = NAME.exec(file);
-      if (match === null) {
-        problems.push(`${where}: name must be pass|fail|mutated.<case>.yaml (or .Dockerfile)`);
-        continue;
-      }
-      const [, kind, caseName, extension] = match as unknown as [string, 'pass' | 'fail' | 'mutated', string, string];
-      if (extension === 'Dockerfile') {
-        if (ruleId !== 'no-shell-entrypoint') problems.push(`${where}: Dockerfile fixtures are for no-shell-entrypoint`);
-        else problems.push(...dockerfileProblems(join(FIXTURES, ruleId), file, kind, caseName, policy.rules[ruleId]?.shells as string[]).map((problem) => `${where}: ${problem}`));
-        checked += 1;
-        continue;
-      }
       let fixture: Fixture;
       try {
-        fixture = loadFixture(join(FIXTURES, ruleId, file));
+        fixture = loadFixture(ruleId, file);
+      } catch (error) {
+        problems.push(`${where}: ${(error as Error).message}`);
+        continue;
+      }
+      const { kind, caseName } = fixture;
+      let policy: Policy;
+      try {
+        policy = onlyRule(ruleId, fixture.params, { exclude: { namespaces: [] } });
       } catch (error) {
         problems.push(`${where}: ${(error as Error).message}`);
         continue;
@@ -168,7 +149,7 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
           problems.push(`${where}: no fail.${caseName}.yaml to mutate`);
           continue;
         }
-        const input = loadFixture(failPath).objects;
+        const input = loadFixture(ruleId, failPath.slice(failPath.lastIndexOf('/') + 1)).objects;
         if (input.length !== fixture.objects.length) {
           problems.push(`${where}: ${fixture.objects.length} object(s), fail.${caseName} has ${input.length}`);
           continue;

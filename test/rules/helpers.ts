@@ -6,47 +6,8 @@ import { policyFromObject, type Policy } from '../../src/engine/policy.js';
 import type { ClusterInfo } from '../../src/rules/index.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 
-/** Every kind that carries a pod spec, with where the pod spec lives. */
-export const WORKLOAD_KINDS = [
-  'Pod',
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'ReplicaSet',
-  'ReplicationController',
-  'Job',
-  'CronJob',
-] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
-
-export const LONG_RUNNING_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController'] as const;
-
-/** Wraps a pod spec in an object of the given kind, at that kind's usual path. */
-export function wrap(kind: WorkloadKind | string, podSpec: unknown, metadata: JsonObject = { name: 'demo', namespace: 'default' }): JsonObject {
-  const apiVersion: Record<string, string> = {
-    Pod: 'v1',
-    ReplicationController: 'v1',
-    Job: 'batch/v1',
-    CronJob: 'batch/v1',
-  };
-  const base = { apiVersion: apiVersion[kind] ?? 'apps/v1', kind, metadata };
-  switch (kind) {
-    case 'Pod':
-      return { ...base, spec: podSpec };
-    case 'CronJob':
-      return { ...base, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: podSpec } } } } };
-    default:
-      return { ...base, spec: { selector: { matchLabels: { app: 'demo' } }, template: { metadata: { labels: { app: 'demo' } }, spec: podSpec } } };
-  }
-}
-
-/** The pod spec inside an object built by `wrap`. */
-export function podSpecOf(object: unknown): JsonObject {
-  const o = object as { kind: string; spec: JsonObject };
-  if (o.kind === 'Pod') return o.spec;
-  if (o.kind === 'CronJob') return ((((o.spec.jobTemplate as JsonObject).spec as JsonObject).template as JsonObject).spec) as JsonObject;
-  return (o.spec.template as JsonObject).spec as JsonObject;
-}
+export { LONG_RUNNING_KINDS, podSpecOf, WORKLOAD_KINDS, wrap } from '../helpers/workloads.js';
+import { wrap } from '../helpers/workloads.js';
 
 /** A Pod (restartPolicy unset, so long-running) with these containers. */
 export function pod(containers: JsonObject[], extra: JsonObject = {}): JsonObject {

@@ -4,6 +4,8 @@ import type { JsonObject } from '../../src/core/types.js';
 import { flagged, findingsOf, pod, WORKLOAD_KINDS, wrap } from './helpers.js';
 
 const RULE = 'no-shell-entrypoint';
+/** No shell counts as handing a lone command off: every `-c` script without `exec` is flagged. */
+const STRICT = { loneCommandShells: [] };
 
 /** A container that runs `command`/`args` (either may be undefined). */
 function container(name: string, command?: unknown, args?: unknown, extra: JsonObject = {}): JsonObject {
@@ -48,14 +50,15 @@ describe('no-shell-entrypoint: flagged command lines', () => {
     ['a word that starts with exec', ['sh', '-c', 'executor --serve']],
     ['a loop', ['sh', '-c', 'while true; do sleep 1; done']],
   ];
+  // Strict: many of these scripts are a lone command, which the shells that exec it would hand off.
   for (const [name, command, args] of cases) {
     test(name, () => {
-      assert.deepEqual(flagged(RULE, pod([container('app', command, args)])), ['app']);
+      assert.deepEqual(flagged(RULE, pod([container('app', command, args)]), STRICT), ['app']);
     });
   }
 
   test('the message names the shell and the flag as written', () => {
-    const [finding] = findingsOf(RULE, pod([container('app', ['/bin/bash', '-xec', 'run'])]));
+    const [finding] = findingsOf(RULE, pod([container('app', ['/bin/bash', '-xec', 'run'])]), STRICT);
     assert.equal(finding?.container, 'app');
     assert.match(finding?.message ?? '', /`\/bin\/bash -xec` as PID 1/);
     assert.equal(finding?.type, 'validating');
@@ -78,15 +81,36 @@ describe('no-shell-entrypoint: flagged command lines', () => {
       container('args-shell', undefined, ['bash', '-c', './server']),
       container('image-default'),
     ]);
-    assert.deepEqual(flagged(RULE, object), ['args-shell', 'shell']);
+    assert.deepEqual(flagged(RULE, object, STRICT), ['args-shell', 'shell']);
   });
 
   for (const kind of WORKLOAD_KINDS) {
-    test(`${kind}: its containers are checked`, () => {
-      const object = wrap(kind, { restartPolicy: kind === 'Job' || kind === 'CronJob' ? 'Never' : 'Always', containers: [container('main', ['sh', '-c', 'run'])] });
-      assert.deepEqual(flagged(RULE, object), ['main']);
+    test(`${kind}: its containers are checked (run-to-completion ones with includeRunToCompletion)`, () => {
+      const runsToCompletion = kind === 'Job' || kind === 'CronJob';
+      const object = wrap(kind, { restartPolicy: runsToCompletion ? 'Never' : 'Always', containers: [container('main', ['sh', '-c', 'run'])] });
+      assert.deepEqual(flagged(RULE, object, { includeRunToCompletion: true }), ['main']);
+      assert.deepEqual(flagged(RULE, object), runsToCompletion ? [] : ['main']);
     });
   }
+
+  test('Pods that restart Never or OnFailure are exempt unless includeRunToCompletion is on', () => {
+    for (const restartPolicy of ['Never', 'OnFailure']) {
+      const object = pod([container('once', ['sh', '-c', 'date; echo Hello'])], { restartPolicy });
+      assert.deepEqual(flagged(RULE, object), [], restartPolicy);
+      assert.deepEqual(flagged(RULE, object, { includeRunToCompletion: true }), ['once'], restartPolicy);
+    }
+  });
+
+  test('a lone command passes under a shell that execs it, is flagged under one that does not, and always when strict', () => {
+    const object = pod([
+      container('bash', ['bash', '-c', 'node server.js']),
+      container('sh', ['/bin/sh', '-c', 'node server.js']),
+      container('busybox-sh', ['busybox', 'sh', '-c', 'node server.js']),
+    ]);
+    assert.deepEqual(flagged(RULE, object), ['sh']);
+    assert.deepEqual(flagged(RULE, object, STRICT), ['bash', 'busybox-sh', 'sh']);
+    assert.deepEqual(flagged(RULE, object, { loneCommandShells: ['sh'] }), ['bash', 'busybox-sh']);
+  });
 
   test('the shells parameter replaces the list', () => {
     const object = pod([container('fish', ['/usr/bin/fish', '-c', 'run']), container('sh', ['sh', '-c', 'run'])]);
@@ -149,7 +173,7 @@ describe('no-shell-entrypoint: not flagged', () => {
   });
 
   test('other kinds produce nothing', () => {
-    for (const kind of ['PodTemplate', 'Rollout', 'ConfigMap', 'Service']) {
+    for (const kind of ['PodTemplate', 'CloneSet', 'ConfigMap', 'Service']) {
       assert.deepEqual(flagged(RULE, wrap(kind, { containers: [container('app', ['sh', '-c', 'run'])] })), [], kind);
     }
   });
@@ -157,7 +181,7 @@ describe('no-shell-entrypoint: not flagged', () => {
   test('a command that is a string instead of a list is not a shell command line (and does not throw)', () => {
     assert.deepEqual(flagged(RULE, pod([container('app', 'sh -c ./server')])), []);
     // ...but args are still read when command is unusable.
-    assert.deepEqual(flagged(RULE, pod([container('app', 'ignored', ['sh', '-c', './server'])])), ['app']);
+    assert.deepEqual(flagged(RULE, pod([container('app', 'ignored', ['sh', '-c', './server; wait'])])), ['app']);
   });
 
   test('non-string items in command do not throw', () => {

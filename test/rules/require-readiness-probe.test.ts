@@ -80,7 +80,7 @@ describe('require-readiness-probe: which workloads', () => {
   }
 
   test('other kinds produce nothing', () => {
-    for (const kind of ['PodTemplate', 'Rollout', 'Service']) {
+    for (const kind of ['PodTemplate', 'CloneSet', 'Service']) {
       assert.deepEqual(flagged(RULE, wrap(kind, { containers: [{ name: 'app' }] })), [], kind);
     }
   });

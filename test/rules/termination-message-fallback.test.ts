@@ -63,7 +63,7 @@ describe('termination-message-fallback', () => {
   });
 
   test('other kinds are not changed', () => {
-    for (const kind of ['PodTemplate', 'Rollout']) {
+    for (const kind of ['PodTemplate', 'CloneSet']) {
       assert.deepEqual(mutateWith(RULE, wrap(kind, { containers: [{ name: 'app' }] })).patch, [], kind);
     }
   });

@@ -163,9 +163,12 @@ describe('POST /validate', () => {
   for (const kind of WORKLOAD_KINDS) {
     test(`${kind}: a violating pod template is denied, a compliant one allowed`, async () => {
       const bad = workload(kind, [badContainer('main'), compliantContainer('helper')]);
-      const response = await admit(app, 'validate', review(bad));
+      // Jobs and CronJobs run to completion: both rules exempt them unless the policy brings them back.
       const runToCompletion = kind === 'Job' || kind === 'CronJob';
+      const checking = runToCompletion ? makeApp({ rules: { 'no-shell-entrypoint': { includeRunToCompletion: true } } }).app : app;
+      const response = await admit(checking, 'validate', review(bad));
       assertDenied(response, [['no-shell-entrypoint', 'main'], ...(runToCompletion ? [] : [['require-readiness-probe', 'main'] as const])]);
+      if (runToCompletion) assertAllowedUntouched(await admit(app, 'validate', review(bad)));
       assert.match(response.status!.message, new RegExp(`^lifecycle-guard: ${kind} default/${kind.toLowerCase()}-app violates`));
 
       assertAllowedUntouched(await admit(app, 'validate', review(workload(kind, [compliantContainer('main')]))));
@@ -199,7 +202,7 @@ describe('POST /validate', () => {
       const old = workload('StatefulSet', [unmutatedContainer('db', { readinessProbe: undefined })]);
       const updated = workload('StatefulSet', [
         unmutatedContainer('db', { readinessProbe: undefined }),
-        compliantContainer('proxy', { command: ['bash', '-c', 'envoy -c /etc/envoy.yaml'] }),
+        compliantContainer('proxy', { command: ['sh', '-c', 'envoy -c /etc/envoy.yaml'] }),
       ]);
       const response = await admit(app, 'validate', review(updated, { operation: 'UPDATE', oldObject: old }));
       assertDenied(response, [['no-shell-entrypoint', 'proxy']]);

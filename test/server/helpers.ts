@@ -8,24 +8,15 @@ import type { ClusterInfo } from '../../src/rules/index.js';
 import { createApp, type AppDeps } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
+import { kindEntry, podSpecOf, wrap } from '../helpers/workloads.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
 export type Json = Record<string, unknown>;
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob'] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
-
-const GROUP_VERSIONS: Record<string, { group: string; version: string; resource: string }> = {
-  Pod: { group: '', version: 'v1', resource: 'pods' },
-  Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
-  StatefulSet: { group: 'apps', version: 'v1', resource: 'statefulsets' },
-  DaemonSet: { group: 'apps', version: 'v1', resource: 'daemonsets' },
-  ReplicaSet: { group: 'apps', version: 'v1', resource: 'replicasets' },
-  ReplicationController: { group: '', version: 'v1', resource: 'replicationcontrollers' },
-  Job: { group: 'batch', version: 'v1', resource: 'jobs' },
-  CronJob: { group: 'batch', version: 'v1', resource: 'cronjobs' },
-};
+/** Every kind with a pod template (Pods are built by `pod`). */
+export { TEMPLATE_KINDS as WORKLOAD_KINDS, podSpecOf } from '../helpers/workloads.js';
+export type WorkloadKind = string;
 
 /** A container that passes every rule and that the mutating rules leave as it is. */
 export function compliantContainer(name: string, extra: Json = {}): Json {
@@ -69,24 +60,8 @@ export function pod(containers: Json[], options: PodOptions = {}): Json {
 /** A workload of `kind` whose pod template holds `containers`; annotations go on the template. */
 export function workload(kind: WorkloadKind, containers: Json[], options: { name?: string; templateAnnotations?: Record<string, string> } = {}): Json {
   const name = options.name ?? `${kind.toLowerCase()}-app`;
-  const template: Json = {
-    metadata: { labels: { app: name }, ...(options.templateAnnotations ? { annotations: options.templateAnnotations } : {}) },
-    spec: { containers, ...(kind === 'Job' || kind === 'CronJob' ? { restartPolicy: 'OnFailure' } : {}) },
-  };
-  const gv = GROUP_VERSIONS[kind]!;
-  const apiVersion = gv.group === '' ? gv.version : `${gv.group}/${gv.version}`;
-  const metadata = { name, namespace: 'default' };
-  if (kind === 'CronJob') return { apiVersion, kind, metadata, spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } } };
-  return { apiVersion, kind, metadata, spec: { selector: { matchLabels: { app: name } }, template } };
-}
-
-/** Where a workload kind keeps its pod spec. */
-export function podSpecOf(object: unknown): Json {
-  const o = object as Json;
-  const spec = o.spec as Json;
-  if (o.kind === 'Pod') return spec;
-  if (o.kind === 'CronJob') return (((spec.jobTemplate as Json).spec as Json).template as Json).spec as Json;
-  return (spec.template as Json).spec as Json;
+  const spec = { containers, ...(kindEntry(kind).runToCompletion === true ? { restartPolicy: 'OnFailure' } : {}) };
+  return wrap(kind, spec, { name, namespace: 'default' }, options.templateAnnotations ? { annotations: options.templateAnnotations } : {});
 }
 
 export function containersOf(object: unknown): Json[] {
@@ -112,7 +87,7 @@ export function newUid(): string {
 export function review(object: unknown, options: ReviewOptions = {}): Json & { request: Json & { uid: string } } {
   const source = (object ?? options.oldObject) as Json | null | undefined;
   const kind = options.kind ?? (source?.kind as string | undefined) ?? 'Pod';
-  const gv = GROUP_VERSIONS[kind] ?? { group: 'example.com', version: 'v1', resource: `${kind.toLowerCase()}s` };
+  const gv = kindEntry(kind);
   const metadata = (source?.metadata ?? {}) as Json;
   const operation = options.operation ?? 'CREATE';
   return {

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
@@ -7,13 +8,15 @@ import type { PolicyHolder } from '../policy-holder.js';
 import { ruleFailureDecision, type Decision } from './respond.js';
 import { BadReviewError, parseAdmissionReview, toAdmissionReview, type AdmissionRequest } from './review.js';
 
-export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo) => Decision;
+export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, namespaceLabels?: NamespaceLabels) => Decision;
 
 export interface AdmissionDeps {
   policy: PolicyHolder;
   metrics: Metrics;
   logger: Logger;
   cluster: () => ClusterInfo;
+  /** Labels of namespaces (the review carries none), for exceptions with a namespaceSelector. */
+  namespaceLabels?: NamespaceLabels;
 }
 
 /**
@@ -37,7 +40,7 @@ export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide
     const policy = deps.policy.current;
     let decision: Decision;
     try {
-      decision = decide(request, policy, deps.cluster());
+      decision = decide(request, policy, deps.cluster(), deps.namespaceLabels);
       // A rule that threw is a bug: log which one and why (the answer follows the policy's failureMode).
       if (decision.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: decision.errors }, 'rule failed');
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { Finding } from '../../core/types.js';
 import { evaluateObject } from '../../engine/evaluate.js';
 import { mutateObject } from '../../engine/mutate.js';
+import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
 import { auditAnnotationsFor, ruleFailureDecision, warningsFor, type Decision } from './respond.js';
@@ -16,10 +17,15 @@ function isMutable(request: AdmissionRequest, policy: Policy): boolean {
 }
 
 /** The mutating webhook's decision: a JSON Patch for enforce-mode rules, warnings for audit-mode ones. */
-export function mutateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo): Decision {
+export function mutateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, namespaceLabels?: NamespaceLabels): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (!isMutable(request, policy)) return allowed;
-  const options = { ruleType: 'mutating' as const, cluster, ...(request.namespace === undefined ? {} : { namespace: request.namespace }) };
+  const options = {
+    ruleType: 'mutating' as const,
+    cluster,
+    ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+    ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
+  };
 
   const mutation = mutateObject(request.object, policy, options);
   if (mutation.errors.length > 0) return ruleFailureDecision(request.uid, mutation.errors, policy.failureMode);

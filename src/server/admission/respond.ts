@@ -34,7 +34,10 @@ function groupByRule(findings: readonly Finding[]): Map<string, Finding[]> {
 
 function warningFor(finding: Finding, note: string | undefined): string {
   const prefix = note === undefined ? '' : `${note}: `;
-  return truncate(`[${finding.rule}] ${prefix}${describe(finding)}`, MAX_WARNING_LENGTH);
+  const warning = `[${finding.rule}] ${prefix}${describe(finding)}`;
+  // The link only when it fits whole: a cut URL leads nowhere.
+  const withDocs = finding.docs === undefined ? warning : `${warning} (see ${finding.docs})`;
+  return withDocs.length <= MAX_WARNING_LENGTH ? withDocs : truncate(warning, MAX_WARNING_LENGTH);
 }
 
 function moreWarnings(count: number): string {
@@ -70,6 +73,7 @@ export function denialMessage(subject: string, findings: readonly Finding[]): st
   const lines = [...byRule.values()].flatMap((group) => [
     ...group.map((finding) => `[${finding.rule}] ${describe(finding)}`),
     `  Fix: ${group[0]?.fix ?? ''}`,
+    ...(group[0]?.docs === undefined ? [] : [`  Docs: ${group[0].docs}`]),
   ]);
   return `lifecycle-guard: ${subject} violates ${byRule.size} lifecycle rule(s):\n${lines.join('\n')}`;
 }

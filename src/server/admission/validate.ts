@@ -1,5 +1,6 @@
 import type { Finding } from '../../core/types.js';
 import { evaluateObject, isEnforcedViolation } from '../../engine/evaluate.js';
+import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
 import { auditAnnotationsFor, denialMessage, ruleFailureDecision, warningsFor, type Decision } from './respond.js';
@@ -18,13 +19,14 @@ function subjectOf(request: AdmissionRequest): string {
  * previous version already had (UPDATE) and violations in Pods that a controller created are
  * admitted with a warning, so existing workloads keep rolling and scaling while a policy rolls out.
  */
-export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo): Decision {
+export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, namespaceLabels?: NamespaceLabels): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (ALWAYS_ALLOWED_OPERATIONS.has(request.operation)) return allowed;
 
   const evaluation = evaluateObject(request.object, policy, {
     ruleType: 'validating',
     cluster,
+    ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
     ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
     ...(request.operation === 'UPDATE' ? { oldObject: request.oldObject } : {}),
   });
