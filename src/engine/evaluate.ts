@@ -1,3 +1,4 @@
+import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
 import type { Finding } from '../core/types.js';
 import { describeWorkload, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
@@ -14,6 +15,8 @@ export interface EvaluationOptions extends SelectionOptions {
   /** The previous version of the object (UPDATE): findings it already had are marked `preexisting`. */
   oldObject?: unknown;
   cluster?: ClusterInfo;
+  /** Image configs looked up beforehand (none when checking files offline). */
+  images?: ImageFacts;
 }
 
 export interface RuleRun {
@@ -30,14 +33,20 @@ export interface Evaluation extends RuleRun {
  * Runs rules on a workload and labels their findings. Mutating rules change `workload` in place,
  * so callers pass a copy when the original must stay as it is.
  */
-export function runRules(rules: readonly ActiveRule[], workload: Workload, policy: Policy, cluster: ClusterInfo): RuleRun {
+export function runRules(
+  rules: readonly ActiveRule[],
+  workload: Workload,
+  policy: Policy,
+  cluster: ClusterInfo,
+  images: ImageFacts = NO_IMAGE_FACTS,
+): RuleRun {
   const run: RuleRun = { findings: [], errors: [] };
   for (const { rule, mode } of rules) {
-    const context = { workload, params: policy.rules[rule.meta.id], cluster };
+    const context = { workload, params: policy.rules[rule.meta.id], cluster, images };
     try {
       const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
       for (const finding of found) {
-        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix });
+        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: finding.fix ?? rule.meta.fix });
       }
     } catch (error) {
       run.errors.push({ rule: rule.meta.id, message: error instanceof Error ? error.message : String(error) });
@@ -52,7 +61,7 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const cluster = options.cluster ?? {};
   const validating = selection.rules.filter(({ rule }) => !isMutatingRule(rule));
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
-  const checked = runRules(validating, selection.workload, policy, cluster);
+  const checked = runRules(validating, selection.workload, policy, cluster, options.images);
   // Mutating rules report what they would change, so they run on a copy.
   const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);

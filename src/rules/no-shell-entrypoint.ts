@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec } from '../core/shell.js';
+import { execFormList, plainWords } from '../core/exec-form.js';
+import type { ImageInspection, ImagePlatformConfig } from '../core/images.js';
+import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, type ShellInvocation } from '../core/shell.js';
 import type { RuleFinding } from '../core/types.js';
-import { longRunningContainers } from '../core/workload.js';
+import { longRunningContainers, type ContainerView } from '../core/workload.js';
 import type { ValidatingRule } from './rule.js';
 
 const params = z
@@ -14,6 +16,91 @@ const params = z
 /** A command or args list; entries that are not strings (the API server would refuse them) count as empty. */
 function stringList(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : '')) : undefined;
+}
+
+const CONSEQUENCE = 'the shell swallows SIGTERM and the app is SIGKILLed after the grace period';
+
+/** The shell that makes PID 1 a `shell -c` without handing off to the program, if any. */
+function lingeringShell(argv: readonly string[], shells: readonly string[]): ShellInvocation | undefined {
+  const shell = findShellInvocation(argv, shells);
+  return shell === undefined || scriptHandsOffWithExec(shell.script) ? undefined : shell;
+}
+
+/** How to run the script's program directly, as a sentence fragment for a fix. */
+function execFormAdvice(shell: ShellInvocation, write: (list: string) => string): string {
+  const words = plainWords(shell.script);
+  return words === undefined
+    ? `the script needs a shell: make its last command \`exec <program>\` so the program replaces the shell`
+    : write(execFormList(words));
+}
+
+/** A shell the manifest itself starts: the rule's general fix applies. */
+function manifestFinding(container: ContainerView, shell: ShellInvocation): RuleFinding {
+  return { container: container.name, message: `runs \`${shell.shell} ${shell.flag}\` as PID 1: ${CONSEQUENCE}` };
+}
+
+/** The Dockerfile instruction an Entrypoint or Cmd list comes from: shell form is stored as `[shell, "-c", script]`. */
+function dockerfileInstruction(keyword: 'ENTRYPOINT' | 'CMD', list: readonly string[], shells: readonly string[]): string {
+  const shellForm = list.length === 3 && list[1] === '-c' && findShellInvocation(list, shells) !== undefined;
+  return shellForm ? `\`${keyword} ${list[2] ?? ''}\` (shell form)` : `\`${keyword} ${execFormList(list)}\``;
+}
+
+function shortDigest(digest: string): string {
+  const [algorithm, hex] = digest.split(':');
+  return hex === undefined ? digest : `${algorithm}:${hex.slice(0, 12)}`;
+}
+
+interface ImageVerdict {
+  shell: ShellInvocation;
+  /** The Dockerfile instruction(s) PID 1 comes from. */
+  instruction: string;
+  /** What to write in the Dockerfile instead. */
+  keyword: 'ENTRYPOINT' | 'CMD';
+}
+
+/** The shell an image makes PID 1 on one platform (the manifest's `args`, if set, replace the image's Cmd). */
+function imageVerdict(config: ImagePlatformConfig, args: readonly string[], shells: readonly string[]): ImageVerdict | 'manifest' | undefined {
+  const cmd = args.length > 0 ? args : config.cmd;
+  const shell = lingeringShell([...config.entrypoint, ...cmd], shells);
+  if (shell === undefined) return undefined;
+  // No Entrypoint: the manifest's args alone are PID 1, and the fix is in the manifest.
+  if (config.entrypoint.length === 0 && args.length > 0) return 'manifest';
+  if (config.entrypoint.length === 0) return { shell, instruction: dockerfileInstruction('CMD', cmd, shells), keyword: 'CMD' };
+  const entrypoint = dockerfileInstruction('ENTRYPOINT', config.entrypoint, shells);
+  // `ENTRYPOINT ["sh", "-c"]` takes its script from Cmd (or from the manifest's args).
+  const fromCmd = (findShellInvocation(config.entrypoint, shells)?.script ?? '') === '';
+  const instruction = !fromCmd ? entrypoint : args.length > 0 ? `${entrypoint} with the manifest's args` : `${entrypoint} + ${dockerfileInstruction('CMD', cmd, [])}`;
+  return { shell, instruction, keyword: 'ENTRYPOINT' };
+}
+
+function imageFindings(
+  container: ContainerView,
+  inspection: Extract<ImageInspection, { status: 'inspected' }>,
+  args: readonly string[],
+  shells: readonly string[],
+): RuleFinding[] {
+  // Platforms with the same verdict make one finding, naming them all.
+  const groups = new Map<string, { verdict: ImageVerdict | 'manifest'; platforms: string[] }>();
+  for (const config of inspection.platforms) {
+    const verdict = imageVerdict(config, args, shells);
+    if (verdict === undefined) continue;
+    const key = verdict === 'manifest' ? 'manifest' : `${verdict.shell.shell}\u0000${verdict.shell.flag}\u0000${verdict.instruction}`;
+    const group = groups.get(key) ?? { verdict, platforms: [] };
+    group.platforms.push(config.platform);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map(({ verdict, platforms }) => {
+    if (verdict === 'manifest') return manifestFinding(container, lingeringShell(args, shells) as ShellInvocation);
+    const { shell, instruction, keyword } = verdict;
+    const image = `${inspection.reference} (${shortDigest(inspection.digest)}, ${platforms.join(', ')})`;
+    const dockerfile = execFormAdvice(shell, (list) => `write \`${keyword} ${list}\` (exec form) instead of ${instruction}`);
+    const manifest = execFormAdvice(shell, (list) => `set \`command: ${list}\` on container "${container.name}"`);
+    return {
+      container: container.name,
+      message: `runs \`${shell.shell} ${shell.flag}\` as PID 1 from image ${image}, Dockerfile ${instruction}: ${CONSEQUENCE}`,
+      fix: `In the Dockerfile of ${inspection.reference}, ${dockerfile}, and rebuild the image; or, in the manifest, ${manifest}.`,
+    };
+  });
 }
 
 export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
@@ -30,19 +117,20 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     defaultMode: 'enforce',
   },
   params,
-  check({ workload, params: { shells } }) {
+  check({ workload, params: { shells }, images }) {
     const findings: RuleFinding[] = [];
     for (const container of longRunningContainers(workload)) {
-      const command = stringList(container.spec.command);
+      const command = stringList(container.spec.command) ?? [];
       const args = stringList(container.spec.args) ?? [];
-      // Without `command` the image's ENTRYPOINT runs `args`; a shell in args is still the judge.
-      const argv = command === undefined ? args : [...command, ...args];
-      const shell = findShellInvocation(argv, shells);
-      if (shell === undefined || scriptHandsOffWithExec(shell.script)) continue;
-      findings.push({
-        container: container.name,
-        message: `runs \`${shell.shell} ${shell.flag}\` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period`,
-      });
+      // As the kubelet: `command` replaces the image's Entrypoint and Cmd; `args` alone replace only Cmd.
+      const inspection = command.length === 0 && typeof container.spec.image === 'string' ? images.get(container.spec.image) : undefined;
+      if (inspection?.status === 'inspected') {
+        findings.push(...imageFindings(container, inspection, args, shells));
+        continue;
+      }
+      // Image unknown: judge what the manifest says (without `command`, a shell in `args` is still the likely PID 1).
+      const shell = lingeringShell([...command, ...args], shells);
+      if (shell !== undefined) findings.push(manifestFinding(container, shell));
     }
     return findings;
   },

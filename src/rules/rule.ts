@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ImageFacts } from '../core/images.js';
 import type { Mode, RuleFinding, RuleType } from '../core/types.js';
 import type { Workload } from '../core/workload.js';
 
@@ -28,6 +29,8 @@ export interface RuleContext<Params> {
   workload: Workload;
   params: Params;
   cluster: ClusterInfo;
+  /** Images inspected by the edge (registry lookups), by the `image` string of the container spec. */
+  images: ImageFacts;
 }
 
 // Params is z.infer of `params`: each rule declares both from the same schema.

@@ -64,12 +64,12 @@ export function warningsFor(findings: readonly Finding[], noteFor: (finding: Fin
   return limitWarnings(findings.map((finding) => warningFor(finding, noteFor(finding))));
 }
 
-/** The denial as kubectl shows it after "denied the request:": every violation, then each rule's fix once. */
+/** The denial as kubectl shows it after "denied the request:": every violation, then each distinct fix of its rule once. */
 export function denialMessage(subject: string, findings: readonly Finding[]): string {
   const byRule = groupByRule(findings);
   const lines = [...byRule.values()].flatMap((group) => [
     ...group.map((finding) => `[${finding.rule}] ${describe(finding)}`),
-    `  Fix: ${group[0]?.fix ?? ''}`,
+    ...new Set(group.map((finding) => `  Fix: ${finding.fix}`)),
   ]);
   return `lifecycle-guard: ${subject} violates ${byRule.size} lifecycle rule(s):\n${lines.join('\n')}`;
 }
