@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { durationSchema } from '../core/duration.js';
 import { isObject, MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
 
@@ -15,13 +16,6 @@ function ruleSchema(rule: Rule) {
   return z.preprocess((value) => (value === null ? undefined : value), entry);
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `30s`, `10m`, `1h` (or `0`) in milliseconds; the schema has checked the format. */
-function durationMs(value: string): number {
-  return value === '0' ? 0 : Number.parseInt(value, 10) * (DURATION_UNITS_MS[value.slice(-1)] ?? 0);
-}
-
 /** The policy schema, composed from every rule's parameter schema. */
 export const policySchema = z
   .object({
@@ -35,11 +29,7 @@ export const policySchema = z
       .prefault({}),
     scan: z
       .object({
-        interval: z
-          .string()
-          .regex(/^(0|\d+[smh])$/, 'a duration such as 30s, 10m or 1h (0 turns the background scan off)')
-          .prefault('10m')
-          .transform(durationMs),
+        interval: durationSchema('10m', 'a duration such as 30s, 10m or 1h (0 turns the background scan off)'),
         reportFormat: z.enum(['PolicyReport', 'OpenReports', 'none']).default('PolicyReport'),
         pageSize: z.number().int().min(10).max(5000).default(500),
       })

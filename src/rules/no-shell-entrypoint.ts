@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from '../core/duration.js';
 import { execFormList, plainWords } from '../core/exec-form.js';
 import type { ImageInspection, ImagePlatformConfig } from '../core/images.js';
 import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, type ShellInvocation } from '../core/shell.js';
@@ -6,12 +7,47 @@ import type { RuleFinding } from '../core/types.js';
 import { longRunningContainers, type ContainerView } from '../core/workload.js';
 import type { ValidatingRule } from './rule.js';
 
+const HOST = z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/, 'a registry host such as registry.example.com:5000');
+
+/** How the edge (webhook, scan, `check --inspect-images`) reads image configs; the rule itself only gets the results. */
+const imagesParams = z
+  .object({
+    /** Read Entrypoint and Cmd of images whose containers set no `command` (serve and audit; `check` only with --inspect-images). */
+    inspect: z.boolean().default(true),
+    /** Time budget of one admission request's lookups: past it, the request is answered without the image check. */
+    timeout: durationSchema('2s', 'a duration from 100ms to 25s, such as 2s (well inside the webhook\'s timeoutSeconds)', { min: 100, max: 25_000 }),
+    /** How long a tag's digest is trusted; manifests and configs are cached by digest for good. */
+    cacheTTL: durationSchema('5m', 'a duration such as 30s or 5m (0: tags are looked up every time)', { min: 1000 }),
+    /** `os/arch[/variant]` to check in multi-platform images; empty: every linux platform. */
+    platforms: z.array(z.string().regex(/^linux\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'a platform such as linux/amd64 or linux/arm64/v8')).default([]),
+    registries: z
+      .object({
+        /** Mirrors tried in order before the registry itself, by registry host (`docker.io` for Docker Hub). */
+        mirrors: z.record(HOST, z.array(HOST).min(1)).default({}),
+        /** Registries reached over plain HTTP. */
+        insecure: z.array(HOST).default([]),
+        /** A docker config file (`auths`) with per-registry credentials, e.g. a mounted Secret. */
+        credentials: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** A kubectl warning for each image that could not be inspected (its reason is always logged and audited). */
+    warnUninspected: z.boolean().default(false),
+    /** Use the Pod's and its ServiceAccount's imagePullSecrets (needs `get` on Secrets: manifests/components/image-pull-secrets). */
+    pullSecrets: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
+
 const params = z
   .object({
     /** Programs treated as shells, by bare name (any path matches). */
     shells: z.array(z.string().regex(/^[^/\s]+$/, 'a bare program name such as "sh"')).min(1).default([...DEFAULT_SHELLS]),
+    images: imagesParams,
   })
   .strict();
+
+export type ImageInspectionParams = z.infer<typeof imagesParams>;
 
 /** A command or args list; entries that are not strings (the API server would refuse them) count as empty. */
 function stringList(value: unknown): string[] | undefined {
