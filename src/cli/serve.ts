@@ -12,6 +12,7 @@ import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
 import { WebhookServer, type TlsFiles } from '../server/server.js';
+import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
 import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 
@@ -85,7 +86,8 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
   return { files, background: [] };
 }
 
-function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, logger: Logger): BackgroundScanner {
+function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps): BackgroundScanner {
+  const { logger } = images;
   const lease = new LeaderLease(clients, {
     namespace: options.namespace,
     name: 'lifecycle-guard-reports',
@@ -93,7 +95,8 @@ function startScanner(options: ServeOptions, clients: KubeClients, holder: Polic
     durationSeconds: 60,
     logger,
   });
-  return new BackgroundScanner(clients, { policy: () => holder.current, cluster, lease, logger });
+  const policy = () => holder.current;
+  return new BackgroundScanner(clients, { policy, cluster, lease, logger, inspectImages: scanImageLookup(images, policy) });
 }
 
 async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
@@ -120,7 +123,8 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const tls = await startTls(options, clients, logger);
   background.push(...tls.background);
 
-  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, logger);
+  const images: ImageLookupDeps = { inspector: createInspector(metrics.registry), logger, ...(clients === undefined ? {} : { clients }) };
+  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, images);
   const server = new WebhookServer({
     port: options.port,
     host: options.host,
@@ -129,6 +133,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     metrics,
     logger,
     cluster: () => cluster,
+    lookUpImages: createImageLookup(images),
     routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,

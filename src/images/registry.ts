@@ -47,6 +47,8 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const DIGEST_CACHE_ENTRIES = 2000;
 const DEFAULT_FETCH_TIMEOUT = 15_000;
+/** A failed lookup is not retried for this long: a registry that is down must not cost every request its budget. */
+const FAILURE_TTL = 10_000;
 
 interface Fetched {
   digest: string;
@@ -87,6 +89,7 @@ export class RegistryClient {
   readonly #byTag: LRUCache<string, string>;
   readonly #tokens = new LRUCache<string, string>({ max: 500, ttl: 60_000 });
   readonly #inFlight = new Map<string, Promise<Inspected>>();
+  readonly #failures = new LRUCache<string, InspectionError>({ max: 1000, ttl: FAILURE_TTL });
 
   constructor(options: RegistryClientOptions) {
     this.#options = options;
@@ -105,10 +108,18 @@ export class RegistryClient {
       return Promise.reject(new InspectionError(error instanceof Error ? error.message : String(error), 'invalid'));
     }
     const key = `${formatReference(reference)}\u0000${extraCredentials === undefined ? '' : [...extraCredentials.keys()].join(',')}`;
+    const failure = this.#failures.get(key);
+    if (failure !== undefined) return Promise.reject(failure);
     let shared = this.#inFlight.get(key);
     if (shared === undefined) {
       const started = this.#resolve(image, reference, extraCredentials, AbortSignal.timeout(this.#options.fetchTimeout ?? DEFAULT_FETCH_TIMEOUT));
-      shared = started.finally(() => this.#inFlight.delete(key));
+      shared = started
+        .catch((error: unknown) => {
+          const failed = error instanceof InspectionError ? error : new InspectionError(error instanceof Error ? error.message : String(error), 'error');
+          this.#failures.set(key, failed);
+          throw failed;
+        })
+        .finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, shared);
     }
     return raceAbort(shared, signal);

@@ -1,4 +1,5 @@
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { ImageFacts } from '../core/images.js';
 import { asObjectArray, asString, getPath } from '../core/types.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
@@ -26,8 +27,18 @@ export interface ScanFinding extends ReportFinding {
   uid: string;
 }
 
+/** An image whose ENTRYPOINT/CMD could not be checked, with why and where it is used. */
+export interface UninspectedImage {
+  image: string;
+  reason: string;
+  /** `Kind namespace/name` of the objects that use it. */
+  usedBy: string[];
+}
+
 export interface ScanReport extends AuditReport {
   findings: ScanFinding[];
+  /** Images the scan could not inspect (absent when it inspects none). */
+  uninspectedImages?: UninspectedImage[];
   /** Objects checked, per namespace (a report's pass count needs it). */
   objectsByNamespace: Record<string, number>;
 }
@@ -39,6 +50,8 @@ export interface ScanOptions {
   namespace?: string;
   /** Objects per list request: bounds memory, whatever the cluster's size. */
   pageSize?: number;
+  /** Looks up the image configs an object's evaluation needs (the composition does the registry I/O). */
+  inspectImages?: (object: unknown, namespace: string | undefined) => Promise<ImageFacts>;
   /** Called after each page, for progress output. */
   onProgress?: (progress: { kind: string; objects: number }) => void;
 }
@@ -57,6 +70,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const api = KubernetesObjectApi.makeApiClient(clients.config);
   const findings: ScanFinding[] = [];
   const objectsByNamespace: Record<string, number> = {};
+  const uninspected = new Map<string, UninspectedImage>();
   let objects = 0;
   for (const { apiVersion, kind } of SCANNED_KINDS) {
     let continueToken: string | undefined;
@@ -65,9 +79,16 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
         if (isControlledByScannedKind(object)) continue;
-        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {} });
+        const images = await options.inspectImages?.(object, object.metadata?.namespace);
+        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {}, ...(images === undefined ? {} : { images }) });
         if (evaluation.skipped !== undefined) continue;
         const namespace = object.metadata?.namespace ?? '';
+        for (const inspection of images?.values() ?? []) {
+          if (inspection.status !== 'uninspected') continue;
+          const entry = uninspected.get(inspection.reference) ?? { image: inspection.reference, reason: inspection.reason, usedBy: [] };
+          entry.usedBy.push(`${kind} ${namespace}/${object.metadata?.name ?? ''}`);
+          uninspected.set(inspection.reference, entry);
+        }
         objects += 1;
         objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
         const identity = { kind, namespace, name: object.metadata?.name ?? '' };
@@ -86,6 +107,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,
+    ...(options.inspectImages === undefined ? {} : { uninspectedImages: [...uninspected.values()].sort((a, b) => a.image.localeCompare(b.image)) }),
     summary: summarize(objects, findings),
   };
 }

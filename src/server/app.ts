@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../rules/index.js';
 import { admissionHandler } from './admission/handler.js';
+import type { LookUpImages } from './admission/images.js';
 import { mutateRequest } from './admission/mutate.js';
 import { validateRequest } from './admission/validate.js';
 import type { Metrics } from './metrics.js';
@@ -18,6 +19,8 @@ export interface AppDeps {
   cluster?: () => ClusterInfo;
   /** Policy loaded and TLS up; false while draining. */
   isReady?: () => boolean;
+  /** Looks up image configs before /validate decides (composed in the CLI from src/images). */
+  lookUpImages?: LookUpImages;
   /** Extra GET routes (for example /reports), added by the composition in the CLI. */
   routes?: Record<string, () => unknown>;
 }
@@ -37,7 +40,13 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
+  const admission = {
+    policy: deps.policy,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    cluster: deps.cluster ?? (() => ({})),
+    ...(deps.lookUpImages === undefined ? {} : { lookUpImages: deps.lookUpImages }),
+  };
 
   const json = express.json({ limit: MAX_BODY, type: () => true });
   app.post('/validate', json, admissionHandler('validate', validateRequest, admission));

@@ -1,19 +1,23 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import type { ImageFacts } from '../../core/images.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
+import { noteUninspectedImages, type LookUpImages } from './images.js';
 import { ruleFailureDecision, type Decision } from './respond.js';
 import { BadReviewError, parseAdmissionReview, toAdmissionReview, type AdmissionRequest } from './review.js';
 
-export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo) => Decision;
+export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, images?: ImageFacts) => Decision;
 
 export interface AdmissionDeps {
   policy: PolicyHolder;
   metrics: Metrics;
   logger: Logger;
   cluster: () => ClusterInfo;
+  /** Image configs the decision needs, looked up within the policy's budget (validate only). */
+  lookUpImages?: LookUpImages;
 }
 
 /**
@@ -23,7 +27,7 @@ export interface AdmissionDeps {
  * unreachable webhook, not for a bug in one rule.
  */
 export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide, deps: AdmissionDeps): RequestHandler {
-  return (req: Request, res: Response) => {
+  return async (req: Request, res: Response) => {
     const stopTimer = deps.metrics.duration.startTimer({ endpoint });
     let request: AdmissionRequest;
     try {
@@ -35,9 +39,10 @@ export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide
       return;
     }
     const policy = deps.policy.current;
+    const images = endpoint === 'validate' ? await deps.lookUpImages?.(request, policy) : undefined;
     let decision: Decision;
     try {
-      decision = decide(request, policy, deps.cluster());
+      decision = noteUninspectedImages(decide(request, policy, deps.cluster(), images?.facts), images);
       // A rule that threw is a bug: log which one and why (the answer follows the policy's failureMode).
       if (decision.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: decision.errors }, 'rule failed');
     } catch (error) {

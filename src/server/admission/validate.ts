@@ -1,3 +1,4 @@
+import type { ImageFacts } from '../../core/images.js';
 import type { Finding } from '../../core/types.js';
 import { evaluateObject, isEnforcedViolation } from '../../engine/evaluate.js';
 import type { Policy } from '../../engine/policy.js';
@@ -18,13 +19,14 @@ function subjectOf(request: AdmissionRequest): string {
  * previous version already had (UPDATE) and violations in Pods that a controller created are
  * admitted with a warning, so existing workloads keep rolling and scaling while a policy rolls out.
  */
-export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo): Decision {
+export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, images?: ImageFacts): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (ALWAYS_ALLOWED_OPERATIONS.has(request.operation)) return allowed;
 
   const evaluation = evaluateObject(request.object, policy, {
     ruleType: 'validating',
     cluster,
+    ...(images === undefined ? {} : { images }),
     ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
     ...(request.operation === 'UPDATE' ? { oldObject: request.oldObject } : {}),
   });
