@@ -1,3 +1,4 @@
+import type { ImageFacts } from '../core/images.js';
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -9,14 +10,14 @@ export interface CheckResult extends Report {
   errors: (RuleError & { file: string; line: number })[];
 }
 
-/** Evaluates every object of the manifest files as the webhook would on CREATE. */
-export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
+/** Evaluates every object of the manifest files as the webhook would on CREATE (with image configs when inspected). */
+export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}, images?: ImageFacts): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
   let objects = 0;
   for (const file of files) {
     for (const { object, line } of file.objects) {
       objects += 1;
-      const evaluation = evaluateObject(object, policy, { cluster });
+      const evaluation = evaluateObject(object, policy, { cluster, ...(images === undefined ? {} : { images }) });
       const identity = objectIdentity(object);
       for (const finding of evaluation.findings) result.findings.push({ file: file.path, line, ...toReportFinding(identity, finding) });
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });

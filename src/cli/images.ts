@@ -1,21 +1,54 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ImageFacts } from '../core/images.js';
 import { describeWorkload } from '../core/workload.js';
 import type { Policy } from '../engine/policy.js';
-import { parseDockerConfig, type Credentials } from '../images/auth.js';
+import { CredentialsError, parseDockerConfig, readDockerConfig, type Credentials } from '../images/auth.js';
 import { imageSettings, imagesToInspect, ImageInspector } from '../images/inspector.js';
 import { createRegistryMetrics } from '../images/metrics.js';
 import type { KubeClients } from '../kube/client.js';
 import { readPullSecrets } from '../kube/pull-secrets.js';
 import type { LookUpImages } from '../server/admission/images.js';
+import { InputError, type ManifestFile } from './manifests.js';
 
 /** How long the background scan waits for one object's images: nobody waits for its answer. */
 const SCAN_BUDGET_MS = 15_000;
+/** `check --inspect-images` looks every image of a run up at once, with this budget. */
+const CHECK_BUDGET_MS = 30_000;
+
+export const DEFAULT_REGISTRY_CONFIG = join(homedir(), '.docker', 'config.json');
+
+/** The CLI's docker config: one named with --registry-config must be readable (bad input otherwise); the default may be missing. */
+export function registryConfigFile(path: string | undefined): string {
+  try {
+    readDockerConfig(path ?? DEFAULT_REGISTRY_CONFIG, path === undefined);
+  } catch (error) {
+    if (error instanceof CredentialsError) throw new InputError(error.message);
+    throw error;
+  }
+  return path ?? DEFAULT_REGISTRY_CONFIG;
+}
+
+/** Image configs for `check --inspect-images`: every image whose container sets no `command`, looked up together. */
+export async function inspectManifestImages(files: readonly ManifestFile[], policy: Policy, registryConfig: string | undefined): Promise<ImageFacts | undefined> {
+  const settings = imageSettings(policy);
+  if (!settings.inspect) return undefined;
+  const images = new Set(files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))));
+  const inspector = createInspector(undefined, registryConfigFile(registryConfig));
+  return inspector.inspect([...images], settings, { budget: Math.max(CHECK_BUDGET_MS, settings.timeout) });
+}
+
+/** `image: reason` of each image that could not be inspected. */
+export function uninspectedImages(facts: ImageFacts | undefined): { image: string; reason: string }[] {
+  return [...(facts?.values() ?? [])].flatMap((inspection) => (inspection.status === 'uninspected' ? [{ image: inspection.reference, reason: inspection.reason }] : []));
+}
 
 export interface ImageLookupDeps {
   inspector: ImageInspector;
-  logger: Logger;
+  /** Where unusable pull secrets and uninspected images are logged (the webhook's logger; none for `audit`). */
+  logger?: Logger;
   /** For imagePullSecrets, when the policy opts in. */
   clients?: KubeClients;
 }
@@ -39,7 +72,7 @@ async function pullSecretCredentials(deps: ImageLookupDeps, object: unknown, nam
     try {
       for (const [host, entry] of parseDockerConfig(text, 'imagePullSecret')) credentials.set(host, entry);
     } catch (error) {
-      deps.logger.warn({ err: error }, 'unusable imagePullSecret');
+      deps.logger?.warn({ err: error }, 'unusable imagePullSecret');
     }
   }
   return credentials;
@@ -63,11 +96,11 @@ export function createImageLookup(deps: ImageLookupDeps): LookUpImages {
       const facts = await inspectFor(deps, request.object, policy, request.namespace, imageSettings(policy).timeout);
       if (facts === undefined) return undefined;
       for (const inspection of facts.values()) {
-        if (inspection.status === 'uninspected') deps.logger.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
+        if (inspection.status === 'uninspected') deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
       }
       return { facts, warnUninspected: imageSettings(policy).warnUninspected };
     } catch (error) {
-      deps.logger.error({ err: error, uid: request.uid }, 'image lookup failed');
+      deps.logger?.error({ err: error, uid: request.uid }, 'image lookup failed');
       return undefined;
     }
   };

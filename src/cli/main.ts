@@ -25,13 +25,29 @@ function readAll(paths: readonly string[]) {
   return expandPaths(paths).map((path) => readManifests(path, readStdin));
 }
 
-function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
+interface CheckOptions {
+  policy?: string;
+  output: 'table' | 'json';
+  kubeVersion?: ClusterInfo;
+  inspectImages?: boolean;
+  registryConfig?: string;
+}
+
+async function runCheck(paths: string[], options: CheckOptions): Promise<number> {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths), policy, options.kubeVersion);
+  const files = readAll(paths);
+  // Loaded only when asked for: CI often runs offline, and `check` stays quick to start.
+  const images = options.inspectImages ? await import('./images.js') : undefined;
+  const facts = await images?.inspectManifestImages(files, policy, options.registryConfig);
+  const result = checkManifests(files, policy, options.kubeVersion, facts);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  const uninspected = images?.uninspectedImages(facts) ?? [];
+  for (const { image, reason } of uninspected) process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
-    options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
+    options.output === 'json'
+      ? formatJson({ ...report, ...(options.inspectImages ? { uninspectedImages: uninspected } : {}) })
+      : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
   );
   if (errors.length > 0) return EXIT.badInput;
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
@@ -73,8 +89,10 @@ export function buildProgram(): Command {
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action((paths: string[], options) => {
-      process.exitCode = runCheck(paths, options);
+    .option('--inspect-images', "read the ENTRYPOINT/CMD of images whose containers set no `command` from their registries")
+    .option('--registry-config <file>', 'docker config with registry credentials for --inspect-images (default: ~/.docker/config.json)')
+    .action(async (paths: string[], options: CheckOptions) => {
+      process.exitCode = await runCheck(paths, options);
     });
 
   manifestCommand('fix', 'apply the mutating rules to manifests, keeping comments, key order and formatting')
@@ -112,6 +130,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml', 'html']).default('table'))
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
+    .option('--registry-config <file>', 'docker config with registry credentials for image inspection (default: ~/.docker/config.json)')
     .action(async (options) => {
       const { runAudit } = await import('./audit.js');
       const report = await runAudit(options);

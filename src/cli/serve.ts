@@ -86,7 +86,7 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
   return { files, background: [] };
 }
 
-function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps): BackgroundScanner {
+function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps & { logger: Logger }): BackgroundScanner {
   const { logger } = images;
   const lease = new LeaderLease(clients, {
     namespace: options.namespace,
@@ -123,7 +123,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const tls = await startTls(options, clients, logger);
   background.push(...tls.background);
 
-  const images: ImageLookupDeps = { inspector: createInspector(metrics.registry), logger, ...(clients === undefined ? {} : { clients }) };
+  const images: ImageLookupDeps & { logger: Logger } = { inspector: createInspector(metrics.registry), logger, ...(clients === undefined ? {} : { clients }) };
   const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, images);
   const server = new WebhookServer({
     port: options.port,
