@@ -4,6 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, request, type Server } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,8 @@ interface Reply {
 
 function call(url: string, ca: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, ca }, (res) => {
+    const send = url.startsWith('http:') ? httpRequest : request;
+    const req = send(url, { method: options.method ?? 'GET', headers: options.headers, ...(url.startsWith('http:') ? {} : { ca }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -114,6 +116,7 @@ async function startTokenServer(bundle: CertificateBundle): Promise<TokenServer>
 export interface RunningRegistry {
   /** host:port, as an image reference names it. */
   host: string;
+  scheme: 'http' | 'https';
   ca: string;
   /** Authorization header that may push to a repository. */
   pushAuthorization(repository: string): string;
@@ -126,12 +129,12 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function waitUntilServing(host: string, ca: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitUntilServing(base: string, ca: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${log()}`);
     try {
-      const reply = await call(`https://${host}/v2/`, ca, {});
+      const reply = await call(`${base}/v2/`, ca, {});
       if (reply.status === 200 || reply.status === 401) return;
     } catch {
       // not listening yet
@@ -141,8 +144,8 @@ async function waitUntilServing(host: string, ca: string, child: ChildProcess, l
   }
 }
 
-/** Starts a registry on 127.0.0.1 with TLS and basic (htpasswd) or bearer (token) auth. */
-export async function startRegistry(auth: 'htpasswd' | 'token'): Promise<RunningRegistry> {
+/** Starts a registry on 127.0.0.1 with TLS and basic (htpasswd) or bearer (token) auth, or a plain-HTTP one without auth. */
+export async function startRegistry(auth: 'htpasswd' | 'token' | 'plain-http'): Promise<RunningRegistry> {
   const bundle = await testPki();
   const dir = mkdtempSync(join(tmpdir(), 'lg-registry-'));
   const port = await freePort();
@@ -152,7 +155,10 @@ export async function startRegistry(auth: 'htpasswd' | 'token'): Promise<Running
   let tokenServer: TokenServer | undefined;
   let authConfig: string;
   let pushAuthorization: (repository: string) => string;
-  if (auth === 'htpasswd') {
+  if (auth === 'plain-http') {
+    authConfig = '';
+    pushAuthorization = () => '';
+  } else if (auth === 'htpasswd') {
     writeFileSync(join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', USER.username, USER.password]));
     authConfig = `  htpasswd:\n    realm: lifecycle-guard-test\n    path: ${join(dir, 'htpasswd')}\n`;
     const basic = `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}`;
@@ -165,8 +171,8 @@ export async function startRegistry(auth: 'htpasswd' | 'token'): Promise<Running
   writeFileSync(
     join(dir, 'config.yml'),
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n` +
-      `http:\n  addr: 127.0.0.1:${port}\n  secret: lifecycle-guard-test\n  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\n` +
-      `auth:\n${authConfig}`,
+      `http:\n  addr: 127.0.0.1:${port}\n  secret: lifecycle-guard-test\n` +
+      (auth === 'plain-http' ? '' : `  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\nauth:\n${authConfig}`),
   );
   const child = spawn(REGISTRY_BINARY, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
@@ -186,12 +192,12 @@ export async function startRegistry(auth: 'htpasswd' | 'token'): Promise<Running
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntilServing(host, bundle.ca.cert, child, () => stderr);
+    await waitUntilServing(`${auth === 'plain-http' ? 'http' : 'https'}://${host}`, bundle.ca.cert, child, () => stderr);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { host, ca: bundle.ca.cert, pushAuthorization, ...(tokenServer === undefined ? {} : { tokenServer }), stop };
+  return { host, ca: bundle.ca.cert, pushAuthorization, scheme: auth === 'plain-http' ? 'http' : 'https', ...(tokenServer === undefined ? {} : { tokenServer }), stop };
 }
 
 // --- pushing images through the registry API ---
@@ -218,16 +224,21 @@ function digestOf(body: Buffer): string {
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
+function authorizationHeader(registry: RunningRegistry, repository: string): Record<string, string> {
+  const value = registry.pushAuthorization(repository);
+  return value === '' ? {} : { Authorization: value };
+}
+
 async function pushBlob(registry: RunningRegistry, repository: string, body: Buffer): Promise<string> {
   const digest = digestOf(body);
-  const start = await call(`https://${registry.host}/v2/${repository}/blobs/uploads/`, registry.ca, { method: 'POST', headers: { Authorization: registry.pushAuthorization(repository) } });
+  const start = await call(`${registry.scheme}://${registry.host}/v2/${repository}/blobs/uploads/`, registry.ca, { method: 'POST', headers: authorizationHeader(registry, repository) });
   const location = start.headers.location;
   if (start.status !== 202 || typeof location !== 'string') throw new Error(`blob upload refused: ${start.status} ${start.body.toString()}`);
-  const url = new URL(location, `https://${registry.host}`);
+  const url = new URL(location, `${registry.scheme}://${registry.host}`);
   url.searchParams.set('digest', digest);
   const done = await call(url.href, registry.ca, {
     method: 'PUT',
-    headers: { Authorization: registry.pushAuthorization(repository), 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) },
+    headers: { ...authorizationHeader(registry, repository), 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) },
     body,
   });
   if (done.status !== 201) throw new Error(`blob upload failed: ${done.status} ${done.body.toString()}`);
@@ -236,9 +247,9 @@ async function pushBlob(registry: RunningRegistry, repository: string, body: Buf
 
 async function putManifest(registry: RunningRegistry, repository: string, reference: string, mediaType: string, manifest: unknown): Promise<{ digest: string; size: number }> {
   const body = Buffer.from(JSON.stringify(manifest));
-  const reply = await call(`https://${registry.host}/v2/${repository}/manifests/${reference}`, registry.ca, {
+  const reply = await call(`${registry.scheme}://${registry.host}/v2/${repository}/manifests/${reference}`, registry.ca, {
     method: 'PUT',
-    headers: { Authorization: registry.pushAuthorization(repository), 'Content-Type': mediaType },
+    headers: { ...authorizationHeader(registry, repository), 'Content-Type': mediaType },
     body,
   });
   if (reply.status !== 201) throw new Error(`manifest push failed: ${reply.status} ${reply.body.toString()}`);

@@ -148,6 +148,30 @@ describe('registry client against a real Distribution registry', () => {
     }
   });
 
+  test('a mirror named in the policy is asked first; the registry itself is never reached', async () => {
+    const unreachable = await startSilentServer();
+    try {
+      const image = `${unreachable.host}/shop/shell-entrypoint:1`;
+      const mirrored = inspected(await inspectOne(image, { settings: settings({ timeout: 5000 }, { mirrors: { [unreachable.host]: [bearer.host] } }) }));
+      assert.equal(mirrored.digest, digests.shell);
+    } finally {
+      await unreachable.stop();
+    }
+  });
+
+  test('plain HTTP only for registries the policy lists as insecure', async () => {
+    const plain = await startRegistry('plain-http');
+    try {
+      await pushImage(plain, 'shop/app', '1', SHELL_ENTRYPOINT);
+      const image = `${plain.host}/shop/app:1`;
+      assert.equal((await inspectOne(image)).status, 'uninspected', 'HTTPS is not downgraded on its own');
+      const overHttp = inspected(await inspectOne(image, { settings: settings({}, { insecure: [plain.host] }) }));
+      assert.deepEqual(overHttp.platforms[0]?.entrypoint, SHELL_ENTRYPOINT.entrypoint);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   test('the second inspection is a cache hit: no registry call at all', async () => {
     const metrics = createRegistryMetrics(new Registry());
     const shared = inspector(metrics);
