@@ -8,22 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { ensureRegistryInstalled, pushImage, startRegistry, USER, type RunningRegistry } from '../images/harness.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
-import { MANIFESTS_BASE } from './harness/manifests.js';
+import { deploymentObject, MANIFESTS_BASE } from './harness/manifests.js';
 import { eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 function deployment(name: string, namespace: string, image: string, extra: Record<string, unknown> = {}, podExtra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { ...podExtra, containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] },
-      },
-    },
-  });
+  return JSON.stringify(deploymentObject(name, namespace, { ...podExtra, containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] }));
 }
 
 interface Report {

@@ -4,26 +4,16 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, tempDir, writeFiles } from '../cli/run.js';
+import { deploymentObject } from '../e2e/harness/manifests.js';
 import { ensureRegistryInstalled, pushImage, startRegistry, USER, type RunningRegistry } from './harness.js';
 
 let registry: RunningRegistry;
 const dir = tempDir('inspect-images');
 let env: NodeJS.ProcessEnv;
 
-function deployment(image: string, extra = ''): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: web
-        image: ${image}
-        readinessProbe: {tcpSocket: {port: 8080}}${extra}
-`;
+/** A Deployment the other rules accept, with no `command` unless given: its image decides PID 1. */
+function deployment(image: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify(deploymentObject('web', 'shop', { containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] }));
 }
 
 before(async () => {
@@ -37,7 +27,7 @@ before(async () => {
     'other-config.json': JSON.stringify({ auths: {} }),
     'broken-config.json': '{',
     'web.yaml': deployment(`${registry.host}/shop/web:1`),
-    'web-command.yaml': deployment(`${registry.host}/shop/web:1`, '\n        command: ["/app/server"]'),
+    'web-command.yaml': deployment(`${registry.host}/shop/web:1`, { command: ['/app/server'] }),
     'missing.yaml': deployment(`${registry.host}/shop/web:2`),
   });
   env = { NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'), HOME: join(dir, 'home') };
