@@ -197,7 +197,7 @@ export class RegistryClient {
   /** A manifest by the reference's tag or digest, or by `digest` (an index's entry). */
   async #manifest(session: Session, reference: ImageReference, digest?: string): Promise<Fetched> {
     const wanted = digest ?? manifestReference(reference);
-    const tagKey = `${reference.registry}/${reference.repository}:${wanted}`;
+    const tagKey = `${session.repositoryKey}:${wanted}`;
     const knownDigest = wanted.includes(':') ? wanted : this.#byTag.get(tagKey);
     if (knownDigest !== undefined && !wanted.includes(':')) this.#options.metrics?.cacheHits.inc({ cache: 'tag' });
     const fetchManifest = async (): Promise<Fetched> => {
@@ -256,6 +256,7 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** Requests to one repository on one host, with the authorization its challenges ask for. */
 class Session {
+  /** Cache key of the repository as this session's credentials see it. */
   readonly repositoryKey: string;
 
   constructor(
@@ -266,7 +267,9 @@ class Session {
     private readonly credentials: Credentials | undefined,
     private readonly signal: AbortSignal,
   ) {
-    this.repositoryKey = `${host}/${repository}`;
+    // Cached answers are kept per identity: what one pull secret may read is not served to a request without it.
+    const identity = credentials === undefined ? '' : `#${createHash('sha256').update(`${credentials.username}:${credentials.password}`).digest('hex').slice(0, 16)}`;
+    this.repositoryKey = `${host}/${repository}${identity}`;
   }
 
   #url(path: string): URL {

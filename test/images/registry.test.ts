@@ -134,6 +134,15 @@ describe('registry client against a real Distribution registry', () => {
     }
   });
 
+  test("what a pull secret may read is not served from the cache to a request without it", async () => {
+    const shared = inspector();
+    const image = `${basic.host}/team/private:1`;
+    const withSecret = await shared.inspect([image], settings(), { credentials: new Map([[basic.host, USER]]) });
+    assert.equal(withSecret.get(image)?.status, 'inspected');
+    const without = await shared.inspect([image], settings());
+    assert.equal(without.get(image)?.status, 'uninspected');
+  });
+
   test('a registry that never answers: the answer arrives within the budget plus a small margin, with the reason', async () => {
     const silent = await startSilentServer();
     try {
