@@ -74,7 +74,7 @@ export function parseChallenge(header: string): Challenge | undefined {
   const match = /^\s*([A-Za-z][\w-]*)\s*(.*)$/s.exec(header);
   if (match === null) return undefined;
   const params: Record<string, string> = {};
-  const pattern = /([A-Za-z][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)/gy;
+  const pattern = /\s*([A-Za-z][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)/gy;
   const rest = match[2] ?? '';
   pattern.lastIndex = 0;
   for (let found = pattern.exec(rest); found !== null && found[0] !== ''; found = pattern.exec(rest)) {
