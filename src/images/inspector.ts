@@ -95,9 +95,17 @@ export class ImageInspector {
     if (images.length === 0) return facts;
     const client = this.#clientFor(settings);
     const budget = options.budget ?? settings.timeout;
+    const missing: string[] = [];
+    for (const image of images) {
+      const cached = client.cached(image, options.credentials);
+      if (cached === undefined) missing.push(image);
+      else facts.set(image, cached);
+    }
+    if (missing.length < images.length) this.#options.metrics?.inspections.inc({ outcome: 'inspected' }, images.length - missing.length);
+    if (missing.length === 0) return facts;
     const signal = AbortSignal.timeout(budget);
     await Promise.all(
-      images.map(async (image) => {
+      missing.map(async (image) => {
         try {
           facts.set(image, await client.inspect(image, signal, options.credentials));
           this.#options.metrics?.inspections.inc({ outcome: 'inspected' });

@@ -90,10 +90,13 @@ export class RegistryClient {
   readonly #tokens = new LRUCache<string, string>({ max: 500, ttl: 60_000 });
   readonly #inFlight = new Map<string, Promise<Inspected>>();
   readonly #failures = new LRUCache<string, InspectionError>({ max: 1000, ttl: FAILURE_TTL });
+  /** Whole inspections, for the tag TTL: a warm lookup costs no promise chain, no session and no timer. */
+  readonly #results: LRUCache<string, Inspected>;
 
   constructor(options: RegistryClientOptions) {
     this.#options = options;
     this.#byTag = new LRUCache<string, string>({ max: DIGEST_CACHE_ENTRIES, ttl: Math.max(options.tagTTL, 1) });
+    this.#results = new LRUCache<string, Inspected>({ max: DIGEST_CACHE_ENTRIES, ttl: Math.max(options.tagTTL, 1) });
   }
 
   /**
@@ -101,19 +104,25 @@ export class RegistryClient {
    * `signal` aborts; the shared fetch goes on for whoever asks next, so its result still lands in the cache.
    */
   inspect(image: string, signal: AbortSignal, extraCredentials?: CredentialStore): Promise<Inspected> {
-    let reference: ImageReference;
+    let key: string;
     try {
-      reference = parseReference(image);
+      key = this.#key(image, extraCredentials);
     } catch (error) {
       return Promise.reject(new InspectionError(error instanceof Error ? error.message : String(error), 'invalid'));
     }
-    const key = `${formatReference(reference)}\u0000${extraCredentials === undefined ? '' : [...extraCredentials.keys()].join(',')}`;
+    const cached = this.cached(image, extraCredentials);
+    if (cached !== undefined) return Promise.resolve(cached);
     const failure = this.#failures.get(key);
     if (failure !== undefined) return Promise.reject(failure);
     let shared = this.#inFlight.get(key);
     if (shared === undefined) {
+      const reference = parseReference(image);
       const started = this.#resolve(image, reference, extraCredentials, AbortSignal.timeout(this.#options.fetchTimeout ?? DEFAULT_FETCH_TIMEOUT));
       shared = started
+        .then((inspected) => {
+          this.#results.set(key, inspected);
+          return inspected;
+        })
         .catch((error: unknown) => {
           const failed = error instanceof InspectionError ? error : new InspectionError(error instanceof Error ? error.message : String(error), 'error');
           this.#failures.set(key, failed);
@@ -123,6 +132,24 @@ export class RegistryClient {
       this.#inFlight.set(key, shared);
     }
     return raceAbort(shared, signal);
+  }
+
+  /** A result still fresh in the cache (tags within their TTL), without any I/O or timer: the common case at admission. */
+  cached(image: string, extraCredentials?: CredentialStore): Inspected | undefined {
+    let key: string;
+    try {
+      key = this.#key(image, extraCredentials);
+    } catch {
+      return undefined;
+    }
+    const hit = this.#results.get(key);
+    if (hit !== undefined) this.#options.metrics?.cacheHits.inc({ cache: image.includes('@') ? 'digest' : 'tag' });
+    return hit;
+  }
+
+  #key(image: string, extraCredentials: CredentialStore | undefined): string {
+    const credentials = extraCredentials === undefined ? '' : [...extraCredentials].map(([host, { username, password }]) => `${host}=${username}:${password}`).join(',');
+    return `${formatReference(parseReference(image))}\u0000${credentials === '' ? '' : createHash('sha256').update(credentials).digest('hex')}`;
   }
 
   async #resolve(image: string, reference: ImageReference, extra: CredentialStore | undefined, signal: AbortSignal): Promise<Inspected> {
