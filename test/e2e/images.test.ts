@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { ensureRegistryInstalled, pushImage, startRegistry, USER, type RunningRegistry } from '../images/harness.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { deploymentObject, MANIFESTS_BASE } from './harness/manifests.js';
-import { eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
+import { eventually, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 function deployment(name: string, namespace: string, image: string, extra: Record<string, unknown> = {}, podExtra: Record<string, unknown> = {}): string {
   return JSON.stringify(deploymentObject(name, namespace, { ...podExtra, containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] }));
@@ -41,6 +41,7 @@ describe('image inspection behind a real kube-apiserver', () => {
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io']);
     // Ran before the webhook was registered: only the background scan can find it.
     await cluster.kubectl(['apply', '-f', '-'], { input: deployment('old', 'legacy', image) });
+    await cluster.kubectl(['apply', '-f', '-'], { input: deployment('gone', 'legacy', `${registry.host}/shop/web:gone`) });
     const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
     const dockerConfig = JSON.stringify({ auths: { [privateRegistry.host]: { auth } } });
     const secret = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'pull', namespace: 'apps' }, data: { '.dockerconfigjson': Buffer.from(dockerConfig).toString('base64') } };
@@ -103,6 +104,18 @@ describe('image inspection behind a real kube-apiserver', () => {
     assert.equal(finding?.result, 'fail');
     assert.equal(finding?.resources[0]?.name, 'old');
     assert.ok(finding?.message.includes(`from image ${image}`), finding?.message);
+  });
+
+  test('the scan lists the images it could not inspect, with why and where they are used (GET /reports)', async () => {
+    let listed: { image: string; reason: string; usedBy: string[] }[] = [];
+    await eventually(async () => {
+      const { body } = await httpsGetText(`${webhook?.url}/reports`, readFileSync(join(dir, 'ca.crt')));
+      listed = (JSON.parse(body) as { uninspectedImages?: typeof listed }).uninspectedImages ?? [];
+      return listed.length > 0;
+    }, 30_000, 'a scan with uninspected images');
+    const gone = listed.find((entry) => entry.image === `${registry.host}/shop/web:gone`);
+    assert.match(gone?.reason ?? '', /not found/);
+    assert.deepEqual(gone?.usedBy, ['Deployment legacy/gone']);
   });
 
   test('the image-pull-secrets overlay adds exactly `get` on Secrets to the base', async () => {
