@@ -37,7 +37,8 @@ export async function inspectManifestImages(files: readonly ManifestFile[], poli
   if (!settings.inspect) return undefined;
   const images = new Set(files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))));
   const inspector = createInspector(undefined, registryConfigFile(registryConfig));
-  return inspector.inspect([...images], settings, { budget: Math.max(CHECK_BUDGET_MS, settings.timeout) });
+  // The user's own manifests: every image is looked up, however many.
+  return inspector.inspect([...images], settings, { budget: Math.max(CHECK_BUDGET_MS, settings.timeout), maxLookups: Number.POSITIVE_INFINITY });
 }
 
 /** `image: reason` of each image that could not be inspected. */

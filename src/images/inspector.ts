@@ -8,6 +8,8 @@ import type { RegistryMetrics } from './metrics.js';
 import { InspectionError, RegistryClient } from './registry.js';
 
 const RULE = 'no-shell-entrypoint';
+/** Images one call looks up over the network by default (one admission request, one scanned object); the rest are reported as not inspected. */
+const MAX_LOOKUPS_PER_CALL = 32;
 
 /** The rule's image settings in a policy. */
 export function imageSettings(policy: Policy): ImageInspectionParams {
@@ -89,7 +91,7 @@ export class ImageInspector {
   async inspect(
     images: readonly string[],
     settings: ImageInspectionParams,
-    options: { budget?: number; credentials?: CredentialStore } = {},
+    options: { budget?: number; credentials?: CredentialStore; maxLookups?: number } = {},
   ): Promise<Map<string, ImageInspection>> {
     const facts = new Map<string, ImageInspection>();
     if (images.length === 0) return facts;
@@ -103,6 +105,12 @@ export class ImageInspector {
     }
     if (missing.length < images.length) this.#options.metrics?.inspections.inc({ outcome: 'inspected' }, images.length - missing.length);
     if (missing.length === 0) return facts;
+    // One object cannot make the webhook fan out to hundreds of registries at once.
+    const maxLookups = options.maxLookups ?? MAX_LOOKUPS_PER_CALL;
+    for (const image of missing.splice(maxLookups)) {
+      facts.set(image, { status: 'uninspected', reference: image, reason: `more than ${maxLookups} images to look up at once` });
+      this.#options.metrics?.inspections.inc({ outcome: 'too-many' });
+    }
     const signal = AbortSignal.timeout(budget);
     await Promise.all(
       missing.map(async (image) => {

@@ -357,6 +357,10 @@ class Session {
     } catch {
       throw new InspectionError(`${this.host} sent an invalid token realm`, 'invalid');
     }
+    // Credentials go to a token endpoint over HTTPS only, unless the policy names its host as insecure.
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.options.insecure.includes(realm.host))) {
+      throw new InspectionError(`${this.host} sent a token realm that is not HTTPS (${realm.protocol}//${realm.host})`, 'invalid');
+    }
     if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service);
     realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.repository}:pull`);
     const tokenResponse = await this.#call(realm, basic === undefined ? {} : { Authorization: basic }, 1024 * 1024);

@@ -181,6 +181,19 @@ describe('registry client against a real Distribution registry', () => {
     }
   });
 
+  test('one call looks up at most 32 images; the rest are reported as not inspected, with why', async () => {
+    const silent = await startSilentServer();
+    try {
+      const images = Array.from({ length: 33 }, (_, index) => `${silent.host}/shop/app:${index}`);
+      const facts = await inspector().inspect(images, settings({ timeout: 200 }));
+      const reasons = images.map((image) => { const inspection = facts.get(image); return inspection?.status === 'uninspected' ? inspection.reason : ''; });
+      assert.equal(reasons.filter((reason) => reason === 'no answer within the 200ms budget').length, 32);
+      assert.equal(reasons[32], 'more than 32 images to look up at once');
+    } finally {
+      await silent.stop();
+    }
+  });
+
   test('the second inspection is a cache hit: no registry call at all', async () => {
     const metrics = createRegistryMetrics(new Registry());
     const shared = inspector(metrics);
