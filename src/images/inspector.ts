@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { ImageInspection } from '../core/images.js';
 import { longRunningContainers } from '../core/workload.js';
 import type { Policy } from '../engine/policy.js';
@@ -64,12 +65,19 @@ export class ImageInspector {
   /** One client per set of registry settings: its caches survive requests, and a policy change starts afresh. */
   #clientFor(settings: ImageInspectionParams): RegistryClient {
     const { registries, platforms, cacheTTL } = settings;
-    const key = JSON.stringify({ registries, platforms, cacheTTL });
+    const file = registries.credentials ?? this.#options.defaultCredentialsFile;
+    // A mounted Secret that changes (rotated credentials) is read again: its mtime is part of the key.
+    let modified = 0;
+    try {
+      modified = file === undefined ? 0 : (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    } catch {
+      // unreadable: reading it below reports why
+    }
+    const key = JSON.stringify({ registries, platforms, cacheTTL, modified });
     if (this.#client !== undefined && key === this.#clientKey) return this.#client;
     let credentials: CredentialStore = new Map();
     this.#credentialsError = undefined;
     try {
-      const file = registries.credentials ?? this.#options.defaultCredentialsFile;
       if (file !== undefined) credentials = readDockerConfig(file, registries.credentials === undefined);
     } catch (error) {
       this.#credentialsError = error instanceof Error ? error.message : String(error);

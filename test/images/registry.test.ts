@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -132,6 +132,18 @@ describe('registry client against a real Distribution registry', () => {
       const allowed = inspected(await inspectOne(image, { settings: settings({}, { credentials: dockerConfig }) }));
       assert.deepEqual(allowed.platforms[0]?.entrypoint, SHELL_ENTRYPOINT.entrypoint);
     }
+  });
+
+  test('a credentials file that changes (a rotated Secret) is read again', async () => {
+    const file = join(dir, 'rotating.json');
+    const shared = inspector();
+    const image = `${basic.host}/team/private:1`;
+    const withConfig = settings({}, { credentials: file });
+    writeFileSync(file, JSON.stringify({ auths: { [basic.host]: { username: USER.username, password: 'old' } } }));
+    utimesSync(file, new Date(1_000_000), new Date(1_000_000));
+    assert.equal((await shared.inspect([image], withConfig)).get(image)?.status, 'uninspected');
+    writeFileSync(file, JSON.stringify({ auths: { [basic.host]: USER } }));
+    assert.equal((await shared.inspect([image], withConfig)).get(image)?.status, 'inspected');
   });
 
   test("what a pull secret may read is not served from the cache to a request without it", async () => {
