@@ -161,7 +161,7 @@ describe('registry client against a real Distribution registry', () => {
       const started = performance.now();
       const result = await inspectOne(`${silent.host}/shop/app:1`, { settings: settings({ timeout: 300 }) });
       const elapsed = performance.now() - started;
-      assert.ok(elapsed < 300 + 250, `answered after ${Math.round(elapsed)}ms`);
+      assert.ok(elapsed < 300 + 500, `answered after ${Math.round(elapsed)}ms`);
       assert.ok(elapsed >= 290, `gave up early, after ${Math.round(elapsed)}ms`);
       assert.deepEqual(result, { status: 'uninspected', reference: `${silent.host}/shop/app:1`, reason: 'no answer within the 300ms budget' });
     } finally {
