@@ -1,3 +1,4 @@
+import type { ImageFacts } from '../core/images.js';
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import { SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
 import type { SkipReason } from '../engine/select.js';
@@ -17,8 +18,8 @@ function skipDetail(reason: Exclude<SkipReason, 'not-a-workload'>, namespace: st
     : `annotation ${SKIP_ANNOTATION}: all`;
 }
 
-/** Evaluates every object of the manifest files as the webhook would on CREATE. */
-export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
+/** Evaluates every object of the manifest files as the webhook would on CREATE (with image configs when inspected). */
+export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}, images?: ImageFacts): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [], skipped: [] };
   let objects = 0;
   const namespaceLabels = namespaceLabelsIn(files);
@@ -26,7 +27,7 @@ export function checkManifests(files: readonly ManifestFile[], policy: Policy, c
   for (const file of files) {
     for (const { object, line } of file.objects) {
       objects += 1;
-      const evaluation = evaluateObject(object, policy, { cluster, namespaceLabels });
+      const evaluation = evaluateObject(object, policy, { cluster, namespaceLabels, ...(images === undefined ? {} : { images }) });
       exceptions.add(evaluation.excepted);
       const identity = objectIdentity(object);
       if (evaluation.skipped !== undefined && evaluation.skipped !== 'not-a-workload') {

@@ -23,17 +23,33 @@ function readStdin(): string {
   return readFileSync(0, 'utf8');
 }
 
-function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo; dockerfile: string[] }): number {
+interface CheckOptions {
+  policy?: string;
+  output: 'table' | 'json';
+  kubeVersion?: ClusterInfo;
+  dockerfile: string[];
+  inspectImages?: boolean;
+  registryConfig?: string;
+}
+
+async function runCheck(paths: string[], options: CheckOptions): Promise<number> {
   const policy = loadPolicyFile(options.policy);
   const inputs = readInputs(paths, options.dockerfile, readStdin);
-  const { result, notes } = checkDockerfiles(checkManifests(inputs.files, policy, options.kubeVersion), inputs.dockerfiles, policy, (file, error) =>
+  // Loaded only when asked for: CI often runs offline, and `check` stays quick to start.
+  const images = options.inspectImages ? await import('./images.js') : undefined;
+  const facts = await images?.inspectManifestImages(inputs.files, policy, options.registryConfig);
+  const { result, notes } = checkDockerfiles(checkManifests(inputs.files, policy, options.kubeVersion, facts), inputs.dockerfiles, policy, (file, error) =>
     inputs.invalidFiles.push(problemOf(error, file.path)),
   );
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
+  const uninspected = images?.uninspectedImages(facts) ?? [];
+  for (const { image, reason } of uninspected) process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason}\n`);
   const { errors, ...checked } = result;
   const report = { ...checked, invalidFiles: inputs.invalidFiles, filesWithoutObjects: filesWithoutObjects(inputs.files) };
   process.stdout.write(
-    options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
+    options.output === 'json'
+      ? formatJson({ ...report, ...(options.inspectImages ? { uninspectedImages: uninspected } : {}) })
+      : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
   );
   for (const error of errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   process.stderr.write(describeInputs(inputs, 'checked'));
@@ -92,8 +108,10 @@ export function buildProgram(): Command {
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action((paths: string[], options) => {
-      process.exitCode = runCheck(paths, options);
+    .option('--inspect-images', "read the ENTRYPOINT/CMD of images whose containers set no `command` from their registries")
+    .option('--registry-config <file>', 'docker config with registry credentials for --inspect-images (default: ~/.docker/config.json)')
+    .action(async (paths: string[], options: CheckOptions) => {
+      process.exitCode = await runCheck(paths, options);
     });
 
   manifestCommand('fix', 'apply the mutating rules to manifests and rewrite shell-form ENTRYPOINT/CMD in Dockerfiles, keeping everything else as it was')
@@ -150,6 +168,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml', 'html']).default('table'))
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
+    .option('--registry-config <file>', 'docker config with registry credentials for image inspection (default: ~/.docker/config.json)')
     .action(async (options) => {
       const { runAudit } = await import('./audit.js');
       const report = await runAudit(options);

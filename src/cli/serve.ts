@@ -15,6 +15,7 @@ import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
 import { WebhookServer, type TlsFiles } from '../server/server.js';
+import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
 import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 
@@ -90,7 +91,8 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
   return { files, background: [] };
 }
 
-function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, logger: Logger): BackgroundScanner {
+function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps & { logger: Logger }): BackgroundScanner {
+  const { logger } = images;
   const lease = new LeaderLease(clients, {
     namespace: options.namespace,
     name: 'lifecycle-guard-reports',
@@ -98,7 +100,8 @@ function startScanner(options: ServeOptions, clients: KubeClients, holder: Polic
     durationSeconds: 60,
     logger,
   });
-  return new BackgroundScanner(clients, { policy: () => holder.current, cluster, lease, logger });
+  const policy = () => holder.current;
+  return new BackgroundScanner(clients, { policy, cluster, lease, logger, inspectImages: scanImageLookup(images, policy) });
 }
 
 async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
@@ -148,7 +151,8 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const tls = await startTls(options, clients, logger);
   background.push(...tls.background);
 
-  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, logger);
+  const images: ImageLookupDeps & { logger: Logger } = { inspector: createInspector(metrics.registry), logger, ...(clients === undefined ? {} : { clients }) };
+  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, images);
   const namespaces = clients === undefined ? undefined : new NamespaceLabelWatcher(clients, logger);
   if (namespaces !== undefined) {
     namespaces.start();
@@ -164,6 +168,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     cluster: () => cluster,
     admission: !options.scanOnly,
     ...(namespaces === undefined ? {} : { namespaceLabels: (namespace: string) => namespaces.labels(namespace) }),
+    lookUpImages: createImageLookup(images),
     routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,

@@ -40,6 +40,8 @@ export interface RuleFinding {
   /** Container name; absent when the finding concerns the pod as a whole. */
   container?: string;
   message: string;
+  /** How to fix this finding, when the rule knows better than its general fix. */
+  fix?: string;
 }
 
 /** A finding with everything a report or an admission response needs. */
@@ -47,7 +49,7 @@ export interface Finding extends RuleFinding {
   rule: string;
   type: RuleType;
   mode: Exclude<Mode, 'off'>;
-  /** How to fix it, from the rule's metadata. */
+  /** How to fix it: the finding's own fix, else the rule's general one. */
   fix: string;
   /** URL of the rule's reference page (the policy's docsBaseURL). */
   docs?: string;

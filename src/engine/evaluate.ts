@@ -1,6 +1,7 @@
+import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
 import type { Finding } from '../core/types.js';
-import { describeWorkload, type Workload } from '../core/workload.js';
-import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
+import { describeWorkload, type ContainerView, type Workload } from '../core/workload.js';
+import { isMutatingRule, type ClusterInfo, type Rule } from '../rules/index.js';
 import { ruleDocsURL, type Policy } from './policy.js';
 import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
 import { podBearingKinds } from './workload-kinds.js';
@@ -15,6 +16,8 @@ export interface EvaluationOptions extends SelectionOptions {
   /** The previous version of the object (UPDATE): findings it already had are marked `preexisting`. */
   oldObject?: unknown;
   cluster?: ClusterInfo;
+  /** Image configs looked up beforehand (none when checking files offline). */
+  images?: ImageFacts;
 }
 
 export interface RuleRun {
@@ -29,22 +32,34 @@ export interface Evaluation extends RuleRun {
   workload?: Workload;
 }
 
+/** The containers a rule's scope covers in a workload; undefined when the scope leaves the workload out. */
+export function containersInScope(rule: Rule, workload: Workload, params: Record<string, unknown>): ContainerView[] | undefined {
+  const { scope } = rule.meta;
+  if (scope.workloads === 'long-running' && workload.runToCompletion && params.includeRunToCompletion !== true) return undefined;
+  return workload.containers.filter((container) => scope.containers.includes(container.role));
+}
+
 /**
  * Runs rules on a workload and labels their findings. Mutating rules change `workload` in place,
  * so callers pass a copy when the original must stay as it is.
  */
-export function runRules(rules: readonly ActiveRule[], workload: Workload, policy: Policy, cluster: ClusterInfo): RuleRun {
+export function runRules(
+  rules: readonly ActiveRule[],
+  workload: Workload,
+  policy: Policy,
+  cluster: ClusterInfo,
+  images: ImageFacts = NO_IMAGE_FACTS,
+): RuleRun {
   const run: RuleRun = { findings: [], errors: [] };
   for (const { rule, mode } of rules) {
     const params = policy.rules[rule.meta.id] ?? {};
-    const { scope } = rule.meta;
-    if (scope.workloads === 'long-running' && workload.runToCompletion && params.includeRunToCompletion !== true) continue;
-    const containers = workload.containers.filter((container) => scope.containers.includes(container.role));
-    const context = { workload, containers, params, cluster };
+    const containers = containersInScope(rule, workload, params);
+    if (containers === undefined) continue;
+    const context = { workload, containers, params, cluster, images };
     try {
       const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
       for (const finding of found) {
-        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: rule.meta.fix, docs: ruleDocsURL(policy, rule.meta.id) });
+        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: finding.fix ?? rule.meta.fix, docs: ruleDocsURL(policy, rule.meta.id) });
       }
     } catch (error) {
       run.errors.push({ rule: rule.meta.id, message: error instanceof Error ? error.message : String(error) });
@@ -59,7 +74,7 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const cluster = options.cluster ?? {};
   const validating = selection.rules.filter(({ rule }) => !isMutatingRule(rule));
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
-  const checked = runRules(validating, selection.workload, policy, cluster);
+  const checked = runRules(validating, selection.workload, policy, cluster, options.images);
   // Mutating rules report what they would change, so they run on a copy.
   const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object), podBearingKinds(policy));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);

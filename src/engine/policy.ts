@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { DURATION_SYNTAX, parseDuration } from '../core/duration.js';
+import { durationSchema } from '../core/duration.js';
 import { isObject, MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
 import { exceptionsSchema } from './exceptions.js';
@@ -30,16 +30,6 @@ function ruleSchema(rule: Rule) {
   return z.preprocess((value) => (value === null ? undefined : value), entry);
 }
 
-/** A duration of the one syntax (core/duration), in milliseconds. */
-export function durationSchema(what = '') {
-  // A bare 0 is a YAML number; any other number lacks its unit.
-  return z.union([z.string(), z.number()]).transform((value, context) => {
-    const ms = parseDuration(String(value));
-    if (ms === undefined) context.addIssue({ code: 'custom', message: `expected ${DURATION_SYNTAX}${what}` });
-    return ms ?? 0;
-  });
-}
-
 /** The policy schema, composed from every rule's parameter schema. */
 export const policySchema = z
   .object({
@@ -53,7 +43,7 @@ export const policySchema = z
       .prefault({}),
     scan: z
       .object({
-        interval: durationSchema(' (0 turns the background scan off)').prefault('10m'),
+        interval: durationSchema('10m', 'a duration such as 30s, 10m or 1h (0 turns the background scan off)'),
         reportFormat: z.enum(['PolicyReport', 'OpenReports', 'none']).default('PolicyReport'),
         pageSize: z.number().int().min(10).max(5000).default(500),
       })

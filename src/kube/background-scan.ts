@@ -4,7 +4,7 @@ import type { ClusterInfo } from '../rules/index.js';
 import type { KubeClients } from './client.js';
 import type { LeaderLease } from './lease.js';
 import { writeReports } from './reports.js';
-import { scanCluster, type ScanReport } from './scanner.js';
+import { scanCluster, type ScanOptions, type ScanReport } from './scanner.js';
 
 export interface BackgroundScanOptions {
   policy: () => Policy;
@@ -12,6 +12,8 @@ export interface BackgroundScanOptions {
   /** Only the lease holder writes reports; every replica scans, so each can answer GET /reports. */
   lease: LeaderLease;
   logger: Logger;
+  /** Image lookups for no-shell-entrypoint (composed in the CLI). */
+  inspectImages?: ScanOptions['inspectImages'];
 }
 
 /**
@@ -73,9 +75,11 @@ export class BackgroundScanner {
     if (policy.scan.interval === 0) return;
     const started = Date.now();
     try {
-      const report = await scanCluster(this.#clients, { policy, cluster, pageSize: policy.scan.pageSize });
+      const { inspectImages } = this.#options;
+      const report = await scanCluster(this.#clients, { policy, cluster, pageSize: policy.scan.pageSize, ...(inspectImages === undefined ? {} : { inspectImages }) });
       this.#latest = report;
-      logger.info({ objects: report.summary.objects, findings: report.summary.findings, durationMs: Date.now() - started }, 'scan finished');
+      const uninspectedImages = report.uninspectedImages?.map(({ image, reason }) => `${image}: ${reason}`);
+      logger.info({ objects: report.summary.objects, findings: report.summary.findings, uninspectedImages, durationMs: Date.now() - started }, 'scan finished');
       if (policy.scan.reportFormat !== 'none' && (await lease.tryAcquire(Math.max(60, (policy.scan.interval * 2.5) / 1000)))) {
         await writeReports(this.#clients, report, policy.scan.reportFormat, logger);
       }

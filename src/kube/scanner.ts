@@ -1,5 +1,6 @@
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
+import type { ImageFacts } from '../core/images.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { Policy } from '../engine/policy.js';
@@ -27,9 +28,19 @@ export interface ScanExcepted {
   exception: number;
 }
 
+/** An image whose ENTRYPOINT/CMD could not be checked, with why and where it is used. */
+export interface UninspectedImage {
+  image: string;
+  reason: string;
+  /** `Kind namespace/name` of the objects that use it. */
+  usedBy: string[];
+}
+
 export interface ScanReport extends AuditReport {
   findings: ScanFinding[];
   excepted?: ScanExcepted[];
+  /** Images the scan could not inspect (absent when it inspects none). */
+  uninspectedImages?: UninspectedImage[];
   /** Objects checked, per namespace (a report's pass count needs it). */
   objectsByNamespace: Record<string, number>;
 }
@@ -41,6 +52,8 @@ export interface ScanOptions {
   namespace?: string;
   /** Objects per list request: bounds memory, whatever the cluster's size. */
   pageSize?: number;
+  /** Looks up the image configs an object's evaluation needs (the composition does the registry I/O). */
+  inspectImages?: (object: unknown, namespace: string | undefined) => Promise<ImageFacts>;
   /** Called after each page, for progress output. */
   onProgress?: (progress: { kind: string; objects: number }) => void;
 }
@@ -77,6 +90,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const api = KubernetesObjectApi.makeApiClient(clients.config);
   const findings: ScanFinding[] = [];
   const objectsByNamespace: Record<string, number> = {};
+  const uninspected = new Map<string, UninspectedImage>();
   let objects = 0;
   const kinds = podBearingKinds(options.policy);
   const exceptions = new ExceptionTally();
@@ -97,13 +111,24 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
         if (isControlledByScannedKind(object, kinds)) continue;
-        const evaluation = evaluateObject(object, options.policy, { cluster: options.cluster ?? {}, ...(namespaceLabels === undefined ? {} : { namespaceLabels }) });
+        const images = await options.inspectImages?.(object, object.metadata?.namespace);
+        const evaluation = evaluateObject(object, options.policy, {
+          cluster: options.cluster ?? {},
+          ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+          ...(images === undefined ? {} : { images }),
+        });
         if (evaluation.skipped !== undefined) continue;
         exceptions.add(evaluation.excepted);
         for (const { rule, exception } of evaluation.excepted ?? []) {
           excepted.push({ apiVersion, kind, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '', uid: object.metadata?.uid ?? '', rule, exception });
         }
         const namespace = object.metadata?.namespace ?? '';
+        for (const inspection of images?.values() ?? []) {
+          if (inspection.status !== 'uninspected') continue;
+          const entry = uninspected.get(inspection.reference) ?? { image: inspection.reference, reason: inspection.reason, usedBy: [] };
+          entry.usedBy.push(`${kind} ${namespace}/${object.metadata?.name ?? ''}`);
+          uninspected.set(inspection.reference, entry);
+        }
         objects += 1;
         objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
         const identity = { kind, namespace, name: object.metadata?.name ?? '' };
@@ -122,6 +147,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,
+    ...(options.inspectImages === undefined ? {} : { uninspectedImages: [...uninspected.values()].sort((a, b) => a.image.localeCompare(b.image)) }),
     summary: summarize(objects, findings),
     ...(options.policy.exceptions.length === 0 ? {} : { exceptions: exceptions.report(options.policy), excepted }),
   };

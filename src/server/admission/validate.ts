@@ -1,9 +1,8 @@
 import type { Finding } from '../../core/types.js';
 import { evaluateObject, isEnforcedViolation } from '../../engine/evaluate.js';
-import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
-import { auditAnnotationsFor, denialMessage, ruleFailureDecision, warningsFor, type Decision } from './respond.js';
+import { auditAnnotationsFor, denialMessage, ruleFailureDecision, warningsFor, type Decision, type DecisionInputs } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 
 /** Operations that never carry a new object to judge. */
@@ -19,7 +18,7 @@ function subjectOf(request: AdmissionRequest): string {
  * previous version already had (UPDATE) and violations in Pods that a controller created are
  * admitted with a warning, so existing workloads keep rolling and scaling while a policy rolls out.
  */
-export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, namespaceLabels?: NamespaceLabels): Decision {
+export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, { namespaceLabels, images }: DecisionInputs = {}): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (ALWAYS_ALLOWED_OPERATIONS.has(request.operation)) return allowed;
 
@@ -27,6 +26,7 @@ export function validateRequest(request: AdmissionRequest, policy: Policy, clust
     ruleType: 'validating',
     cluster,
     ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+    ...(images === undefined ? {} : { images }),
     ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
     ...(request.operation === 'UPDATE' ? { oldObject: request.oldObject } : {}),
   });

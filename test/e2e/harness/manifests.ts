@@ -47,3 +47,13 @@ export function clusterModeArgs(kubeconfig: string, certDir: string): string[] {
     '--shutdown-delay', '0',
   ];
 }
+
+/** A Deployment `name` in `namespace` whose pods (labelled app=name) have this spec. */
+export function deploymentObject(name: string, namespace: string, podSpec: Record<string, unknown>) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec } },
+  };
+}

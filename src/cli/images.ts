@@ -1,0 +1,113 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ImageFacts } from '../core/images.js';
+import { describeWorkload } from '../core/workload.js';
+import type { Policy } from '../engine/policy.js';
+import { CredentialsError, parseDockerConfig, readDockerConfig, type Credentials } from '../images/auth.js';
+import { imageSettings, imagesToInspect, ImageInspector } from '../images/inspector.js';
+import { createRegistryMetrics } from '../images/metrics.js';
+import type { KubeClients } from '../kube/client.js';
+import { readPullSecrets } from '../kube/pull-secrets.js';
+import type { LookUpImages } from '../server/admission/images.js';
+import { InputError, type ManifestFile } from './manifests.js';
+
+/** How long the background scan waits for one object's images: nobody waits for its answer. */
+const SCAN_BUDGET_MS = 15_000;
+/** `check --inspect-images` looks every image of a run up at once, with this budget. */
+const CHECK_BUDGET_MS = 30_000;
+
+export const DEFAULT_REGISTRY_CONFIG = join(homedir(), '.docker', 'config.json');
+
+/** The CLI's docker config: one named with --registry-config must be readable (bad input otherwise); the default may be missing. */
+export function registryConfigFile(path: string | undefined): string {
+  try {
+    readDockerConfig(path ?? DEFAULT_REGISTRY_CONFIG, path === undefined);
+  } catch (error) {
+    if (error instanceof CredentialsError) throw new InputError(error.message);
+    throw error;
+  }
+  return path ?? DEFAULT_REGISTRY_CONFIG;
+}
+
+/** Image configs for `check --inspect-images`: every image whose container sets no `command`, looked up together. */
+export async function inspectManifestImages(files: readonly ManifestFile[], policy: Policy, registryConfig: string | undefined): Promise<ImageFacts | undefined> {
+  const settings = imageSettings(policy);
+  if (!settings.inspect) return undefined;
+  const images = new Set(files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))));
+  const inspector = createInspector(undefined, registryConfigFile(registryConfig));
+  // The user's own manifests: every image is looked up, however many.
+  return inspector.inspect([...images], settings, { budget: Math.max(CHECK_BUDGET_MS, settings.timeout), maxLookups: Number.POSITIVE_INFINITY });
+}
+
+/** `image: reason` of each image that could not be inspected. */
+export function uninspectedImages(facts: ImageFacts | undefined): { image: string; reason: string }[] {
+  return [...(facts?.values() ?? [])].flatMap((inspection) => (inspection.status === 'uninspected' ? [{ image: inspection.reference, reason: inspection.reason }] : []));
+}
+
+export interface ImageLookupDeps {
+  inspector: ImageInspector;
+  /** Where unusable pull secrets and uninspected images are logged (the webhook's logger; none for `audit`). */
+  logger?: Logger;
+  /** For imagePullSecrets, when the policy opts in. */
+  clients?: KubeClients;
+}
+
+export function createInspector(registry: Registry | undefined, defaultCredentialsFile?: string): ImageInspector {
+  return new ImageInspector({
+    ...(registry === undefined ? {} : { metrics: createRegistryMetrics(registry) }),
+    ...(defaultCredentialsFile === undefined ? {} : { defaultCredentialsFile }),
+  });
+}
+
+/** Credentials from the pod spec's imagePullSecrets (policy `pullSecrets: true`), read within `budget` ms. */
+async function pullSecretCredentials(deps: ImageLookupDeps, object: unknown, namespace: string | undefined, budget: number): Promise<Map<string, Credentials> | undefined> {
+  const workload = describeWorkload(object);
+  const ns = workload?.namespace ?? namespace;
+  if (deps.clients === undefined || workload === undefined || ns === undefined) return undefined;
+  const read = readPullSecrets(deps.clients, ns, workload.podSpec);
+  const timeout = new Promise<string[]>((resolve) => setTimeout(() => resolve([]), budget).unref());
+  const credentials = new Map<string, Credentials>();
+  for (const text of await Promise.race([read, timeout])) {
+    try {
+      for (const [host, entry] of parseDockerConfig(text, 'imagePullSecret')) credentials.set(host, entry);
+    } catch (error) {
+      deps.logger?.warn({ err: error }, 'unusable imagePullSecret');
+    }
+  }
+  return credentials;
+}
+
+async function inspectFor(deps: ImageLookupDeps, object: unknown, policy: Policy, namespace: string | undefined, budget: number): Promise<ImageFacts | undefined> {
+  const settings = imageSettings(policy);
+  if (!settings.inspect) return undefined;
+  const images = imagesToInspect(object, policy, namespace);
+  if (images.length === 0) return undefined;
+  const started = Date.now();
+  const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, namespace, budget / 2) : undefined;
+  return deps.inspector.inspect(images, settings, { budget: Math.max(1, budget - (Date.now() - started)), ...(credentials === undefined ? {} : { credentials }) });
+}
+
+/** The webhook's step in front of /validate: image configs within the policy's budget; failures are logged, never thrown. */
+export function createImageLookup(deps: ImageLookupDeps): LookUpImages {
+  return async (request, policy) => {
+    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
+    try {
+      const facts = await inspectFor(deps, request.object, policy, request.namespace, imageSettings(policy).timeout);
+      if (facts === undefined) return undefined;
+      for (const inspection of facts.values()) {
+        if (inspection.status === 'uninspected') deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
+      }
+      return { facts, warnUninspected: imageSettings(policy).warnUninspected };
+    } catch (error) {
+      deps.logger?.error({ err: error, uid: request.uid }, 'image lookup failed');
+      return undefined;
+    }
+  };
+}
+
+/** The background scan's (and `audit`'s) image lookup: a longer budget, the same caches. */
+export function scanImageLookup(deps: ImageLookupDeps, policy: () => Policy): (object: unknown, namespace: string | undefined) => Promise<ImageFacts> {
+  return async (object, namespace) => (await inspectFor(deps, object, policy(), namespace, Math.max(SCAN_BUDGET_MS, imageSettings(policy()).timeout))) ?? new Map();
+}
