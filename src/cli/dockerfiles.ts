@@ -1,7 +1,8 @@
 import { DockerfileError } from '../core/dockerfile.js';
+import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
 import { effectiveMode, type Policy } from '../engine/policy.js';
 import { summarize, type ReportFinding } from '../engine/report.js';
-import { applyRewrite, checkDockerfile, type DockerfileCheck } from '../rules/dockerfile-pid1.js';
+import { applyRewrite, baseImageToInspect, checkDockerfile, type DockerfileCheck } from '../rules/dockerfile-pid1.js';
 import { noShellEntrypoint } from '../rules/no-shell-entrypoint.js';
 import type { CheckResult } from './check.js';
 import type { FixedFile } from './fix.js';
@@ -9,16 +10,50 @@ import type { DockerfileInput } from './inputs.js';
 import { InputError } from './manifests.js';
 
 /** The rule's verdict on one Dockerfile under the policy; undefined when the policy turns the rule off. */
-function check(file: DockerfileInput, policy: Policy): (DockerfileCheck & { mode: 'enforce' | 'audit' }) | undefined {
+function check(file: DockerfileInput, policy: Policy, images: ImageFacts = NO_IMAGE_FACTS): (DockerfileCheck & { mode: 'enforce' | 'audit' }) | undefined {
   const mode = effectiveMode(policy, noShellEntrypoint);
   if (mode === 'off') return undefined;
   const shells = policy.rules[noShellEntrypoint.meta.id]?.shells as string[];
   try {
-    return { mode, ...checkDockerfile(file.text, shells) };
+    return { mode, ...withBaseImage(file.text, shells, images) };
   } catch (error) {
     if (error instanceof DockerfileError) throw new InputError(`${file.path}: ${error.message}`);
     throw error;
   }
+}
+
+/** External base images whose ENTRYPOINT/CMD decide a Dockerfile's PID 1 (for `check --inspect-images`). */
+export function dockerfileBaseImages(files: readonly DockerfileInput[]): string[] {
+  return files.flatMap((file) => {
+    try {
+      const base = baseImageToInspect(file.text);
+      return base === undefined ? [] : [base.image];
+    } catch (error) {
+      if (error instanceof DockerfileError) return []; // reported when the file is checked
+      throw error;
+    }
+  });
+}
+
+/**
+ * Judges a Dockerfile with its inspected base image, platform by platform (the first platform whose
+ * PID 1 is a shell is named); uninspected, as the file alone tells, with why the base was not read.
+ */
+function withBaseImage(text: string, shells: readonly string[], images: ImageFacts): DockerfileCheck {
+  const base = baseImageToInspect(text);
+  const inspection = base === undefined ? undefined : images.get(base.image);
+  if (base === undefined || inspection === undefined) return checkDockerfile(text, shells);
+  if (inspection.status === 'uninspected') {
+    const verdict = checkDockerfile(text, shells);
+    return verdict.uninspected === undefined ? verdict : { ...verdict, uninspected: { ...verdict.uninspected, reason: `${verdict.uninspected.reason}: ${inspection.reason}` } };
+  }
+  for (const config of inspection.platforms) {
+    const verdict = checkDockerfile(text, shells, config);
+    if (verdict.finding !== undefined) {
+      return { finding: { ...verdict.finding, message: `${verdict.finding.message} (base image ${inspection.reference}, ${config.platform})` } };
+    }
+  }
+  return {};
 }
 
 /**
@@ -30,6 +65,7 @@ export function checkDockerfiles(
   files: readonly DockerfileInput[],
   policy: Policy,
   onInvalid: (file: DockerfileInput, error: unknown) => void,
+  images?: ImageFacts,
 ): { result: CheckResult; notes: string[] } {
   const findings: ReportFinding[] = [...result.findings];
   const notes: string[] = [];
@@ -37,7 +73,7 @@ export function checkDockerfiles(
   for (const file of files) {
     let verdict: ReturnType<typeof check>;
     try {
-      verdict = check(file, policy);
+      verdict = check(file, policy, images);
     } catch (error) {
       onInvalid(file, error);
       continue;

@@ -31,11 +31,19 @@ export function registryConfigFile(path: string | undefined): string {
   return path ?? DEFAULT_REGISTRY_CONFIG;
 }
 
-/** Image configs for `check --inspect-images`: every image whose container sets no `command`, looked up together. */
-export async function inspectManifestImages(files: readonly ManifestFile[], policy: Policy, registryConfig: string | undefined): Promise<ImageFacts | undefined> {
+/**
+ * Image configs for `check --inspect-images`, looked up together: every image whose container sets no
+ * `command`, and the external base images whose ENTRYPOINT/CMD decide a Dockerfile's PID 1.
+ */
+export async function inspectManifestImages(
+  files: readonly ManifestFile[],
+  baseImages: readonly string[],
+  policy: Policy,
+  registryConfig: string | undefined,
+): Promise<ImageFacts | undefined> {
   const settings = imageSettings(policy);
   if (!settings.inspect) return undefined;
-  const images = new Set(files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))));
+  const images = new Set([...files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))), ...baseImages]);
   const inspector = createInspector(undefined, registryConfigFile(registryConfig));
   // The user's own manifests: every image is looked up, however many.
   return inspector.inspect([...images], settings, { budget: Math.max(CHECK_BUDGET_MS, settings.timeout), maxLookups: Number.POSITIVE_INFINITY });

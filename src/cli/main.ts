@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
-import { checkDockerfiles, fixDockerfile } from './dockerfiles.js';
+import { checkDockerfiles, dockerfileBaseImages, fixDockerfile } from './dockerfiles.js';
 import { fixManifests } from './fix.js';
 import { describeInputs, filesWithoutObjects, problemOf, readInputs } from './inputs.js';
 import { InputError, namespaceLabelsIn } from './manifests.js';
@@ -37,9 +37,13 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
   const inputs = readInputs(paths, options.dockerfile, readStdin);
   // Loaded only when asked for: CI often runs offline, and `check` stays quick to start.
   const images = options.inspectImages ? await import('./images.js') : undefined;
-  const facts = await images?.inspectManifestImages(inputs.files, policy, options.registryConfig);
-  const { result, notes } = checkDockerfiles(checkManifests(inputs.files, policy, options.kubeVersion, facts), inputs.dockerfiles, policy, (file, error) =>
-    inputs.invalidFiles.push(problemOf(error, file.path)),
+  const facts = await images?.inspectManifestImages(inputs.files, dockerfileBaseImages(inputs.dockerfiles), policy, options.registryConfig);
+  const { result, notes } = checkDockerfiles(
+    checkManifests(inputs.files, policy, options.kubeVersion, facts),
+    inputs.dockerfiles,
+    policy,
+    (file, error) => inputs.invalidFiles.push(problemOf(error, file.path)),
+    facts,
   );
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
   const uninspected = images?.uninspectedImages(facts) ?? [];

@@ -20,6 +20,7 @@ before(async () => {
   ensureRegistryInstalled();
   registry = await startRegistry('htpasswd');
   await pushImage(registry, 'shop/web', '1', { cmd: ['/bin/sh', '-c', '/app/server --port 80'] });
+  await pushImage(registry, 'shop/base', 'exec', { entrypoint: ['/app/server'] });
   const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
   writeFiles(dir, {
     'ca.crt': registry.ca,
@@ -29,6 +30,9 @@ before(async () => {
     'web.yaml': deployment(`${registry.host}/shop/web:1`),
     'web-command.yaml': deployment(`${registry.host}/shop/web:1`, { command: ['/app/server'] }),
     'missing.yaml': deployment(`${registry.host}/shop/web:2`),
+    // Dockerfiles that set no ENTRYPOINT or CMD: the base image decides PID 1.
+    'inherits-shell/Dockerfile': `FROM ${registry.host}/shop/web:1\nCOPY server /app/server\n`,
+    'inherits-exec/Dockerfile': `FROM ${registry.host}/shop/base:exec\nCOPY server /app/server\n`,
   });
   env = { NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'), HOME: join(dir, 'home') };
 });
@@ -76,5 +80,19 @@ describe('check --inspect-images', () => {
       assert.equal(result.status, 2, file);
       assert.match(result.stderr, new RegExp(file.replace('.', '\\.')));
     }
+  });
+
+  test("a Dockerfile's external base image is inspected: its shell-form CMD is found, an exec-form ENTRYPOINT passes", () => {
+    const shell = runCli(['check', 'inherits-shell/Dockerfile', '--inspect-images', '-o', 'json'], { cwd: dir, env });
+    assert.equal(shell.status, 1, shell.stderr);
+    const [finding] = (JSON.parse(shell.stdout) as { findings: { kind: string; message: string }[] }).findings;
+    assert.equal(finding?.kind, 'Dockerfile');
+    assert.match(finding?.message ?? '', new RegExp(`base image ${registry.host}/shop/web:1, linux/amd64`));
+    const exec = runCli(['check', 'inherits-exec/Dockerfile', '--inspect-images'], { cwd: dir, env });
+    assert.equal(exec.status, 0, exec.stdout + exec.stderr);
+    // Without inspection the base image is unknown: nothing is claimed, and stderr says what was not read.
+    const offline = runCli(['check', 'inherits-shell/Dockerfile'], { cwd: dir, env });
+    assert.equal(offline.status, 0);
+    assert.match(offline.stderr, /not inspected/);
   });
 });
