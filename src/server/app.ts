@@ -2,8 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../rules/index.js';
 import { admissionHandler } from './admission/handler.js';
-import { mutateRequest } from './admission/mutate.js';
-import { validateRequest } from './admission/validate.js';
+import { DecisionWorker } from './admission/off-thread.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyHolder } from './policy-holder.js';
 
@@ -37,11 +36,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
+  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})), offThread: new DecisionWorker() };
 
-  const json = express.json({ limit: MAX_BODY, type: () => true });
-  app.post('/validate', json, admissionHandler('validate', validateRequest, admission));
-  app.post('/mutate', json, admissionHandler('mutate', mutateRequest, admission));
+  // Raw bytes: the handler parses them itself, in a worker thread when they are large.
+  const raw = express.raw({ limit: MAX_BODY, type: () => true });
+  app.post('/validate', raw, admissionHandler('validate', admission));
+  app.post('/mutate', raw, admissionHandler('mutate', admission));
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
