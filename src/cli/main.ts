@@ -120,9 +120,12 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz, /metrics)')
+    .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz) and metrics over HTTP (GET /metrics, /reports)')
     .option('--port <port>', 'HTTPS port', parsePort, 8443)
     .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option('--metrics-port <port>', 'plain-HTTP port for /metrics and /reports (never served on the webhook port)', parsePort, 9090)
+    .addOption(new Option('--tls-min-version <version>', 'lowest TLS version accepted').choices(['1.2', '1.3']).default('1.2'))
+    .option('--max-connections <n>', 'connections the HTTPS port accepts at once; more are refused', parsePositiveInteger, 512)
     .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes')
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--cert-dir <dir>', 'where a local self-signed pair is generated when no --tls-cert is given', 'certs')

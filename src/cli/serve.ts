@@ -18,6 +18,9 @@ import { loadPolicyFile } from './policy-file.js';
 export interface ServeOptions {
   port: number;
   host: string;
+  metricsPort: number;
+  tlsMinVersion: '1.2' | '1.3';
+  maxConnections: number;
   tlsCert?: string;
   tlsKey?: string;
   certDir: string;
@@ -124,6 +127,9 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const server = new WebhookServer({
     port: options.port,
     host: options.host,
+    metricsPort: options.metricsPort,
+    tlsMinVersion: `TLSv${options.tlsMinVersion}`,
+    maxConnections: options.maxConnections,
     tls: tls.files,
     policy: holder,
     metrics,

@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../rules/index.js';
 import { admissionHandler } from './admission/handler.js';
@@ -17,7 +17,7 @@ export interface AppDeps {
   cluster?: () => ClusterInfo;
   /** Policy loaded and TLS up; false while draining. */
   isReady?: () => boolean;
-  /** Extra GET routes (for example /reports), added by the composition in the CLI. */
+  /** Extra GET routes (for example /reports), added by the composition in the CLI; served beside /metrics. */
   routes?: Record<string, () => unknown>;
 }
 
@@ -31,7 +31,31 @@ const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
   res.status(status).json({ error: status === 413 ? `request body larger than ${MAX_BODY}` : `invalid request body: ${error.message}` });
 };
 
-/** The webhook's express app, without listening: tests drive it in-process. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+};
+
+/**
+ * What monitoring reads, on a port of its own: /metrics and the extra routes (/reports lists every
+ * workload's namespace, name and containers, which the webhook port must not give to any client).
+ */
+export function createMetricsApp(deps: Pick<AppDeps, 'metrics' | 'routes'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  for (const [path, read] of Object.entries(deps.routes ?? {})) {
+    app.get(path, (_req, res) => {
+      res.json(read());
+    });
+  }
+  app.use(notFound);
+  return app;
+}
+
+/** The webhook's express app (admission and health only), without listening: tests drive it in-process. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -50,18 +74,7 @@ export function createApp(deps: AppDeps): Express {
     const ready = deps.isReady?.() ?? true;
     res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  for (const [path, read] of Object.entries(deps.routes ?? {})) {
-    app.get(path, (_req, res) => {
-      res.json(read());
-    });
-  }
-
-  app.use((req, res) => {
-    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
-  });
+  app.use(notFound);
   app.use(bodyErrors);
   app.use(((error, _req, res, _next) => {
     deps.logger.error({ err: error }, 'unhandled error');

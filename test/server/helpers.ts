@@ -5,7 +5,7 @@ import type { Operation } from 'fast-json-patch';
 import { pino, type Logger } from 'pino';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
 import type { ClusterInfo } from '../../src/rules/index.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
+import { createApp, createMetricsApp, type AppDeps } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
 
@@ -142,6 +142,8 @@ export function makePolicy(overrides: Json = {}): Policy {
 
 export interface TestApp {
   app: Express;
+  /** /metrics and the extra routes, served on their own port. */
+  metricsApp: Express;
   metrics: Metrics;
   holder: PolicyHolder;
 }
@@ -151,7 +153,7 @@ export function makeApp(policy: Json = {}, deps: Partial<AppDeps> & { logger?: L
   const metrics = deps.metrics ?? createMetrics();
   const holder = deps.policy ?? new PolicyHolder(makePolicy(policy), metrics);
   const app = createApp({ ...deps, policy: holder, metrics, logger: deps.logger ?? pino({ level: 'silent' }) });
-  return { app, metrics, holder };
+  return { app, metricsApp: createMetricsApp({ metrics, ...(deps.routes ? { routes: deps.routes } : {}) }), metrics, holder };
 }
 
 export function decodePatch(patch: unknown): Operation[] {
