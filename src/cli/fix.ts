@@ -3,7 +3,9 @@ import { isMap, isNode, isScalar, isSeq, stringify, visit, type Document } from 
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
-import type { ManifestFile } from './manifests.js';
+import { expandedSizeExceeds } from '../core/depth.js';
+import { DEFAULT_MAX_FILE_BYTES } from './bounded-read.js';
+import { InputError, type ManifestFile } from './manifests.js';
 
 export interface FixedFile {
   path: string;
@@ -120,7 +122,7 @@ function applyEdits(text: string, edits: readonly TextEdit[]): string {
 }
 
 /** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */
-export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}): FixedFile {
+export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}, maxOutputBytes = DEFAULT_MAX_FILE_BYTES): FixedFile {
   const json = isJson(file);
   const indentSeq = indentsSequences(file.text);
   let changes = 0;
@@ -142,8 +144,13 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
       }
     } else {
       edits = undefined;
-      // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole.
-      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(document.toJS({ maxAliasCount: 1000 })));
+      // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole,
+      // unless the expansion is what an alias bomb is made for (check reads the same file without expanding).
+      const value: unknown = patched.get(document) ?? document.toJS({ maxAliasCount: 1000 });
+      if (!patched.has(document) && expandedSizeExceeds(value, maxOutputBytes)) {
+        throw new InputError(`${file.path}: its YAML aliases expand to more than ${maxOutputBytes} bytes (--max-file-size); fix writes them expanded`);
+      }
+      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(value));
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
       const operations = mutation.patch.map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
       patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);

@@ -4,9 +4,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
+import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
+import { parseByteSize, parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -17,17 +18,17 @@ import { styleFor } from './style.js';
 /** Exit codes shared by every command (a contract for CI pipelines). */
 export const EXIT = { clean: 0, denied: 1, badInput: 2 } as const;
 
-function readStdin(): string {
-  return readFileSync(0, 'utf8');
+function readStdin(maxBytes: number): string {
+  return readBounded(0, '-', maxBytes);
 }
 
-function readAll(paths: readonly string[]) {
-  return expandPaths(paths).map((path) => readManifests(path, readStdin));
+function readAll(paths: readonly string[], maxBytes: number) {
+  return expandPaths(paths).map((path) => readManifests(path, readStdin, maxBytes));
 }
 
-function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
+function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo; maxFileSize: number }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths), policy, options.kubeVersion);
+  const result = checkManifests(readAll(paths, options.maxFileSize), policy, options.kubeVersion);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
@@ -37,11 +38,11 @@ function runCheck(paths: string[], options: { policy?: string; output: 'table' |
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
-function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo }): number {
+function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; maxFileSize: number }): number {
   const policy = loadPolicyFile(options.policy);
-  const files = readAll(paths);
+  const files = readAll(paths, options.maxFileSize);
   if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
-  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion));
+  const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion, options.maxFileSize));
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -69,7 +70,10 @@ export function buildProgram(): Command {
       .description(description)
       .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
       .option('--policy <file>', 'policy file (default: the built-in policy)')
-      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion);
+      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion)
+      .addOption(
+        new Option('--max-file-size <size>', 'refuse larger files and stdin (bytes, or with Ki/Mi/Gi)').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES, '8Mi'),
+      );
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
@@ -173,4 +177,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// Whatever escapes main (an error in a callback, a rejected promise nobody awaited) is still exit 2:
+// 1 would read as "would deny" in a CI pipeline.
+const crash = (error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(EXIT.badInput);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 process.exitCode = await main(process.argv.slice(2));

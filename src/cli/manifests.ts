@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { asString, getPath, isObject } from '../core/types.js';
+import { DEFAULT_MAX_FILE_BYTES, readRegularFile, RefusedInputError } from './bounded-read.js';
 
 /** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
 export class InputError extends Error {
@@ -88,11 +89,12 @@ export function parseManifests(path: string, text: string): ManifestFile {
   return { path, text, documents, objects };
 }
 
-export function readManifests(path: string, readStdin: () => string): ManifestFile {
+export function readManifests(path: string, readStdin: (maxBytes: number) => string, maxBytes = DEFAULT_MAX_FILE_BYTES): ManifestFile {
   let text: string;
   try {
-    text = path === '-' ? readStdin() : readFileSync(path, 'utf8');
+    text = path === '-' ? readStdin(maxBytes) : readRegularFile(path, maxBytes);
   } catch (error) {
+    if (error instanceof RefusedInputError) throw new InputError(error.message);
     throw new InputError(`${path}: cannot read: ${(error as Error).message}`);
   }
   return parseManifests(path, text);

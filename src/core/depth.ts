@@ -47,3 +47,25 @@ export function nestingExceeds(value: unknown, limit = MAX_NESTING_DEPTH): boole
   }
   return false;
 }
+
+/**
+ * True when a value, written out with every shared reference repeated (YAML aliases expanded),
+ * would take more than about `limit` bytes. Stops as soon as it knows, so the work is bounded by the
+ * limit, not by the (possibly exponential) expansion.
+ */
+export function expandedSizeExceeds(value: unknown, limit: number): boolean {
+  let size = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') size += next.length + 2;
+    else if (typeof next === 'object' && next !== null) {
+      for (const [key, child] of Object.entries(next)) {
+        size += key.length + 4;
+        pending.push(child);
+      }
+    } else size += 8;
+    if (size > limit) return true;
+  }
+  return false;
+}

@@ -98,7 +98,7 @@ describe('cluster mode against a real kube-apiserver', () => {
       ['create', 'events', '-n', 'lifecycle-guard'],
       ['list', 'deployments', '--all-namespaces'],
       ['list', 'pods', '--all-namespaces'],
-      ['update', 'policyreports.wgpolicyk8s.io', '-n', 'apps'],
+      ['update', 'policyreports.wgpolicyk8s.io/lifecycle-guard', '-n', 'apps'],
       ['update', 'leases/lifecycle-guard-reports', '-n', 'lifecycle-guard'],
     ];
     const denied = [
@@ -114,6 +114,7 @@ describe('cluster mode against a real kube-apiserver', () => {
       ['create', 'deployments', '-n', 'apps'],
       ['delete', 'pods', '-n', 'apps'],
       ['update', 'leases/other', '-n', 'lifecycle-guard'],
+      ['update', 'policyreports.wgpolicyk8s.io/other', '-n', 'apps'],
       ['*', '*'],
     ];
     for (const args of allowed) assert.equal(await can(...args), 'yes', `can ${args.join(' ')}`);
