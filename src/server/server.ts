@@ -114,6 +114,10 @@ export class WebhookServer {
     );
     server.keepAliveTimeout = 65_000;
     server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    // headersTimeout starts with a request's first byte: a client that completes the handshake and
+    // sends nothing would hold its connection (and a slot of maxConnections) forever. Node clears
+    // this timeout when a request arrives, and manages keep-alive idleness itself after that.
+    server.on('secureConnection', (socket) => socket.setTimeout(headersTimeout));
     this.#server = server;
     // While draining, every response asks its client to close the connection, so none reuses one that
     // is about to be closed under it and the next request goes to another replica.

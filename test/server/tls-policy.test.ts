@@ -61,21 +61,37 @@ describe('tlsMinVersion TLSv1.3', () => {
   });
 });
 
-describe('maxConnections', () => {
+/** A TLS connection that completes its handshake (resolves) or is dropped first (rejects). */
+function connectTo(server: TlsServer): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: server.server.port, ca: server.ca, servername: 'localhost' }, () => resolve(socket));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before the handshake')));
+  });
+}
+
+describe('connections', () => {
   let target: TlsServer;
   before(async () => {
     target = await startTlsServer({ maxConnections: 4 });
   });
   after(() => target.stop());
 
-  /** A TLS connection that completes its handshake (resolves) or is dropped first (rejects). */
-  function handshake(): Promise<TLSSocket> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: target.server.port, ca: target.ca, servername: 'localhost' }, () => resolve(socket));
-      socket.once('error', reject);
-      socket.once('close', () => reject(new Error('closed before the handshake')));
-    });
-  }
+  const handshake = () => connectTo(target);
+
+  test('a connection that sends nothing after the handshake is closed after the headers timeout', async () => {
+    const quiet = await startTlsServer({ requestTimeoutMs: 1000 });
+    try {
+      const socket = await connectTo(quiet);
+      const closed = new Promise((resolve) => socket.once('close', () => resolve('closed')));
+      const deadline = new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000).unref());
+      const outcome = await Promise.race([closed, deadline]);
+      socket.destroy();
+      assert.equal(outcome, 'closed');
+    } finally {
+      await quiet.stop();
+    }
+  });
 
   test('connections past the cap are dropped; a freed slot is usable again', async () => {
     const open = await Promise.all([handshake(), handshake(), handshake(), handshake()]);
