@@ -29,11 +29,15 @@ export interface AnswerSummary {
 /** An HTTP answer to a body posted to /validate or /mutate: the status, its JSON text, and (200 only) a summary. */
 export interface Answer {
   status: number;
-  json: string;
+  /** UTF-8 bytes when it comes from the worker thread (moved, not copied: a patch can be tens of MB). */
+  json: string | Uint8Array;
   summary?: AnswerSummary;
 }
 
-function badRequest(error: string): Answer {
+/** What answerReview itself returns: JSON text. */
+type TextAnswer = Answer & { json: string };
+
+function badRequest(error: string): TextAnswer {
   return { status: 400, json: JSON.stringify({ error }) };
 }
 
@@ -64,7 +68,7 @@ function summarize(request: AdmissionRequest, decision: Decision, exception?: An
  * for an unreachable webhook, not for a bug in one rule. Pure and synchronous, so it runs as well in
  * a worker thread as inline.
  */
-export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Policy, cluster: ClusterInfo): Answer {
+export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Policy, cluster: ClusterInfo): TextAnswer {
   // Checked on the bytes, before anything recursive (copy, diff) can meet the nesting.
   if (jsonNestingExceeds(body)) return badRequest(`invalid request body: JSON nested deeper than ${MAX_NESTING_DEPTH} levels`);
   let parsed: unknown;

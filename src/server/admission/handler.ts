@@ -35,7 +35,11 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Reque
       deps.logger.error({ err: error, endpoint, bytes: body.length }, 'admission failed');
       answer = UNANSWERABLE;
     }
-    res.status(answer.status).type('application/json').send(answer.json);
+    const { json } = answer;
+    res
+      .status(answer.status)
+      .type('application/json')
+      .send(typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength));
 
     const durationMs = stopTimer() * 1000;
     const summary = answer.summary;
