@@ -9,11 +9,16 @@ export interface CheckResult extends Report {
   errors: (RuleError & { file: string; line: number })[];
 }
 
-/** Evaluates every object of the manifest files as the webhook would on CREATE. */
-export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}): CheckResult {
+/**
+ * Evaluates every object of the manifest files as the webhook would on CREATE. Files are taken one at
+ * a time, so a lazy iterable keeps only one parsed file in memory.
+ */
+export function checkManifests(files: Iterable<ManifestFile>, policy: Policy, cluster: ClusterInfo = {}): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
   let objects = 0;
+  let count = 0;
   for (const file of files) {
+    count += 1;
     for (const { object, line } of file.objects) {
       objects += 1;
       const evaluation = evaluateObject(object, policy, { cluster });
@@ -22,6 +27,6 @@ export function checkManifests(files: readonly ManifestFile[], policy: Policy, c
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });
     }
   }
-  result.summary = { files: files.length, ...summarize(objects, result.findings) };
+  result.summary = { files: count, ...summarize(objects, result.findings) };
   return result;
 }

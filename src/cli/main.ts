@@ -23,12 +23,17 @@ function readStdin(maxBytes: number): string {
 }
 
 function readAll(paths: readonly string[], maxBytes: number) {
-  return expandPaths(paths).map((path) => readManifests(path, readStdin, maxBytes));
+  return [...readEach(paths, maxBytes)];
+}
+
+/** Each file read and parsed when it is reached, so `check` holds one parsed file at a time. */
+function* readEach(paths: readonly string[], maxBytes: number) {
+  for (const path of expandPaths(paths)) yield readManifests(path, readStdin, maxBytes);
 }
 
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo; maxFileSize: number }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths, options.maxFileSize), policy, options.kubeVersion);
+  const result = checkManifests(readEach(paths, options.maxFileSize), policy, options.kubeVersion);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
