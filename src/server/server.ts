@@ -1,5 +1,5 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
@@ -115,9 +115,10 @@ export class WebhookServer {
     server.keepAliveTimeout = 65_000;
     server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     // headersTimeout starts with a request's first byte: a client that completes the handshake and
-    // sends nothing would hold its connection (and a slot of maxConnections) forever. Node clears
-    // this timeout when a request arrives, and manages keep-alive idleness itself after that.
+    // sends nothing would hold its connection (and a slot of maxConnections) forever. Once a request
+    // arrives, the request timeouts and keep-alive idleness take over, however long it takes to decide.
     server.on('secureConnection', (socket) => socket.setTimeout(headersTimeout));
+    server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
     this.#server = server;
     // While draining, every response asks its client to close the connection, so none reuses one that
     // is about to be closed under it and the next request goes to another replica.

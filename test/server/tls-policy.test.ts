@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect, type TLSSocket } from 'node:tls';
-import { startTlsServer, type TlsServer } from './tls-harness.js';
+import { badContainer, pod, review } from './helpers.js';
+import { httpsCall, startTlsServer, type TlsServer } from './tls-harness.js';
 
 /** The suite negotiated by `openssl s_client`, or undefined when the handshake fails. Asynchronous: the server runs in this process. */
 function negotiate(port: number, args: string[]): Promise<string | undefined> {
@@ -79,9 +80,13 @@ describe('connections', () => {
 
   const handshake = () => connectTo(target);
 
-  test('a connection that sends nothing after the handshake is closed after the headers timeout', async () => {
+  test('a connection that sends nothing after the handshake is closed after the headers timeout; a slow decision is not', async () => {
     const quiet = await startTlsServer({ requestTimeoutMs: 1000 });
     try {
+      // Seconds of deciding, well past the 1 s timeout, on a connection that is silent meanwhile.
+      const slow = JSON.stringify(review(pod(Array.from({ length: 30_000 }, (_, index) => badContainer(`c${index}`)))));
+      assert.equal((await httpsCall(quiet, 'POST', '/validate', slow)).status, 200);
+
       const socket = await connectTo(quiet);
       const closed = new Promise((resolve) => socket.once('close', () => resolve('closed')));
       const deadline = new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000).unref());
