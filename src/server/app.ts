@@ -1,14 +1,19 @@
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../rules/index.js';
+import { BodyBudget } from './admission/body-budget.js';
 import { admissionHandler } from './admission/handler.js';
 import { mutateRequest } from './admission/mutate.js';
+import { admissionRoute } from './admission/route.js';
 import { validateRequest } from './admission/validate.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyHolder } from './policy-holder.js';
 
 /** Objects reach ~3 MiB and a review can carry both object and oldObject. */
-export const MAX_BODY = '7mb';
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+/** Default cap on the bytes buffered across all admission bodies in flight: a few maximal reviews. */
+export const MAX_BUFFERED_BODY_BYTES = 4 * MAX_BODY_BYTES;
 
 export interface AppDeps {
   policy: PolicyHolder;
@@ -20,28 +25,29 @@ export interface AppDeps {
   isReady?: () => boolean;
   /** Extra GET routes (for example /reports), added by the composition in the CLI. */
   routes?: Record<string, () => unknown>;
+  /** Cap on the bytes buffered across all admission bodies in flight (default MAX_BUFFERED_BODY_BYTES). */
+  maxBufferedBodyBytes?: number;
 }
 
-/** Body-parser errors carry the HTTP status to answer with (400 malformed JSON, 413 too large). */
-const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
-  if (status === undefined) {
-    next(error);
-    return;
-  }
-  res.status(status).json({ error: status === 413 ? `request body larger than ${MAX_BODY}` : `invalid request body: ${error.message}` });
-};
+/** The composed request handler: what an HTTP(S) server serves and what tests drive in-process. */
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** The webhook's express app, without listening: tests drive it in-process. */
-export function createApp(deps: AppDeps): Express {
+/**
+ * The webhook without listening: the admission endpoints on their lean path (admission/route.ts),
+ * in front of the express app that serves everything else. Tests drive it in-process.
+ */
+export function createApp(deps: AppDeps): WebhookHandler {
+  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
+  const route = admissionRoute({
+    endpoints: { validate: admissionHandler('validate', validateRequest, admission), mutate: admissionHandler('mutate', mutateRequest, admission) },
+    maxBodyBytes: MAX_BODY_BYTES,
+    budget: new BodyBudget(deps.maxBufferedBodyBytes ?? MAX_BUFFERED_BODY_BYTES),
+    onOverload: () => deps.metrics.overloaded.inc(),
+    logger: deps.logger,
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})) };
-
-  const json = express.json({ limit: MAX_BODY, type: () => true });
-  app.post('/validate', json, admissionHandler('validate', validateRequest, admission));
-  app.post('/mutate', json, admissionHandler('mutate', mutateRequest, admission));
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
@@ -62,10 +68,11 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });
-  app.use(bodyErrors);
   app.use(((error, _req, res, _next) => {
     deps.logger.error({ err: error }, 'unhandled error');
     res.status(500).json({ error: 'internal error' });
   }) satisfies ErrorRequestHandler);
-  return app;
+  return (req, res) => {
+    if (!route(req, res)) app(req, res);
+  };
 }

@@ -1,11 +1,10 @@
 // Shared builders for the webhook server tests: AdmissionReviews, Pods and workloads, and an app.
-import type { Express } from 'express';
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { pino, type Logger } from 'pino';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
 import type { ClusterInfo } from '../../src/rules/index.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
+import { createApp, type AppDeps, type WebhookHandler } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
 
@@ -141,7 +140,7 @@ export function makePolicy(overrides: Json = {}): Policy {
 }
 
 export interface TestApp {
-  app: Express;
+  app: WebhookHandler;
   metrics: Metrics;
   holder: PolicyHolder;
 }
