@@ -16,7 +16,7 @@ export function writeRepository(dir: string): string[] {
     const documents: string[] = [];
     for (let index = 0; index < perFile; index += 1) {
       const number = file * perFile + index;
-      documents.push(stringify(workload('Deployment', number % 4 !== 0, number)));
+      documents.push(stringify(workload('Deployment', number % 4 !== 0, number), { aliasDuplicateObjects: false }));
     }
     const path = join(dir, `app-${String(file).padStart(3, '0')}.yaml`);
     writeFileSync(path, documents.join('---\n'));

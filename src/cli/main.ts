@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
-import { expandPaths, InputError, readManifests } from './manifests.js';
+import { expandPaths, InputError, readManifests, readManifestValues } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -27,7 +27,7 @@ function readAll(paths: readonly string[]) {
 
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readAll(paths), policy, options.kubeVersion);
+  const result = checkManifests(readManifestValues(expandPaths(paths), readStdin), policy, options.kubeVersion);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
