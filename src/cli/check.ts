@@ -2,7 +2,7 @@ import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { summarize, toReportFinding } from '../engine/report.js';
-import { objectIdentity, type ManifestFile } from './manifests.js';
+import { objectIdentity, type ManifestValues } from './manifests.js';
 import type { Report } from './report-format.js';
 
 export interface CheckResult extends Report {
@@ -13,12 +13,12 @@ export interface CheckResult extends Report {
  * Evaluates every object of the manifest files as the webhook would on CREATE. Files are taken one at
  * a time, so a lazy iterable keeps only one parsed file in memory.
  */
-export function checkManifests(files: Iterable<ManifestFile>, policy: Policy, cluster: ClusterInfo = {}): CheckResult {
+export function checkManifests(files: Iterable<ManifestValues>, policy: Policy, cluster: ClusterInfo = {}): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [] };
   let objects = 0;
-  let count = 0;
+  let fileCount = 0;
   for (const file of files) {
-    count += 1;
+    fileCount += 1;
     for (const { object, line } of file.objects) {
       objects += 1;
       const evaluation = evaluateObject(object, policy, { cluster });
@@ -27,6 +27,6 @@ export function checkManifests(files: Iterable<ManifestFile>, policy: Policy, cl
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });
     }
   }
-  result.summary = { files: count, ...summarize(objects, result.findings) };
+  result.summary = { files: fileCount, ...summarize(objects, result.findings) };
   return result;
 }

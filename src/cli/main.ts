@@ -5,7 +5,7 @@ import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
-import { expandPaths, InputError, readManifests } from './manifests.js';
+import { expandPaths, InputError, readManifests, readManifestValues } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
 import { parseByteSize, parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
@@ -23,17 +23,12 @@ function readStdin(maxBytes: number): string {
 }
 
 function readAll(paths: readonly string[], maxBytes: number) {
-  return [...readEach(paths, maxBytes)];
-}
-
-/** Each file read and parsed when it is reached, so `check` holds one parsed file at a time. */
-function* readEach(paths: readonly string[], maxBytes: number) {
-  for (const path of expandPaths(paths)) yield readManifests(path, readStdin, maxBytes);
+  return expandPaths(paths).map((path) => readManifests(path, readStdin, maxBytes));
 }
 
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo; maxFileSize: number }): number {
   const policy = loadPolicyFile(options.policy);
-  const result = checkManifests(readEach(paths, options.maxFileSize), policy, options.kubeVersion);
+  const result = checkManifests(readManifestValues(expandPaths(paths), readStdin, options.maxFileSize), policy, options.kubeVersion);
   for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(

@@ -1,13 +1,9 @@
 import type { Logger } from 'pino';
 import { withExcludedNamespace, type Policy } from '../engine/policy.js';
-import { createClients, loadKubeConfig, readClusterInfo, type KubeClients } from '../kube/client.js';
+import type { KubeClients } from '../kube/client.js';
 import { hostname } from 'node:os';
-import { BackgroundScanner } from '../kube/background-scan.js';
-import { LeaderLease } from '../kube/lease.js';
-import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
-import { TlsBootstrap } from '../kube/tls-bootstrap.js';
+import type { BackgroundScanner } from '../kube/background-scan.js';
 import type { ClusterInfo } from '../rules/index.js';
-import { ensureLocalCertificates } from '../server/certificates.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
@@ -49,6 +45,7 @@ interface Background {
 async function startPolicy(options: ServeOptions, clients: KubeClients | undefined, holder: PolicyHolder, logger: Logger): Promise<Background[]> {
   if (options.policyConfigmap === undefined || clients === undefined) return [];
   const own = (policy: Policy) => withExcludedNamespace(policy, options.namespace);
+  const { PolicyConfigMapWatcher } = await import('../kube/policy-configmap.js');
   const watcher = new PolicyConfigMapWatcher(clients, {
     ...options.policyConfigmap,
     logger,
@@ -64,6 +61,7 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
     return { files: { certFile: options.tlsCert, keyFile: options.tlsKey }, background: [] };
   }
   if (options.tlsSecret !== undefined && clients !== undefined) {
+    const { TlsBootstrap } = await import('../kube/tls-bootstrap.js');
     const bootstrap = new TlsBootstrap(clients, {
       namespace: options.namespace,
       secretName: options.tlsSecret,
@@ -83,12 +81,14 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
     );
     return { files: bootstrap.files, background: [{ stop: () => clearInterval(interval) }] };
   }
+  const { ensureLocalCertificates } = await import('../server/certificates.js');
   const files = await ensureLocalCertificates(options.certDir, ['localhost', '127.0.0.1', '::1']);
   logger.info({ certFile: files.certFile, caFile: files.caFile, generated: files.generated }, 'using local self-signed certificate');
   return { files, background: [] };
 }
 
-function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, logger: Logger): BackgroundScanner {
+async function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, logger: Logger): Promise<BackgroundScanner> {
+  const [{ BackgroundScanner }, { LeaderLease }] = await Promise.all([import('../kube/background-scan.js'), import('../kube/lease.js')]);
   const lease = new LeaderLease(clients, {
     namespace: options.namespace,
     name: 'lifecycle-guard-reports',
@@ -102,6 +102,7 @@ function startScanner(options: ServeOptions, clients: KubeClients, holder: Polic
 async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
   if (clients === undefined) return {};
   try {
+    const { readClusterInfo } = await import('../kube/client.js');
     return await readClusterInfo(clients);
   } catch (error) {
     logger.warn({ err: error }, 'cluster version unknown; preStop action `auto` uses the sleep action');
@@ -115,7 +116,9 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   if (options.policy !== undefined && options.policyConfigmap !== undefined) throw new InputError('--policy and --policy-configmap exclude each other');
   const logger = createLogger(options.logLevel);
   const needsCluster = options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
-  const clients = needsCluster || options.kubeconfig !== undefined ? createClients(loadKubeConfig(options.kubeconfig)) : undefined;
+  // The Kubernetes client costs ~70 MB of memory: loaded only when serve talks to a cluster.
+  const kube = needsCluster || options.kubeconfig !== undefined ? await import('../kube/client.js') : undefined;
+  const clients = kube?.createClients(kube.loadKubeConfig(options.kubeconfig));
 
   const holder = new PolicyHolder(withExcludedNamespace(loadPolicyFile(options.policy), options.namespace), metrics);
   const cluster = await clusterInfo(clients, logger);
@@ -123,7 +126,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const tls = await startTls(options, clients, logger);
   background.push(...tls.background);
 
-  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, logger);
+  const scanner = clients === undefined ? undefined : await startScanner(options, clients, holder, cluster, logger);
   const server = new WebhookServer({
     port: options.port,
     host: options.host,

@@ -38,6 +38,8 @@ export interface Workload {
   annotations: Record<string, string>;
   /** The pod spec inside the object (the same reference, so mutations land in the object). */
   podSpec: JsonObject;
+  /** Where the pod spec sits in the object (keys from the root), for JSON Patch paths. */
+  podSpecPath: readonly string[];
   containers: ContainerView[];
   /** Jobs, CronJobs and Pods that restart Never or OnFailure: they finish instead of serving. */
   runToCompletion: boolean;
@@ -87,11 +89,20 @@ export function describeWorkload(object: unknown): Workload | undefined {
       ...asStringMap(getPath(object, ['metadata', 'annotations'])),
     },
     podSpec,
+    podSpecPath: specPath,
     containers: containerViews(podSpec),
     runToCompletion:
       kind === 'Job' || kind === 'CronJob' || (kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
     ...(kind === 'Pod' ? { controlledBy: controllerOf(object.metadata) } : {}),
   };
+}
+
+/**
+ * The same workload over another pod spec (a copy for mutating rules to change). Rules reach the
+ * object only through `podSpec` and `containers`, so a copy of the pod spec is all they need.
+ */
+export function withPodSpec(workload: Workload, podSpec: JsonObject): Workload {
+  return { ...workload, podSpec, containers: containerViews(podSpec) };
 }
 
 /** Regular containers and native sidecars: the ones that run as long as the Pod does. */

@@ -1,5 +1,5 @@
 import type { Finding } from '../core/types.js';
-import { describeWorkload, type Workload } from '../core/workload.js';
+import { withPodSpec, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
 import type { Policy } from './policy.js';
 import { selectRules, type ActiveRule, type SelectionOptions, type SkipReason } from './select.js';
@@ -53,8 +53,8 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const validating = selection.rules.filter(({ rule }) => !isMutatingRule(rule));
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
   const checked = runRules(validating, selection.workload, policy, cluster);
-  // Mutating rules report what they would change, so they run on a copy.
-  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object));
+  // Mutating rules report what they would change, so they run on a copy of the pod spec.
+  const copy = mutating.length === 0 ? undefined : withPodSpec(selection.workload, structuredClone(selection.workload.podSpec));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
   return {
     workload: selection.workload,

@@ -1,13 +1,18 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../rules/index.js';
+import { BodyBudget } from './admission/body-budget.js';
 import { admissionHandler } from './admission/handler.js';
 import { DecisionWorker } from './admission/off-thread.js';
+import { admissionRoute } from './admission/route.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyHolder } from './policy-holder.js';
 
 /** Objects reach ~3 MiB and a review can carry both object and oldObject. */
-export const MAX_BODY = '7mb';
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+/** Default cap on the bytes buffered across all admission bodies in flight: a few maximal reviews. */
+export const MAX_BUFFERED_BODY_BYTES = 4 * MAX_BODY_BYTES;
 
 export interface AppDeps {
   policy: PolicyHolder;
@@ -19,17 +24,12 @@ export interface AppDeps {
   isReady?: () => boolean;
   /** Extra GET routes (for example /reports), added by the composition in the CLI; served beside /metrics. */
   routes?: Record<string, () => unknown>;
+  /** Cap on the bytes buffered across all admission bodies in flight (default MAX_BUFFERED_BODY_BYTES). */
+  maxBufferedBodyBytes?: number;
 }
 
-/** Body-parser errors carry the HTTP status to answer with (400 malformed JSON, 413 too large). */
-const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
-  if (status === undefined) {
-    next(error);
-    return;
-  }
-  res.status(status).json({ error: status === 413 ? `request body larger than ${MAX_BODY}` : `invalid request body: ${error.message}` });
-};
+/** The composed request handler: what an HTTP(S) server serves and what tests drive in-process. */
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
@@ -55,17 +55,23 @@ export function createMetricsApp(deps: Pick<AppDeps, 'metrics' | 'routes'>): Exp
   return app;
 }
 
-/** The webhook's express app (admission and health only), without listening: tests drive it in-process. */
-export function createApp(deps: AppDeps): Express {
+/**
+ * The webhook (admission and health only) without listening: the admission endpoints on their lean
+ * path (admission/route.ts), in front of the express app that serves everything else. Tests drive it
+ * in-process.
+ */
+export function createApp(deps: AppDeps): WebhookHandler {
+  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})), offThread: new DecisionWorker() };
+  const route = admissionRoute({
+    endpoints: { validate: admissionHandler('validate', admission), mutate: admissionHandler('mutate', admission) },
+    maxBodyBytes: MAX_BODY_BYTES,
+    budget: new BodyBudget(deps.maxBufferedBodyBytes ?? MAX_BUFFERED_BODY_BYTES),
+    onOverload: () => deps.metrics.overloaded.inc(),
+    logger: deps.logger,
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})), offThread: new DecisionWorker() };
-
-  // Raw bytes: the handler parses them itself, in a worker thread when they are large.
-  const raw = express.raw({ limit: MAX_BODY, type: () => true });
-  app.post('/validate', raw, admissionHandler('validate', admission));
-  app.post('/mutate', raw, admissionHandler('mutate', admission));
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
@@ -75,10 +81,11 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
   });
   app.use(notFound);
-  app.use(bodyErrors);
   app.use(((error, _req, res, _next) => {
     deps.logger.error({ err: error }, 'unhandled error');
     res.status(500).json({ error: 'internal error' });
   }) satisfies ErrorRequestHandler);
-  return app;
+  return (req, res) => {
+    if (!route(req, res)) app(req, res);
+  };
 }

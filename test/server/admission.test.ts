@@ -3,9 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Express } from 'express';
 import { RULES, type MutatingRule, type ValidatingRule } from '../../src/rules/index.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
+import type { WebhookHandler } from '../../src/server/app.js';
 import {
   ADMISSION_API_VERSION,
   WORKLOAD_KINDS,
@@ -71,7 +71,7 @@ function checkEnvelope(res: request.Response, uid: string): AdmissionResponse {
   return response;
 }
 
-async function admit(app: Express, endpoint: Endpoint, body: ReturnType<typeof review>): Promise<AdmissionResponse> {
+async function admit(app: WebhookHandler, endpoint: Endpoint, body: ReturnType<typeof review>): Promise<AdmissionResponse> {
   const res = await request(app).post(`/${endpoint}`).set('content-type', 'application/json').send(body);
   return checkEnvelope(res, body.request.uid);
 }

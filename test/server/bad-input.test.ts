@@ -2,7 +2,7 @@
 // and the app keeps serving.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import request from 'supertest';
@@ -12,7 +12,7 @@ const MIB = 1024 * 1024;
 
 function listen(app: ReturnType<typeof makeApp>['app']): Promise<Server> {
   return new Promise((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () => resolve(server));
+    const server = createServer(app).listen(0, '127.0.0.1', () => resolve(server));
   });
 }
 

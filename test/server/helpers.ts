@@ -5,7 +5,7 @@ import type { Operation } from 'fast-json-patch';
 import { pino, type Logger } from 'pino';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
 import type { ClusterInfo } from '../../src/rules/index.js';
-import { createApp, createMetricsApp, type AppDeps } from '../../src/server/app.js';
+import { createApp, createMetricsApp, type AppDeps, type WebhookHandler } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
 
@@ -141,7 +141,7 @@ export function makePolicy(overrides: Json = {}): Policy {
 }
 
 export interface TestApp {
-  app: Express;
+  app: WebhookHandler;
   /** /metrics and the extra routes, served on their own port. */
   metricsApp: Express;
   metrics: Metrics;

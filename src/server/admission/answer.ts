@@ -8,7 +8,11 @@ import { BadReviewError, parseAdmissionReview, toAdmissionReview, type Admission
 import { validateRequest } from './validate.js';
 
 export type Endpoint = 'validate' | 'mutate';
-export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo) => Decision;
+/**
+ * Decides one review. A step that must wait (for example a lookup at the edge) returns a Promise;
+ * everything else answers synchronously, which keeps the common path free of microtask hops.
+ */
+export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo) => Decision | Promise<Decision>;
 
 export const DECIDERS: Readonly<Record<Endpoint, Decide>> = { validate: validateRequest, mutate: mutateRequest };
 
@@ -61,15 +65,20 @@ function summarize(request: AdmissionRequest, decision: Decision, exception?: An
   };
 }
 
+/** Plain data, so that it crosses from a worker thread to the log. */
+function exceptionOf(error: unknown): NonNullable<AnswerSummary['exception']> {
+  return error instanceof Error ? { type: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } : { type: typeof error, message: String(error) };
+}
+
 /**
  * Answers the raw body of an admission request: 400 when it cannot be answered (not JSON, nested
  * absurdly deep, not an AdmissionReview with a uid), otherwise the decision. An exception in a rule
  * is answered as the policy's failureMode says, never with a 5xx: the API server's failurePolicy is
- * for an unreachable webhook, not for a bug in one rule. Pure and synchronous, so it runs as well in
- * a worker thread as inline.
+ * for an unreachable webhook, not for a bug in one rule. Pure, so it runs as well in a worker thread
+ * as inline; synchronous unless the decision has to wait.
  */
-export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Policy, cluster: ClusterInfo): TextAnswer {
-  // Checked on the bytes, before anything recursive (copy, diff) can meet the nesting.
+export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Policy, cluster: ClusterInfo): TextAnswer | Promise<TextAnswer> {
+  // Checked on the bytes, before anything recursive (parse, copy, diff) can meet the nesting.
   if (jsonNestingExceeds(body)) return badRequest(`invalid request body: JSON nested deeper than ${MAX_NESTING_DEPTH} levels`);
   let parsed: unknown;
   try {
@@ -84,14 +93,18 @@ export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Polic
     if (error instanceof BadReviewError) return badRequest(error.message);
     throw error;
   }
-  let decision: Decision;
-  let exception: AnswerSummary['exception'];
+  const answer = (decision: Decision, exception?: AnswerSummary['exception']): TextAnswer => ({
+    status: 200,
+    json: JSON.stringify(toAdmissionReview(decision.response)),
+    summary: summarize(request, decision, exception),
+  });
+  const failed = (error: unknown): TextAnswer =>
+    answer(ruleFailureDecision(request.uid, [{ rule: 'webhook', message: String(error) }], policy.failureMode), exceptionOf(error));
+  let decision: Decision | Promise<Decision>;
   try {
     decision = DECIDERS[endpoint](request, policy, cluster);
   } catch (error) {
-    // Plain data, so that it crosses from a worker thread to the log.
-    exception = error instanceof Error ? { type: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } : { type: typeof error, message: String(error) };
-    decision = ruleFailureDecision(request.uid, [{ rule: 'webhook', message: String(error) }], policy.failureMode);
+    return failed(error);
   }
-  return { status: 200, json: JSON.stringify(toAdmissionReview(decision.response)), summary: summarize(request, decision, exception) };
+  return decision instanceof Promise ? decision.then((decided) => answer(decided), failed) : answer(decision);
 }

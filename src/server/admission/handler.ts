@@ -1,9 +1,8 @@
-import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../../rules/index.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
-import { answerReview, type Answer, type Endpoint } from './answer.js';
+import { answerReview, type Answer, type AnswerSummary, type Endpoint } from './answer.js';
 import { OFF_THREAD_BYTES, type DecisionWorker } from './off-thread.js';
 
 export interface AdmissionDeps {
@@ -15,57 +14,69 @@ export interface AdmissionDeps {
   offThread?: DecisionWorker;
 }
 
+/** Sends an answer: the HTTP status and the JSON text (or its UTF-8 bytes). */
+export type Reply = (status: number, json: string | Uint8Array) => void;
+
+/** Answers the raw body of a request; returns a Promise only when the answer had to wait. */
+export type AdmissionEndpoint = (body: Uint8Array, reply: Reply) => void | Promise<void>;
+
 const UNANSWERABLE: Answer = { status: 500, json: JSON.stringify({ error: 'internal error: the review could not be evaluated' }) };
 
 /**
- * Wraps a decision into an endpoint: answer the raw body (see answerReview) inline or, when it is
- * large, in the worker thread; respond; then log and count. 5xx only when the review could not be
- * evaluated at all (the worker ran out of memory or time): there is no uid to answer with, and the
- * API server's failurePolicy decides.
+ * Wraps a decision into an endpoint: answer the raw body (see answerReview) inline and synchronously
+ * when it is small, in the worker thread when it is large; respond; then log and count. 5xx only when
+ * the review could not be evaluated at all (the worker ran out of memory or time): there is no uid
+ * to answer with, and the API server's failurePolicy decides.
  */
-export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const stopTimer = deps.metrics.duration.startTimer({ endpoint });
-    const body: Uint8Array = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const job = { endpoint, body, policy: deps.policy.current, cluster: deps.cluster() };
-    let answer: Answer;
-    try {
-      answer = body.length > OFF_THREAD_BYTES && deps.offThread !== undefined ? await deps.offThread.answer(job) : answerReview(endpoint, body, job.policy, job.cluster);
-    } catch (error) {
+export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): AdmissionEndpoint {
+  const labels = { endpoint };
+  return (body, reply) => {
+    const started = process.hrtime.bigint();
+    const respond = (answer: Answer): void => {
+      reply(answer.status, answer.json);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.duration.observe(labels, seconds);
+      if (answer.summary !== undefined) record(endpoint, answer.summary, seconds, deps);
+    };
+    const unanswerable = (error: unknown): void => {
       deps.logger.error({ err: error, endpoint, bytes: body.length }, 'admission failed');
-      answer = UNANSWERABLE;
+      respond(UNANSWERABLE);
+    };
+    const job = { endpoint, body, policy: deps.policy.current, cluster: deps.cluster() };
+    let answer: Answer | Promise<Answer>;
+    try {
+      answer = body.length > OFF_THREAD_BYTES && deps.offThread !== undefined ? deps.offThread.answer(job) : answerReview(endpoint, body, job.policy, job.cluster);
+    } catch (error) {
+      unanswerable(error);
+      return;
     }
-    const { json } = answer;
-    res
-      .status(answer.status)
-      .type('application/json')
-      .send(typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength));
-
-    const durationMs = stopTimer() * 1000;
-    const summary = answer.summary;
-    if (summary === undefined) return;
-    const { request } = summary;
-    // A rule that threw is a bug: log which one and why (the answer followed the policy's failureMode).
-    if (summary.exception !== undefined) deps.logger.error({ err: summary.exception, uid: request.uid, endpoint }, 'admission failed');
-    else if (summary.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: summary.errors }, 'rule failed');
-    deps.metrics.requests.inc({ endpoint, operation: operationLabel(request.operation), kind: kindLabel(request.kind), verdict: summary.verdict });
-    for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
-    // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
-    deps.logger.info(
-      {
-        uid: request.uid,
-        endpoint,
-        kind: request.kind,
-        namespace: request.namespace,
-        name: request.name,
-        operation: request.operation,
-        dryRun: request.dryRun,
-        verdict: summary.verdict,
-        findings: summary.findings,
-        ...(summary.findingCount > summary.findings.length ? { findingCount: summary.findingCount } : {}),
-        durationMs: Math.round(durationMs * 1000) / 1000,
-      },
-      'admission',
-    );
+    if (answer instanceof Promise) return answer.then(respond, unanswerable);
+    respond(answer);
   };
+}
+
+function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, deps: AdmissionDeps): void {
+  const { request } = summary;
+  // A rule that threw is a bug: log which one and why (the answer followed the policy's failureMode).
+  if (summary.exception !== undefined) deps.logger.error({ err: summary.exception, uid: request.uid, endpoint }, 'admission failed');
+  else if (summary.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: summary.errors }, 'rule failed');
+  deps.metrics.requests.inc({ endpoint, operation: operationLabel(request.operation), kind: kindLabel(request.kind), verdict: summary.verdict });
+  for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
+  // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
+  deps.logger.info(
+    {
+      uid: request.uid,
+      endpoint,
+      kind: request.kind,
+      namespace: request.namespace,
+      name: request.name,
+      operation: request.operation,
+      dryRun: request.dryRun,
+      verdict: summary.verdict,
+      findings: summary.findings,
+      ...(summary.findingCount > summary.findings.length ? { findingCount: summary.findingCount } : {}),
+      durationMs: Math.round(seconds * 1e6) / 1000,
+    },
+    'admission',
+  );
 }
