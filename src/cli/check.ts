@@ -4,7 +4,7 @@ import { SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
 import type { SkipReason } from '../engine/select.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { ExceptionTally, summarize, toReportFinding } from '../engine/report.js';
-import { namespaceLabelsIn, objectIdentity, type ManifestFile } from './manifests.js';
+import { namespaceLabelsIn, objectIdentity, type ManifestValues } from './manifests.js';
 import type { Report, SkippedObject } from './report-format.js';
 
 export interface CheckResult extends Report {
@@ -19,7 +19,7 @@ function skipDetail(reason: Exclude<SkipReason, 'not-a-workload'>, namespace: st
 }
 
 /** Evaluates every object of the manifest files as the webhook would on CREATE (with image configs when inspected). */
-export function checkManifests(files: readonly ManifestFile[], policy: Policy, cluster: ClusterInfo = {}, images?: ImageFacts): CheckResult {
+export function checkManifests(files: readonly ManifestValues[], policy: Policy, cluster: ClusterInfo = {}, images?: ImageFacts): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [], skipped: [] };
   let objects = 0;
   const namespaceLabels = namespaceLabelsIn(files);

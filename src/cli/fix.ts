@@ -4,7 +4,9 @@ import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../rules/index.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
-import type { ManifestFile } from './manifests.js';
+import { expandedSizeExceeds } from '../core/depth.js';
+import { DEFAULT_MAX_FILE_BYTES } from './bounded-read.js';
+import { InputError, type ManifestFile } from './manifests.js';
 
 export interface FixedFile {
   path: string;
@@ -121,7 +123,13 @@ function applyEdits(text: string, edits: readonly TextEdit[]): string {
 }
 
 /** The manifest file with the mutating rules (in enforce mode) applied to every pod-bearing object. */
-export function fixManifests(file: ManifestFile, policy: Policy, cluster: ClusterInfo = {}, namespaceLabels?: NamespaceLabels): FixedFile {
+export function fixManifests(
+  file: ManifestFile,
+  policy: Policy,
+  cluster: ClusterInfo = {},
+  namespaceLabels?: NamespaceLabels,
+  maxOutputBytes = DEFAULT_MAX_FILE_BYTES,
+): FixedFile {
   const json = isJson(file);
   const indentSeq = indentsSequences(file.text);
   // Keys added at the very end of a file that lacks its final newline go on lines of their own.
@@ -145,8 +153,13 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
       }
     } else {
       edits = undefined;
-      // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole.
-      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(document.toJS({ maxAliasCount: 1000 })));
+      // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole,
+      // unless the expansion is what an alias bomb is made for (check reads the same file without expanding).
+      const value: unknown = patched.get(document) ?? document.toJS({ maxAliasCount: 1000 });
+      if (!patched.has(document) && expandedSizeExceeds(value, maxOutputBytes)) {
+        throw new InputError(`${file.path}: its YAML aliases expand to more than ${maxOutputBytes} bytes (--max-file-size); fix writes them expanded`);
+      }
+      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(value));
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
       const operations = mutation.patch.map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
       patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);

@@ -10,8 +10,9 @@ import { imageSettings, imagesToInspect, ImageInspector } from '../images/inspec
 import { createRegistryMetrics } from '../images/metrics.js';
 import type { KubeClients } from '../kube/client.js';
 import { readPullSecrets } from '../kube/pull-secrets.js';
-import type { LookUpImages } from '../server/admission/images.js';
-import { InputError, type ManifestFile } from './manifests.js';
+import type { ImageLookup, LookUpImages } from '../server/admission/images.js';
+import type { AdmissionRequest } from '../server/admission/review.js';
+import { InputError, type ManifestValues } from './manifests.js';
 
 /** How long the background scan waits for one object's images: nobody waits for its answer. */
 const SCAN_BUDGET_MS = 15_000;
@@ -36,7 +37,7 @@ export function registryConfigFile(path: string | undefined): string {
  * `command`, and the external base images whose ENTRYPOINT/CMD decide a Dockerfile's PID 1.
  */
 export async function inspectManifestImages(
-  files: readonly ManifestFile[],
+  files: readonly ManifestValues[],
   baseImages: readonly string[],
   policy: Policy,
   registryConfig: string | undefined,
@@ -87,10 +88,14 @@ async function pullSecretCredentials(deps: ImageLookupDeps, object: unknown, nam
   return credentials;
 }
 
+/** The images to look up for an object: none when the policy does not inspect or no container's PID 1 depends on its image. */
+function imagesFor(object: unknown, policy: Policy, namespace: string | undefined): string[] {
+  return imageSettings(policy).inspect ? imagesToInspect(object, policy, namespace) : [];
+}
+
 async function inspectFor(deps: ImageLookupDeps, object: unknown, policy: Policy, namespace: string | undefined, budget: number): Promise<ImageFacts | undefined> {
   const settings = imageSettings(policy);
-  if (!settings.inspect) return undefined;
-  const images = imagesToInspect(object, policy, namespace);
+  const images = imagesFor(object, policy, namespace);
   if (images.length === 0) return undefined;
   const started = Date.now();
   const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, namespace, budget / 2) : undefined;
@@ -99,20 +104,25 @@ async function inspectFor(deps: ImageLookupDeps, object: unknown, policy: Policy
 
 /** The webhook's step in front of /validate: image configs within the policy's budget; failures are logged, never thrown. */
 export function createImageLookup(deps: ImageLookupDeps): LookUpImages {
-  return async (request, policy) => {
+  return (request, policy) => {
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
-    try {
-      const facts = await inspectFor(deps, request.object, policy, request.namespace, imageSettings(policy).timeout);
-      if (facts === undefined) return undefined;
-      for (const inspection of facts.values()) {
-        if (inspection.status === 'uninspected') deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
-      }
-      return { facts, warnUninspected: imageSettings(policy).warnUninspected };
-    } catch (error) {
-      deps.logger?.error({ err: error, uid: request.uid }, 'image lookup failed');
-      return undefined;
-    }
+    if (imagesFor(request.object, policy, request.namespace).length === 0) return undefined;
+    return lookUp(deps, request, policy);
   };
+}
+
+async function lookUp(deps: ImageLookupDeps, request: AdmissionRequest, policy: Policy): Promise<ImageLookup | undefined> {
+  try {
+    const facts = await inspectFor(deps, request.object, policy, request.namespace, imageSettings(policy).timeout);
+    if (facts === undefined) return undefined;
+    for (const inspection of facts.values()) {
+      if (inspection.status === 'uninspected') deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
+    }
+    return { facts, warnUninspected: imageSettings(policy).warnUninspected };
+  } catch (error) {
+    deps.logger?.error({ err: error, uid: request.uid }, 'image lookup failed');
+    return undefined;
+  }
 }
 
 /** The background scan's (and `audit`'s) image lookup: a longer budget, the same caches. */

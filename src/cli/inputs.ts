@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { isDockerfileName } from '../core/dockerfile.js';
 import { getPath } from '../core/types.js';
-import { expandPaths, InputError, readManifests, templateHint, type ManifestFile } from './manifests.js';
+import { readRegularFile, RefusedInputError } from './bounded-read.js';
+import { expandPaths, InputError, templateHint, type ManifestValues } from './manifests.js';
 import type { InputProblem } from './report-format.js';
 
 export interface DockerfileInput {
@@ -10,8 +10,8 @@ export interface DockerfileInput {
   text: string;
 }
 
-export interface Inputs {
-  files: ManifestFile[];
+export interface Inputs<File extends ManifestValues = ManifestValues> {
+  files: File[];
   /** Dockerfiles found by name, or named by --dockerfile. */
   dockerfiles: DockerfileInput[];
   /** Paths and files that could not be read or parsed: reported, and the others are still checked. */
@@ -23,13 +23,20 @@ export function problemOf(error: unknown, path: string): InputProblem {
   return { file: error.location?.file ?? path, ...(error.location?.line === undefined ? {} : { line: error.location.line }), message: error.message };
 }
 
-function readDockerfile(path: string, readStdin: () => string): DockerfileInput {
+/** How check and fix read: stdin and files under the same size cap (regular files only). */
+export interface Reader<File extends ManifestValues> {
+  readStdin: (maxBytes: number) => string;
+  maxBytes: number;
+  /** A manifest file: check reads its values, fix its YAML documents too. */
+  readManifest: (path: string, readStdin: (maxBytes: number) => string, maxBytes: number) => File;
+}
+
+function readDockerfile(path: string, { readStdin, maxBytes }: Reader<ManifestValues>): DockerfileInput {
   try {
-    if (path !== '-' && statSync(path).isDirectory()) throw new InputError(`${path}: --dockerfile needs a file, not a directory`);
-    return { path, text: path === '-' ? readStdin() : readFileSync(path, 'utf8') };
+    return { path, text: path === '-' ? readStdin(maxBytes) : readRegularFile(path, maxBytes) };
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`${path}: cannot read: ${(error as Error).message}`);
+    if (error instanceof RefusedInputError) throw new InputError(error.message, { file: path });
+    throw new InputError(`${path}: cannot read: ${(error as Error).message}`, { file: path });
   }
 }
 
@@ -39,9 +46,9 @@ const isDockerfilePath = (path: string) => path !== '-' && isDockerfileName(base
  * Reads every path (directories expanded): Dockerfiles by name (or named by --dockerfile), manifests
  * otherwise. One bad file does not stop the others from being read.
  */
-export function readInputs(paths: readonly string[], dockerfilePaths: readonly string[], readStdin: () => string): Inputs {
+export function readInputs<File extends ManifestValues>(paths: readonly string[], dockerfilePaths: readonly string[], reader: Reader<File>): Inputs<File> {
   if (paths.length === 0 && dockerfilePaths.length === 0) throw new InputError('nothing to read: give manifests, directories, - for stdin, or --dockerfile PATH');
-  const inputs: Inputs = { files: [], dockerfiles: [], invalidFiles: [] };
+  const inputs: Inputs<File> = { files: [], dockerfiles: [], invalidFiles: [] };
   const readEach = (files: readonly string[], read: (file: string) => void) => {
     for (const file of files) {
       try {
@@ -60,16 +67,16 @@ export function readInputs(paths: readonly string[], dockerfilePaths: readonly s
       continue;
     }
     readEach(expanded, (file) => {
-      if (isDockerfilePath(file)) inputs.dockerfiles.push(readDockerfile(file, readStdin));
-      else inputs.files.push(readManifests(file, readStdin));
+      if (isDockerfilePath(file)) inputs.dockerfiles.push(readDockerfile(file, reader));
+      else inputs.files.push(reader.readManifest(file, reader.readStdin, reader.maxBytes));
     });
   }
-  readEach(dockerfilePaths, (file) => inputs.dockerfiles.push(readDockerfile(file, readStdin)));
+  readEach(dockerfilePaths, (file) => inputs.dockerfiles.push(readDockerfile(file, reader)));
   return inputs;
 }
 
 /** Files without a single object that names its `kind`: empty, comments only, or plain YAML data (values.yaml). */
-export function filesWithoutObjects(files: readonly ManifestFile[]): string[] {
+export function filesWithoutObjects(files: readonly ManifestValues[]): string[] {
   return files.filter((file) => !file.objects.some(({ object }) => typeof getPath(object, ['kind']) === 'string')).map((file) => file.path);
 }
 

@@ -5,10 +5,11 @@ import { PolicyError } from '../engine/policy.js';
 import { checkManifests } from './check.js';
 import { checkDockerfiles, dockerfileBaseImages, fixDockerfile } from './dockerfiles.js';
 import { fixManifests } from './fix.js';
+import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
 import { describeInputs, filesWithoutObjects, problemOf, readInputs } from './inputs.js';
-import { InputError, namespaceLabelsIn } from './manifests.js';
+import { InputError, namespaceLabelsIn, readManifests, readManifestValues } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
+import { parseByteSize, parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -19,8 +20,8 @@ import { styleFor } from './style.js';
 /** Exit codes shared by every command (a contract for CI pipelines). */
 export const EXIT = { clean: 0, denied: 1, badInput: 2 } as const;
 
-function readStdin(): string {
-  return readFileSync(0, 'utf8');
+function readStdin(maxBytes: number): string {
+  return readBounded(0, '-', maxBytes);
 }
 
 interface CheckOptions {
@@ -30,11 +31,12 @@ interface CheckOptions {
   dockerfile: string[];
   inspectImages?: boolean;
   registryConfig?: string;
+  maxFileSize: number;
 }
 
 async function runCheck(paths: string[], options: CheckOptions): Promise<number> {
   const policy = loadPolicyFile(options.policy);
-  const inputs = readInputs(paths, options.dockerfile, readStdin);
+  const inputs = readInputs(paths, options.dockerfile, { readStdin, maxBytes: options.maxFileSize, readManifest: readManifestValues });
   // Loaded only when asked for: CI often runs offline, and `check` stays quick to start.
   const images = options.inspectImages ? await import('./images.js') : undefined;
   const facts = await images?.inspectManifestImages(inputs.files, dockerfileBaseImages(inputs.dockerfiles), policy, options.registryConfig);
@@ -61,10 +63,10 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
-function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[] }): number {
+function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[]; maxFileSize: number }): number {
   const policy = loadPolicyFile(options.policy);
   if (options.write && [...paths, ...options.dockerfile].includes('-')) throw new InputError('--write cannot write back to stdin (-)');
-  const inputs = readInputs(paths, options.dockerfile, readStdin);
+  const inputs = readInputs(paths, options.dockerfile, { readStdin, maxBytes: options.maxFileSize, readManifest: readManifests });
   const fixedDockerfiles = inputs.dockerfiles.flatMap((file) => {
     try {
       return [fixDockerfile(file, policy)];
@@ -75,7 +77,10 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
   });
   for (const note of fixedDockerfiles.flatMap((file) => file.notes)) process.stderr.write(`${note}\n`);
   const namespaceLabels = namespaceLabelsIn(inputs.files);
-  const fixed = [...inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels)), ...fixedDockerfiles];
+  const fixed = [
+    ...inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize)),
+    ...fixedDockerfiles,
+  ];
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -108,7 +113,10 @@ export function buildProgram(): Command {
       .argument('[paths...]', 'YAML or JSON manifests, Dockerfiles, directories (searched recursively), or - for stdin')
       .option('--dockerfile <path>', 'read this file as a Dockerfile, whatever its name (repeatable; - for stdin)', (path: string, paths: string[]) => [...paths, path], [])
       .option('--policy <file>', 'policy file (default: the built-in policy)')
-      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion);
+      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion)
+      .addOption(
+        new Option('--max-file-size <size>', 'refuse larger files and stdin (bytes, or with Ki/Mi/Gi)').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES, '8Mi'),
+      );
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
@@ -181,9 +189,12 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz, /metrics)')
+    .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz) and metrics over HTTP (GET /metrics, /reports)')
     .option('--port <port>', 'HTTPS port', parsePort, 8443)
     .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option('--metrics-port <port>', 'plain-HTTP port for /metrics and /reports (never served on the webhook port)', parsePort, 9090)
+    .addOption(new Option('--tls-min-version <version>', 'lowest TLS version accepted').choices(['1.2', '1.3']).default('1.2'))
+    .option('--max-connections <n>', 'connections the HTTPS port accepts at once; more are refused', parsePositiveInteger, 512)
     .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes')
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--cert-dir <dir>', 'where a local self-signed pair is generated when no --tls-cert is given', 'certs')
@@ -232,4 +243,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// Whatever escapes main (an error in a callback, a rejected promise nobody awaited) is still exit 2:
+// 1 would read as "would deny" in a CI pipeline.
+const crash = (error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(EXIT.badInput);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 process.exitCode = await main(process.argv.slice(2));

@@ -49,3 +49,13 @@ export function parseKubeVersion(value: string): { version: { major: number; min
   if (match === null) throw new InvalidArgumentError('expected a Kubernetes version such as 1.29 or v1.31.2');
   return { version: { major: Number(match[1]), minor: Number(match[2]) } };
 }
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1000, m: 1000 ** 2, g: 1000 ** 3, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
+
+/** `1048576`, `512Ki`, `32Mi`, `1Gi` (also `32MiB`, `10M`) into bytes. */
+export function parseByteSize(value: string): number {
+  const match = /^(\d+)\s*([kmg]i?)?b?$/i.exec(value.trim());
+  const bytes = match === null ? Number.NaN : Number(match[1]) * (BYTE_UNITS[(match[2] ?? '').toLowerCase()] ?? Number.NaN);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new InvalidArgumentError('expected a size such as 8Mi, 512Ki or 1048576');
+  return bytes;
+}

@@ -1,16 +1,9 @@
 import type { Logger } from 'pino';
 import { withExcludedNamespace, type Policy } from '../engine/policy.js';
-import { readClusterInfo, type KubeClients } from '../kube/client.js';
-import { kubeClients } from './kube-access.js';
+import type { KubeClients } from '../kube/client.js';
 import { hostname } from 'node:os';
-import { BackgroundScanner } from '../kube/background-scan.js';
-import { LeaderLease } from '../kube/lease.js';
-import { warnOnSelectorMismatch } from '../kube/namespace-selector.js';
-import { NamespaceLabelWatcher } from '../kube/namespace-labels.js';
-import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
-import { TlsBootstrap } from '../kube/tls-bootstrap.js';
+import type { BackgroundScanner } from '../kube/background-scan.js';
 import type { ClusterInfo } from '../rules/index.js';
-import { ensureLocalCertificates, LOCAL_HOSTS } from '../server/certificates.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
@@ -22,6 +15,9 @@ import { loadPolicyFile } from './policy-file.js';
 export interface ServeOptions {
   port: number;
   host: string;
+  metricsPort: number;
+  tlsMinVersion: '1.2' | '1.3';
+  maxConnections: number;
   tlsCert?: string;
   tlsKey?: string;
   certDir: string;
@@ -52,6 +48,7 @@ interface Background {
 async function startPolicy(options: ServeOptions, clients: KubeClients | undefined, holder: PolicyHolder, logger: Logger): Promise<Background[]> {
   if (options.policyConfigmap === undefined || clients === undefined) return [];
   const own = (policy: Policy) => withExcludedNamespace(policy, options.namespace);
+  const { PolicyConfigMapWatcher } = await import('../kube/policy-configmap.js');
   const watcher = new PolicyConfigMapWatcher(clients, {
     ...options.policyConfigmap,
     logger,
@@ -67,6 +64,7 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
     return { files: { certFile: options.tlsCert, keyFile: options.tlsKey }, background: [] };
   }
   if (options.tlsSecret !== undefined && clients !== undefined) {
+    const { TlsBootstrap } = await import('../kube/tls-bootstrap.js');
     const bootstrap = new TlsBootstrap(clients, {
       namespace: options.namespace,
       secretName: options.tlsSecret,
@@ -86,13 +84,15 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
     );
     return { files: bootstrap.files, background: [{ stop: () => clearInterval(interval) }] };
   }
+  const { ensureLocalCertificates, LOCAL_HOSTS } = await import('../server/certificates.js');
   const files = await ensureLocalCertificates(options.certDir, LOCAL_HOSTS);
   logger.info({ certFile: files.certFile, caFile: files.caFile, generated: files.generated }, 'using local self-signed certificate');
   return { files, background: [] };
 }
 
-function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps & { logger: Logger }): BackgroundScanner {
+async function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps & { logger: Logger }): Promise<BackgroundScanner> {
   const { logger } = images;
+  const [{ BackgroundScanner }, { LeaderLease }] = await Promise.all([import('../kube/background-scan.js'), import('../kube/lease.js')]);
   const lease = new LeaderLease(clients, {
     namespace: options.namespace,
     name: 'lifecycle-guard-reports',
@@ -107,6 +107,7 @@ function startScanner(options: ServeOptions, clients: KubeClients, holder: Polic
 async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
   if (clients === undefined) return {};
   try {
+    const { readClusterInfo } = await import('../kube/client.js');
     return await readClusterInfo(clients);
   } catch (error) {
     logger.warn({ err: error }, 'cluster version unknown; preStop action `auto` uses the sleep action');
@@ -140,10 +141,9 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   if (options.scanOnly && options.tlsSecret !== undefined) throw new InputError('--tls-secret manages the webhook certificate; --scan-only has no webhook (drop --tls-secret)');
   const logger = createLogger(options.logLevel);
   const needsCluster = options.scanOnly === true || options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
-  const clients =
-    needsCluster || options.kubeconfig !== undefined
-      ? kubeClients(options.kubeconfig, ' (--scan-only, --policy-configmap and --tls-secret need cluster access)')
-      : undefined;
+  // The Kubernetes client costs ~70 MB of memory: loaded only when serve talks to a cluster.
+  const kube = needsCluster || options.kubeconfig !== undefined ? await import('./kube-access.js') : undefined;
+  const clients = kube?.kubeClients(options.kubeconfig, ' (--scan-only, --policy-configmap and --tls-secret need cluster access)');
 
   const holder = new PolicyHolder(withExcludedNamespace(loadPolicyFile(options.policy), options.namespace), metrics);
   const cluster = await clusterInfo(clients, logger);
@@ -152,8 +152,8 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   background.push(...tls.background);
 
   const images: ImageLookupDeps & { logger: Logger } = { inspector: createInspector(metrics.registry), logger, ...(clients === undefined ? {} : { clients }) };
-  const scanner = clients === undefined ? undefined : startScanner(options, clients, holder, cluster, images);
-  const namespaces = clients === undefined ? undefined : new NamespaceLabelWatcher(clients, logger);
+  const scanner = clients === undefined ? undefined : await startScanner(options, clients, holder, cluster, images);
+  const namespaces = clients === undefined ? undefined : new (await import('../kube/namespace-labels.js')).NamespaceLabelWatcher(clients, logger);
   if (namespaces !== undefined) {
     namespaces.start();
     background.push(namespaces);
@@ -161,6 +161,9 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const server = new WebhookServer({
     port: options.port,
     host: options.host,
+    metricsPort: options.metricsPort,
+    tlsMinVersion: `TLSv${options.tlsMinVersion}`,
+    maxConnections: options.maxConnections,
     tls: tls.files,
     policy: holder,
     metrics,
@@ -188,6 +191,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   if (clients !== undefined) {
     // The API server applies the webhooks' namespaceSelector before the policy: say when they disagree.
     const webhooks = { mutating: options.mutatingWebhook, validating: options.validatingWebhook };
+    const { warnOnSelectorMismatch } = await import('../kube/namespace-selector.js');
     const compare = (policy: Policy) => void warnOnSelectorMismatch(clients, webhooks, policy.exclude.namespaces, logger);
     compare(holder.current);
     holder.onReplace(compare);

@@ -87,6 +87,8 @@ export interface Workload {
   annotations: Record<string, string>;
   /** The pod spec inside the object (the same reference, so mutations land in the object). */
   podSpec: JsonObject;
+  /** Where the pod spec sits in the object (keys from the root), for JSON Patch paths. */
+  podSpecPath: readonly string[];
   containers: ContainerView[];
   /** Jobs, CronJobs and Pods that restart Never or OnFailure: they finish instead of serving. */
   runToCompletion: boolean;
@@ -137,8 +139,17 @@ export function describeWorkload(object: unknown, kinds: readonly PodBearingKind
       ...asStringMap(getPath(object, ['metadata', 'annotations'])),
     },
     podSpec,
+    podSpecPath: specPath,
     containers: containerViews(podSpec),
     runToCompletion: entry.runToCompletion === true || (kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
     ...(kind === 'Pod' ? { controlledBy: owner && { kind: owner.kind, name: owner.name } } : {}),
   };
+}
+
+/**
+ * The same workload over another pod spec (a copy for mutating rules to change). Rules reach the
+ * object only through `podSpec` and `containers`, so a copy of the pod spec is all they need.
+ */
+export function withPodSpec(workload: Workload, podSpec: JsonObject): Workload {
+  return { ...workload, podSpec, containers: containerViews(podSpec) };
 }

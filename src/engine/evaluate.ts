@@ -1,10 +1,9 @@
 import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
 import type { Finding } from '../core/types.js';
-import { describeWorkload, type ContainerView, type Workload } from '../core/workload.js';
+import { withPodSpec, type ContainerView, type Workload } from '../core/workload.js';
 import { isMutatingRule, type ClusterInfo, type Rule } from '../rules/index.js';
 import { ruleDocsURL, type Policy } from './policy.js';
 import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
-import { podBearingKinds } from './workload-kinds.js';
 
 /** A rule that threw: a bug, reported instead of crashing the caller. */
 export interface RuleError {
@@ -75,8 +74,8 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const validating = selection.rules.filter(({ rule }) => !isMutatingRule(rule));
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
   const checked = runRules(validating, selection.workload, policy, cluster, options.images);
-  // Mutating rules report what they would change, so they run on a copy.
-  const copy = mutating.length === 0 ? undefined : describeWorkload(structuredClone(object), podBearingKinds(policy));
+  // Mutating rules report what they would change, so they run on a copy of the pod spec.
+  const copy = mutating.length === 0 ? undefined : withPodSpec(selection.workload, structuredClone(selection.workload.podSpec));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
   return {
     workload: selection.workload,

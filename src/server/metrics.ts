@@ -26,6 +26,11 @@ export function createMetrics() {
       labelNames: ['rule', 'mode'] as const,
       registers: [registry],
     }),
+    overloaded: new Counter({
+      name: 'lifecycle_guard_admission_overloaded_total',
+      help: 'Admission requests answered 503 because the bytes buffered across bodies in flight reached their cap.',
+      registers: [registry],
+    }),
     policyReloads: new Counter({
       name: 'lifecycle_guard_policy_reloads_total',
       help: 'Policies loaded and put in force.',

@@ -1,20 +1,50 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { createApp, type AppDeps } from './app.js';
+import { createApp, createMetricsApp, type AppDeps } from './app.js';
 
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
 }
 
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * TLS 1.2 only with forward-secret AEAD suites (Node's default list also offers CBC with SHA-1, CCM8
+ * and ARIA); every TLS 1.3 suite is AEAD. The API server's Go client supports all of these.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/**
+ * Connections beyond this are refused at accept. Each idle TLS connection holds about 50 KB; the API
+ * servers keep a few pooled connections per replica, and kubelet probes open one at a time.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+
 export interface WebhookServerOptions extends Omit<AppDeps, 'isReady'> {
   port: number;
   host?: string;
   tls: TlsFiles;
+  /** Lowest TLS version accepted (default TLSv1.2, with TLS_CIPHERS). */
+  tlsMinVersion?: TlsMinVersion;
+  /** Open connections the HTTPS server accepts at once (default DEFAULT_MAX_CONNECTIONS). */
+  maxConnections?: number;
+  /** Plain-HTTP port for /metrics and the extra routes (/reports); without it they are not served. */
+  metricsPort?: number;
   /** How long /readyz fails while requests are still served, before the listener closes. */
   shutdownDelayMs: number;
   /** After this, connections still open are cut (the Pod's grace period must be longer). */
@@ -38,6 +68,7 @@ export class WebhookServer {
   readonly #options: WebhookServerOptions;
   readonly #logger: Logger;
   #server: Server | undefined;
+  #metricsServer: HttpServer | undefined;
   #draining = false;
   #stopping: Promise<void> | undefined;
   readonly #inFlight = new Set<ServerResponse>();
@@ -49,6 +80,14 @@ export class WebhookServer {
 
   get port(): number {
     return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get metricsPort(): number {
+    return (this.#metricsServer?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  #tlsSettings() {
+    return { minVersion: this.#options.tlsMinVersion ?? 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true } as const;
   }
 
   async start(): Promise<number> {
@@ -63,7 +102,7 @@ export class WebhookServer {
     const server = createServer(
       {
         ...readKeyPair(options.tls),
-        minVersion: 'TLSv1.2',
+        ...this.#tlsSettings(),
         // A client that never finishes the TLS handshake is dropped as quickly as one that never sends headers.
         handshakeTimeout: headersTimeout,
         headersTimeout,
@@ -74,6 +113,12 @@ export class WebhookServer {
       app,
     );
     server.keepAliveTimeout = 65_000;
+    server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    // headersTimeout starts with a request's first byte: a client that completes the handshake and
+    // sends nothing would hold its connection (and a slot of maxConnections) forever. Once a request
+    // arrives, the request timeouts and keep-alive idleness take over, however long it takes to decide.
+    server.on('secureConnection', (socket) => socket.setTimeout(headersTimeout));
+    server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
     this.#server = server;
     // While draining, every response asks its client to close the connection, so none reuses one that
     // is about to be closed under it and the next request goes to another replica.
@@ -86,14 +131,15 @@ export class WebhookServer {
       res.once('close', () => this.#inFlight.delete(res));
     });
     this.#watchTls(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host ?? '0.0.0.0', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#logger.info({ port: this.port }, 'listening');
+    await listen(server, options.port, options.host);
+    if (options.metricsPort !== undefined) {
+      // Its own port, so a NetworkPolicy can open the webhook port to the API server and this one to monitoring only.
+      const metricsServer = createHttpServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 }, createMetricsApp(options));
+      metricsServer.maxConnections = 64;
+      this.#metricsServer = metricsServer;
+      await listen(metricsServer, options.metricsPort, options.host);
+    }
+    this.#logger.info({ port: this.port, ...(this.#metricsServer ? { metricsPort: this.metricsPort } : {}) }, 'listening');
     return this.port;
   }
 
@@ -102,7 +148,7 @@ export class WebhookServer {
     const { tls, tlsPollIntervalMs = 2000 } = this.#options;
     const reload = () => {
       try {
-        server.setSecureContext({ ...readKeyPair(tls), minVersion: 'TLSv1.2' });
+        server.setSecureContext({ ...readKeyPair(tls), ...this.#tlsSettings() });
         this.#logger.info({ certFile: tls.certFile }, 'TLS certificate reloaded');
       } catch (error) {
         // Files are often replaced one at a time: keep the working pair until both match.
@@ -134,6 +180,11 @@ export class WebhookServer {
     await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
     for (const file of [tls.certFile, tls.keyFile]) unwatchFile(file);
 
+    const metricsServer = this.#metricsServer;
+    if (metricsServer !== undefined) {
+      metricsServer.close();
+      metricsServer.closeAllConnections();
+    }
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const sweep = setInterval(() => server.closeIdleConnections(), 100);
@@ -146,4 +197,14 @@ export class WebhookServer {
     clearTimeout(deadline);
     this.#logger.info('stopped');
   }
+}
+
+function listen(server: HttpServer | Server, port: number, host = '0.0.0.0'): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

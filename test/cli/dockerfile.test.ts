@@ -108,7 +108,7 @@ describe('check: Dockerfiles', () => {
     assert.match(numbers.stderr, /numbers\.Dockerfile: line 2: CMD: a JSON array must hold only strings/);
     const directory = runCli(['check', '--dockerfile', 'repo'], { cwd: dir });
     assert.equal(directory.status, 2);
-    assert.match(directory.stderr, /repo: --dockerfile needs a file, not a directory/);
+    assert.match(directory.stderr, /repo: a directory, not a regular file/);
     const nothing = runCli(['check'], { cwd: dir });
     assert.equal(nothing.status, 2);
     assert.match(nothing.stderr, /nothing to read/);

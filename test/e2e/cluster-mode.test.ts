@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { BAD_DEPLOYMENT, clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
-import { eventually, httpsGet, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
+import { eventually, httpsGet, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 describe('cluster mode against a real kube-apiserver', () => {
   let cluster: ControlPlane;
@@ -98,7 +98,7 @@ describe('cluster mode against a real kube-apiserver', () => {
       ['create', 'events', '-n', 'lifecycle-guard'],
       ['list', 'deployments', '--all-namespaces'],
       ['list', 'pods', '--all-namespaces'],
-      ['update', 'policyreports.wgpolicyk8s.io', '-n', 'apps'],
+      ['update', 'policyreports.wgpolicyk8s.io/lifecycle-guard', '-n', 'apps'],
       ['update', 'leases/lifecycle-guard-reports', '-n', 'lifecycle-guard'],
     ];
     const denied = [
@@ -114,6 +114,7 @@ describe('cluster mode against a real kube-apiserver', () => {
       ['create', 'deployments', '-n', 'apps'],
       ['delete', 'pods', '-n', 'apps'],
       ['update', 'leases/other', '-n', 'lifecycle-guard'],
+      ['update', 'policyreports.wgpolicyk8s.io/other', '-n', 'apps'],
       ['*', '*'],
     ];
     for (const args of allowed) assert.equal(await can(...args), 'yes', `can ${args.join(' ')}`);
@@ -138,9 +139,9 @@ describe('cluster mode against a real kube-apiserver', () => {
     }, 20_000, 'the InvalidPolicy event');
     assert.equal(await verdict(), 'warned', 'the last good policy (audit) stays in force');
     assert.match(webhook.output(), /policy refused/);
-    const metrics = await httpsGetText(`${webhook.url}/metrics`, readFileSync(join(dir, 'ca.crt')));
-    assert.match(metrics.body, /^lifecycle_guard_policy_reload_errors_total 1$/m);
-    assert.match(metrics.body, /^lifecycle_guard_policy_reloads_total [1-9]/m);
+    const metrics = await (await fetch(`${webhook.metricsUrl}/metrics`)).text();
+    assert.match(metrics, /^lifecycle_guard_policy_reload_errors_total 1$/m);
+    assert.match(metrics, /^lifecycle_guard_policy_reloads_total [1-9]/m);
     await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('mode: enforce\n') });
     await eventually(async () => (await verdict()) === 'denied', 20_000, 'enforce mode again');
   });

@@ -3,9 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Express } from 'express';
 import { RULES, type MutatingRule, type ValidatingRule } from '../../src/rules/index.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
+import type { WebhookHandler } from '../../src/server/app.js';
 import {
   ADMISSION_API_VERSION,
   WORKLOAD_KINDS,
@@ -71,7 +71,7 @@ function checkEnvelope(res: request.Response, uid: string): AdmissionResponse {
   return response;
 }
 
-async function admit(app: Express, endpoint: Endpoint, body: ReturnType<typeof review>): Promise<AdmissionResponse> {
+async function admit(app: WebhookHandler, endpoint: Endpoint, body: ReturnType<typeof review>): Promise<AdmissionResponse> {
   const res = await request(app).post(`/${endpoint}`).set('content-type', 'application/json').send(body);
   return checkEnvelope(res, body.request.uid);
 }
@@ -744,8 +744,8 @@ function sampleValue(text: string, name: string, labels: Record<string, string> 
 
 describe('GET /metrics', () => {
   test('counts requests, durations, violations and policy reloads', async () => {
-    const { app, holder } = makeApp();
-    const before = await request(app).get('/metrics');
+    const { app, metricsApp, holder } = makeApp();
+    const before = await request(metricsApp).get('/metrics');
     assert.equal(before.status, 200);
     assert.match(String(before.headers['content-type']), /^text\/plain/);
     assert.equal(sampleValue(before.text, 'lifecycle_guard_policy_reloads_total'), 0);
@@ -764,7 +764,7 @@ describe('GET /metrics', () => {
     holder.replace(makePolicy({ mode: 'audit' }));
     holder.refuse();
 
-    const after = (await request(app).get('/metrics')).text;
+    const after = (await request(metricsApp).get('/metrics')).text;
     const requests = 'lifecycle_guard_admission_requests_total';
     assert.equal(sampleValue(after, requests, { endpoint: 'validate', operation: 'CREATE', kind: 'Pod', verdict: 'denied' }), 2);
     assert.equal(sampleValue(after, requests, { endpoint: 'validate', operation: 'CREATE', kind: 'Pod', verdict: 'allowed' }), 1);
@@ -787,13 +787,13 @@ describe('GET /metrics', () => {
     // The policy put in force by replace() is the one used from then on: audit mode now.
     const audited = await admit(app, 'validate', review(pod([badContainer('app')])));
     assert.equal(audited.allowed, true);
-    const later = (await request(app).get('/metrics')).text;
+    const later = (await request(metricsApp).get('/metrics')).text;
     assert.equal(sampleValue(later, 'lifecycle_guard_violations_total', { rule: 'no-shell-entrypoint', mode: 'audit' }), 1);
     assert.equal(sampleValue(later, requests, { endpoint: 'validate', operation: 'CREATE', kind: 'Pod', verdict: 'warned' }), 2);
   });
 
   test('odd kinds and operations do not create new series; rule failures count as error', async () => {
-    const { app } = makeApp();
+    const { app, metricsApp } = makeApp();
     const odd = review(pod([compliantContainer('app')]));
     odd.request.operation = 'PATCH-ALL-THE-THINGS';
     odd.request.kind = { group: 'x', version: 'v1', kind: 'Gadget' };
@@ -808,7 +808,7 @@ describe('GET /metrics', () => {
     } finally {
       rule.check = original;
     }
-    const text = (await request(app).get('/metrics')).text;
+    const text = (await request(metricsApp).get('/metrics')).text;
     const requests = samples(text).filter((sample) => sample.name === 'lifecycle_guard_admission_requests_total');
     assert.ok(requests.some((sample) => sample.labels.operation === 'other' && sample.labels.kind === 'other'));
     assert.ok(!text.includes('PATCH-ALL-THE-THINGS') && !text.includes('Gadget'));
@@ -863,10 +863,12 @@ describe('health and routing', () => {
     }
   });
 
-  test('extra routes from the composition answer JSON', async () => {
-    const { app } = makeApp({}, { routes: { '/reports': () => ({ findings: [] }) } });
-    const res = await request(app).get('/reports');
+  test('extra routes from the composition answer JSON beside /metrics, never on the webhook port', async () => {
+    const { app, metricsApp } = makeApp({}, { routes: { '/reports': () => ({ findings: [] }) } });
+    const res = await request(metricsApp).get('/reports');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { findings: [] });
+    for (const path of ['/reports', '/metrics']) assert.equal((await request(app).get(path)).status, 404, path);
+    for (const path of ['/validate', '/healthz']) assert.equal((await request(metricsApp).get(path)).status, 404, path);
   });
 });

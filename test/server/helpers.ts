@@ -5,7 +5,7 @@ import type { Operation } from 'fast-json-patch';
 import { pino, type Logger } from 'pino';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
 import type { ClusterInfo } from '../../src/rules/index.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
+import { createApp, createMetricsApp, type AppDeps, type WebhookHandler } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
 import { kindEntry, podSpecOf, wrap } from '../helpers/workloads.js';
@@ -116,7 +116,9 @@ export function makePolicy(overrides: Json = {}): Policy {
 }
 
 export interface TestApp {
-  app: Express;
+  app: WebhookHandler;
+  /** /metrics and the extra routes, served on their own port. */
+  metricsApp: Express;
   metrics: Metrics;
   holder: PolicyHolder;
 }
@@ -126,7 +128,7 @@ export function makeApp(policy: Json = {}, deps: Partial<AppDeps> & { logger?: L
   const metrics = deps.metrics ?? createMetrics();
   const holder = deps.policy ?? new PolicyHolder(makePolicy(policy), metrics);
   const app = createApp({ ...deps, policy: holder, metrics, logger: deps.logger ?? pino({ level: 'silent' }) });
-  return { app, metrics, holder };
+  return { app, metricsApp: createMetricsApp({ metrics, ...(deps.routes ? { routes: deps.routes } : {}) }), metrics, holder };
 }
 
 export function decodePatch(patch: unknown): Operation[] {

@@ -5,14 +5,14 @@ import { test } from 'node:test';
 import request from 'supertest';
 import { badContainer, makeApp, pod, review } from './helpers.js';
 
-test('without admission routes, /validate and /mutate are 404 while health, metrics and extra routes answer', async () => {
-  const { app } = makeApp({}, { admission: false, routes: { '/reports': () => ({ status: 'no scan finished yet' }) } });
+test('without admission routes, /validate and /mutate are 404 while health answers, and metrics and extra routes on their port', async () => {
+  const { app, metricsApp } = makeApp({}, { admission: false, routes: { '/reports': () => ({ status: 'no scan finished yet' }) } });
   for (const path of ['/validate', '/mutate']) {
     const res = await request(app).post(path).send(review(pod([badContainer('web')])));
     assert.equal(res.status, 404, path);
   }
   assert.equal((await request(app).get('/healthz')).status, 200);
   assert.equal((await request(app).get('/readyz')).status, 200);
-  assert.match((await request(app).get('/metrics')).text, /lifecycle_guard_/);
-  assert.deepEqual((await request(app).get('/reports')).body, { status: 'no scan finished yet' });
+  assert.match((await request(metricsApp).get('/metrics')).text, /lifecycle_guard_/);
+  assert.deepEqual((await request(metricsApp).get('/reports')).body, { status: 'no scan finished yet' });
 });

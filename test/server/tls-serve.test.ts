@@ -65,6 +65,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 interface Serve {
   child: ChildProcessByStdio<null, Readable, Readable>;
   port: number;
+  metricsPort: number;
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -73,7 +74,8 @@ const children = new Set<Serve['child']>();
 
 async function startServe(args: string[], cwd: string): Promise<Serve> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: join(cwd, 'no-kubeconfig') },
@@ -90,7 +92,7 @@ async function startServe(args: string[], cwd: string): Promise<Serve> {
       resolve({ code, signal });
     });
   });
-  return { child, port, exited, output: () => `${stdout}${stderr === '' ? '' : `\n--- stderr ---\n${stderr}`}` };
+  return { child, port, metricsPort, exited, output: () => `${stdout}${stderr === '' ? '' : `\n--- stderr ---\n${stderr}`}` };
 }
 
 function killAll(): void {
@@ -284,9 +286,12 @@ describe('serve with generated certificates', () => {
   test('health, readiness, metrics and 404 over HTTPS', async () => {
     assert.equal((await call(serve.port, ca, { path: '/healthz' })).status, 200);
     assert.equal((await call(serve.port, ca, { path: '/readyz' })).status, 200);
-    const metrics = await call(serve.port, ca, { path: '/metrics' });
+    // Metrics and reports on their own plain-HTTP port only.
+    const metrics = await fetch(`http://127.0.0.1:${serve.metricsPort}/metrics`);
     assert.equal(metrics.status, 200);
-    assert.match(metrics.body, /lifecycle_guard_policy_reloads_total/);
+    assert.match(await metrics.text(), /lifecycle_guard_policy_reloads_total/);
+    assert.equal((await fetch(`http://127.0.0.1:${serve.metricsPort}/reports`)).status, 200);
+    for (const path of ['/metrics', '/reports']) assert.equal((await call(serve.port, ca, { path })).status, 404, path);
     const missing = await call(serve.port, ca, { path: '/nope' });
     assert.equal(missing.status, 404);
     assert.equal(typeof JSON.parse(missing.body).error, 'string');

@@ -1,85 +1,85 @@
-import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import type { NamespaceLabels } from '../../engine/exceptions.js';
-import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
-import { noteUninspectedImages, type LookUpImages } from './images.js';
-import { ruleFailureDecision, type Decision, type DecisionInputs } from './respond.js';
-import { BadReviewError, parseAdmissionReview, toAdmissionReview, type AdmissionRequest } from './review.js';
-
-export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, inputs?: DecisionInputs) => Decision;
+import { answerReview, type Answer, type AnswerSummary, type DecisionEdge, type Endpoint } from './answer.js';
+import { OFF_THREAD_BYTES, type DecisionWorker } from './off-thread.js';
 
 export interface AdmissionDeps {
   policy: PolicyHolder;
   metrics: Metrics;
   logger: Logger;
   cluster: () => ClusterInfo;
-  /** Labels of namespaces (the review carries none), for exceptions with a namespaceSelector. */
-  namespaceLabels?: NamespaceLabels;
-  /** Image configs the decision needs, looked up within the policy's budget (validate only). */
-  lookUpImages?: LookUpImages;
+  /** Where large reviews are decided; without it, every review is decided inline. */
+  offThread?: DecisionWorker;
+  /** Lookups at the edge for reviews decided inline (see DecisionEdge). */
+  edge?: DecisionEdge;
 }
 
+/** Sends an answer: the HTTP status and the JSON text (or its UTF-8 bytes). */
+export type Reply = (status: number, json: string | Uint8Array) => void;
+
+/** Answers the raw body of a request; returns a Promise only when the answer had to wait. */
+export type AdmissionEndpoint = (body: Uint8Array, reply: Reply) => void | Promise<void>;
+
+const UNANSWERABLE: Answer = { status: 500, json: JSON.stringify({ error: 'internal error: the review could not be evaluated' }) };
+
 /**
- * Wraps a decision function into an endpoint: parse the review (400 when it cannot be answered),
- * decide, respond with the uid echoed, then log and count. An unexpected exception is answered as
- * the policy's failureMode says, never with a 5xx: the API server's failurePolicy is for an
- * unreachable webhook, not for a bug in one rule.
+ * Wraps a decision into an endpoint: answer the raw body (see answerReview) inline and synchronously
+ * when it is small, in the worker thread when it is large; respond; then log and count. 5xx only when
+ * the review could not be evaluated at all (the worker ran out of memory or time): there is no uid
+ * to answer with, and the API server's failurePolicy decides.
  */
-export function admissionHandler(endpoint: 'validate' | 'mutate', decide: Decide, deps: AdmissionDeps): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const stopTimer = deps.metrics.duration.startTimer({ endpoint });
-    let request: AdmissionRequest;
+export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): AdmissionEndpoint {
+  const labels = { endpoint };
+  return (body, reply) => {
+    const started = process.hrtime.bigint();
+    const respond = (answer: Answer): void => {
+      reply(answer.status, answer.json);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.duration.observe(labels, seconds);
+      if (answer.summary !== undefined) record(endpoint, answer.summary, seconds, deps);
+    };
+    const unanswerable = (error: unknown): void => {
+      deps.logger.error({ err: error, endpoint, bytes: body.length }, 'admission failed');
+      respond(UNANSWERABLE);
+    };
+    const job = { endpoint, body, policy: deps.policy.current, cluster: deps.cluster() };
+    let answer: Answer | Promise<Answer>;
     try {
-      request = parseAdmissionReview(req.body);
+      answer =
+        body.length > OFF_THREAD_BYTES && deps.offThread !== undefined ? deps.offThread.answer(job) : answerReview(endpoint, body, job.policy, job.cluster, deps.edge);
     } catch (error) {
-      if (!(error instanceof BadReviewError)) throw error;
-      stopTimer();
-      res.status(400).json({ error: error.message });
+      unanswerable(error);
       return;
     }
-    const policy = deps.policy.current;
-    const images = endpoint === 'validate' ? await deps.lookUpImages?.(request, policy) : undefined;
-    let decision: Decision;
-    try {
-      const inputs = {
-        ...(deps.namespaceLabels === undefined ? {} : { namespaceLabels: deps.namespaceLabels }),
-        ...(images === undefined ? {} : { images: images.facts }),
-      };
-      decision = noteUninspectedImages(decide(request, policy, deps.cluster(), inputs), images);
-      // A rule that threw is a bug: log which one and why (the answer follows the policy's failureMode).
-      if (decision.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: decision.errors }, 'rule failed');
-    } catch (error) {
-      deps.logger.error({ err: error, uid: request.uid, endpoint }, 'admission failed');
-      decision = ruleFailureDecision(request.uid, [{ rule: 'webhook', message: String(error) }], policy.failureMode);
-    }
-    res.json(toAdmissionReview(decision.response));
-
-    const durationMs = stopTimer() * 1000;
-    deps.metrics.requests.inc({
-      endpoint,
-      operation: operationLabel(request.operation),
-      kind: kindLabel(request.kind),
-      verdict: decision.verdict,
-    });
-    for (const finding of decision.findings) deps.metrics.violations.inc({ rule: finding.rule, mode: finding.mode });
-    // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
-    deps.logger.info(
-      {
-        uid: request.uid,
-        endpoint,
-        kind: request.kind,
-        namespace: request.namespace,
-        name: request.name,
-        operation: request.operation,
-        dryRun: request.dryRun,
-        verdict: decision.verdict,
-        findings: decision.findings.map((finding) => `${finding.rule}:${finding.container ?? ''}`),
-        durationMs: Math.round(durationMs * 1000) / 1000,
-      },
-      'admission',
-    );
+    if (answer instanceof Promise) return answer.then(respond, unanswerable);
+    respond(answer);
   };
+}
+
+function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, deps: AdmissionDeps): void {
+  const { request } = summary;
+  // A rule that threw is a bug: log which one and why (the answer followed the policy's failureMode).
+  if (summary.exception !== undefined) deps.logger.error({ err: summary.exception, uid: request.uid, endpoint }, 'admission failed');
+  else if (summary.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: summary.errors }, 'rule failed');
+  deps.metrics.requests.inc({ endpoint, operation: operationLabel(request.operation), kind: kindLabel(request.kind), verdict: summary.verdict });
+  for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
+  // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
+  deps.logger.info(
+    {
+      uid: request.uid,
+      endpoint,
+      kind: request.kind,
+      namespace: request.namespace,
+      name: request.name,
+      operation: request.operation,
+      dryRun: request.dryRun,
+      verdict: summary.verdict,
+      findings: summary.findings,
+      ...(summary.findingCount > summary.findings.length ? { findingCount: summary.findingCount } : {}),
+      durationMs: Math.round(seconds * 1e6) / 1000,
+    },
+    'admission',
+  );
 }

@@ -10,8 +10,11 @@ export interface ImageLookup {
   warnUninspected: boolean;
 }
 
-/** Looks up the images a request's decision depends on, within the policy's time budget; never rejects. */
-export type LookUpImages = (request: AdmissionRequest, policy: Policy) => Promise<ImageLookup | undefined>;
+/**
+ * Looks up the images a request's decision depends on, within the policy's time budget; never rejects.
+ * Undefined at once when there is nothing to look up, so that most reviews stay synchronous.
+ */
+export type LookUpImages = (request: AdmissionRequest, policy: Policy) => Promise<ImageLookup | undefined> | undefined;
 
 const AUDIT_KEY = 'images-not-inspected';
 const MAX_AUDIT_LENGTH = 1024;

@@ -1,5 +1,4 @@
 import type { Finding } from '../../core/types.js';
-import { evaluateObject } from '../../engine/evaluate.js';
 import { mutateObject } from '../../engine/mutate.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../rules/index.js';
@@ -19,17 +18,15 @@ function isMutable(request: AdmissionRequest, policy: Policy): boolean {
 export function mutateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, { namespaceLabels }: DecisionInputs = {}): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (!isMutable(request, policy)) return allowed;
-  const options = {
-    ruleType: 'mutating' as const,
+  // Audit mode: say what would change, change nothing.
+  const mutation = mutateObject(request.object, policy, {
     cluster,
+    audit: true,
     ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
     ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
-  };
-
-  const mutation = mutateObject(request.object, policy, options);
+  });
   if (mutation.errors.length > 0) return ruleFailureDecision(request.uid, mutation.errors, policy.failureMode);
-  // Audit mode: say what would change, change nothing.
-  const audited = evaluateObject(request.object, policy, { ...options, mode: 'audit' }).findings;
+  const audited = mutation.audited ?? [];
   const findings: Finding[] = [...mutation.findings, ...audited];
   const response: Decision['response'] = { uid: request.uid, allowed: true };
   if (mutation.patch.length > 0) {

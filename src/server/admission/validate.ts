@@ -41,8 +41,9 @@ export function validateRequest(request: AdmissionRequest, policy: Policy, clust
     if (owner !== undefined) return `Pod created by ${owner.kind} ${owner.name}, not denied (fix the ${owner.kind})`;
     return undefined;
   };
-  const denied = findings.filter((finding) => isEnforcedViolation(finding) && leniency(finding) === undefined);
-  const warned = findings.filter((finding) => !denied.includes(finding));
+  const denied: Finding[] = [];
+  const warned: Finding[] = [];
+  for (const finding of findings) (isEnforcedViolation(finding) && leniency(finding) === undefined ? denied : warned).push(finding);
   const warnings = warned.length === 0 ? {} : { warnings: warningsFor(warned, leniency) };
   const auditAnnotations = auditAnnotationsFor(findings);
 

@@ -11,6 +11,8 @@ export const CLI = join(REPO, 'dist', 'cli', 'main.js');
 export interface Webhook {
   port: number;
   url: string;
+  /** Plain HTTP: /metrics and /reports. */
+  metricsUrl: string;
   process: ChildProcess;
   /** Everything the process printed (JSON log lines). */
   output(): string;
@@ -47,7 +49,8 @@ export async function httpsGet(url: string, ca: string | Buffer): Promise<number
  */
 export async function startWebhook(args: string[], caFile: () => string, env: NodeJS.ProcessEnv = process.env): Promise<Webhook> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -77,6 +80,7 @@ export async function startWebhook(args: string[], caFile: () => string, env: No
   return {
     port,
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     process: child,
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {

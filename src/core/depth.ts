@@ -1,0 +1,71 @@
+/**
+ * Nesting limits. Kubernetes objects are shallow: the deepest field of a built-in workload (a CronJob's
+ * pod affinity `values`, or its mirror in `managedFields`) sits about 20 levels below an AdmissionReview.
+ * Anything deeper than this limit is an attack or a mistake, and copying or diffing it recursively
+ * would overflow the stack (from a depth of a few thousand).
+ */
+export const MAX_NESTING_DEPTH = 128;
+
+const OPEN_OBJECT = 0x7b; // {
+const OPEN_ARRAY = 0x5b; // [
+const CLOSE_OBJECT = 0x7d; // }
+const CLOSE_ARRAY = 0x5d; // ]
+const QUOTE = 0x22; // "
+const BACKSLASH = 0x5c; // \
+
+/** True when JSON text nests objects and arrays deeper than `limit`: one pass over the bytes, before parsing. */
+export function jsonNestingExceeds(json: Uint8Array, limit = MAX_NESTING_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < json.length; index += 1) {
+    const byte = json[index];
+    if (inString) {
+      if (byte === BACKSLASH) index += 1;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
+/** True when a parsed value nests objects and arrays deeper than `limit`; iterative, so any depth is safe to ask about. */
+export function nestingExceeds(value: unknown, limit = MAX_NESTING_DEPTH): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  const seen = new Set<object>();
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
+    if (depth > limit) return true;
+    seen.add(current);
+    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * True when a value, written out with every shared reference repeated (YAML aliases expanded),
+ * would take more than about `limit` bytes. Stops as soon as it knows, so the work is bounded by the
+ * limit, not by the (possibly exponential) expansion.
+ */
+export function expandedSizeExceeds(value: unknown, limit: number): boolean {
+  let size = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') size += next.length + 2;
+    else if (typeof next === 'object' && next !== null) {
+      for (const [key, child] of Object.entries(next)) {
+        size += key.length + 4;
+        pending.push(child);
+      }
+    } else size += 8;
+    if (size > limit) return true;
+  }
+  return false;
+}

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsonNestingExceeds, MAX_NESTING_DEPTH, nestingExceeds } from '../../src/core/depth.js';
+
+const bytes = (text: string) => Buffer.from(text);
+
+function nested(depth: number): unknown {
+  let value: unknown = 'leaf';
+  for (let level = 0; level < depth; level += 1) value = level % 2 === 0 ? { a: value } : [value];
+  return value;
+}
+
+test('JSON nesting: counts objects and arrays, not brackets inside strings', () => {
+  assert.equal(jsonNestingExceeds(bytes('{"a":[{"b":1}]}'), 3), false);
+  assert.equal(jsonNestingExceeds(bytes('{"a":[{"b":[1]}]}'), 3), true);
+  assert.equal(jsonNestingExceeds(bytes(`{"a":"${'['.repeat(1000)}"}`), 3), false);
+  // An escaped quote does not end the string.
+  assert.equal(jsonNestingExceeds(bytes(`{"a":"\\"${'{'.repeat(10)}"}`), 3), false);
+  assert.equal(jsonNestingExceeds(bytes(`{"a":"\\\\"${',{"b":{"c":{}}}'}}`), 3), true);
+});
+
+test('JSON nesting: the default limit admits the deepest real objects and refuses absurd ones', () => {
+  assert.equal(jsonNestingExceeds(bytes(JSON.stringify(nested(MAX_NESTING_DEPTH)))), false);
+  assert.equal(jsonNestingExceeds(bytes(JSON.stringify(nested(MAX_NESTING_DEPTH + 1)))), true);
+  assert.equal(jsonNestingExceeds(bytes('['.repeat(1_000_000))), true);
+});
+
+test('parsed values: any depth is measured without overflowing the stack', () => {
+  assert.equal(nestingExceeds(nested(MAX_NESTING_DEPTH)), false);
+  assert.equal(nestingExceeds(nested(MAX_NESTING_DEPTH + 1)), true);
+  assert.equal(nestingExceeds(nested(200_000)), true);
+  assert.equal(nestingExceeds('text'), false);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.equal(nestingExceeds(cyclic), false);
+});
