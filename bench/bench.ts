@@ -56,7 +56,12 @@ interface Target {
   requests: Array<{ path: string; body: string }>;
 }
 
-async function startTarget(name: string, command: string, args: (port: number) => string[], requests: Target['requests']): Promise<Target & { stop(): Promise<void> }> {
+async function startTarget(
+  name: string,
+  command: string,
+  args: (port: number) => string[],
+  requests: Target['requests'],
+): Promise<Target & { stop(): Promise<void> }> {
   const port = await freePort();
   const child = startChild(command, args(port));
   const url = `https://127.0.0.1:${port}`;
@@ -71,7 +76,13 @@ interface Throughput extends LoadResult {
 
 async function throughput(target: Target, seconds: number, rate?: number): Promise<Throughput> {
   const cpuBefore = cpuSeconds(target.pid);
-  const result = await load({ url: target.url, requests: target.requests, connections: CONNECTIONS, seconds, ...(rate === undefined ? {} : { rate }) });
+  const result = await load({
+    url: target.url,
+    requests: target.requests,
+    connections: CONNECTIONS,
+    seconds,
+    ...(rate === undefined ? {} : { rate }),
+  });
   return { ...result, cores: (cpuSeconds(target.pid) - cpuBefore) / seconds };
 }
 
@@ -81,7 +92,12 @@ function check(result: LoadResult, name: string): void {
 
 async function admission() {
   const tls = await certificates();
-  const bare = await startTarget('node:https', process.execPath, (port) => [join(import.meta.dirname, 'lib', 'bare-server.mjs'), String(port), tls.cert, tls.key], reviewMix());
+  const bare = await startTarget(
+    'node:https',
+    process.execPath,
+    (port) => [join(import.meta.dirname, 'lib', 'bare-server.mjs'), String(port), tls.cert, tls.key],
+    reviewMix(),
+  );
   const serve = await startTarget(
     'lifecycle-guard serve',
     process.execPath,
@@ -96,16 +112,24 @@ async function admission() {
 
     const runs: Record<string, Throughput[]> = { bare: [], serve: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const [key, target] of [['bare', bare], ['serve', serve]] as const) {
+      for (const [key, target] of [
+        ['bare', bare],
+        ['serve', serve],
+      ] as const) {
         const result = await throughput(target, SECONDS);
         check(result, target.name);
         runs[key]?.push(result);
-        log(`round ${round + 1}/${ROUNDS} ${target.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${result.cores.toFixed(2)} cores`);
+        log(
+          `round ${round + 1}/${ROUNDS} ${target.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${result.cores.toFixed(2)} cores`,
+        );
       }
     }
     const rssAfterLoadMb = rssMb(serve.pid);
     const fixed: Record<string, LoadResult> = {};
-    for (const [key, target] of [['bare', bare], ['serve', serve]] as const) {
+    for (const [key, target] of [
+      ['bare', bare],
+      ['serve', serve],
+    ] as const) {
       const result = await throughput(target, Math.max(SECONDS, 10), FIXED_RATE);
       check(result, target.name);
       fixed[key] = result;
@@ -116,7 +140,8 @@ async function admission() {
       rps: median((runs[key] ?? []).map((run) => run.rps)),
       cores: median((runs[key] ?? []).map((run) => run.cores)),
       p99MsAt500: fixed[key]?.p99Ms ?? NaN,
-      errors: (runs[key] ?? []).reduce((sum, run) => sum + run.errors + run.non2xx, 0) + (fixed[key]?.errors ?? 0) + (fixed[key]?.non2xx ?? 0),
+      errors:
+        (runs[key] ?? []).reduce((sum, run) => sum + run.errors + run.non2xx, 0) + (fixed[key]?.errors ?? 0) + (fixed[key]?.non2xx ?? 0),
     });
     return { bare: pick('bare'), serve: { ...pick('serve'), rssMb: rssEndMb, idleRssMb }, rounds: runs, fixedRate: fixed };
   } finally {
@@ -137,16 +162,25 @@ function cliRun(run: { wallSeconds: number; peakRssMb: number; exitCode: number 
 
 /** Builds the peers with bench/peers/build-peers.sh; their paths, or why they could not be built. */
 function buildPeers(which: string[]): Record<string, string> | string {
-  const build = spawnSync('bash', [join(import.meta.dirname, 'peers', 'build-peers.sh'), ...which], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const build = spawnSync('bash', [join(import.meta.dirname, 'peers', 'build-peers.sh'), ...which], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (build.status !== 0) return `bench/peers/build-peers.sh ${which.join(' ')} failed (exit ${build.status}): see its output above`;
-  return Object.fromEntries(build.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    build.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
 }
 
 async function cliCheck() {
   const repository = join(work, 'repository');
   const files = writeRepository(repository);
   const run = await runMeasured(process.execPath, [CLI, 'check', '-o', 'json', repository]);
-  if (run.exitCode !== 1) throw new Error(`check exited ${run.exitCode} (expected 1: a quarter of the Deployments violate): ${run.stderr.slice(0, 500)}`);
+  if (run.exitCode !== 1)
+    throw new Error(`check exited ${run.exitCode} (expected 1: a quarter of the Deployments violate): ${run.stderr.slice(0, 500)}`);
   const findings = (JSON.parse(run.stdout) as { findings: unknown[] }).findings.length;
   const peers: Record<string, CliRun | string> = {};
   if (flags.full || flags['cli-peers']) {
@@ -166,7 +200,12 @@ async function cliCheck() {
   return { files: files.length, objects: CLI_OBJECTS, findings, check: cliRun(run), peers };
 }
 
-const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+};
 log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}`);
 const adm = await admission();
 const cli = await cliCheck();
@@ -199,7 +238,12 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
   ['serve / bare throughput', `${ratioVsNode.toFixed(2)}×`, `>= ${GOALS.ratioVsNode}×`, ratioVsNode >= GOALS.ratioVsNode],
   ['serve / bare requests per CPU-second', `${cpuRatioVsNode.toFixed(2)}×`, '', undefined],
   [`p99 at ${FIXED_RATE} req/s, bare`, `${adm.bare.p99MsAt500} ms`, '', undefined],
-  [`p99 at ${FIXED_RATE} req/s, serve`, `${adm.serve.p99MsAt500} ms (${p99RatioVsNode.toFixed(2)}× bare)`, `<= ${GOALS.p99RatioVsNode}× bare`, p99RatioVsNode <= GOALS.p99RatioVsNode],
+  [
+    `p99 at ${FIXED_RATE} req/s, serve`,
+    `${adm.serve.p99MsAt500} ms (${p99RatioVsNode.toFixed(2)}× bare)`,
+    `<= ${GOALS.p99RatioVsNode}× bare`,
+    p99RatioVsNode <= GOALS.p99RatioVsNode,
+  ],
   ['serve RSS after load', `${adm.serve.rssMb.toFixed(0)} MB`, `<= ${GOALS.rssMb} MB`, adm.serve.rssMb <= GOALS.rssMb],
   ['serve RSS idle', `${adm.serve.idleRssMb.toFixed(0)} MB`, `<= ${GOALS.idleRssMb} MB`, adm.serve.idleRssMb <= GOALS.idleRssMb],
   ['errors and non-2xx', String(adm.bare.errors + adm.serve.errors), '0', adm.bare.errors + adm.serve.errors === 0],
@@ -212,7 +256,9 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
 ];
 const width = Math.max(...rows.map((row) => row[0].length));
 const valueWidth = Math.max(...rows.map((row) => row[1].length));
-console.log(`\nlifecycle-guard bench: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s\n`);
+console.log(
+  `\nlifecycle-guard bench: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s\n`,
+);
 for (const [name, value, goal, met] of rows) {
   console.log(`${met === undefined ? '    ' : met ? 'ok  ' : 'MISS'} ${name.padEnd(width)}  ${value.padEnd(valueWidth)}  ${goal}`);
 }
@@ -234,12 +280,17 @@ const summary = {
 const notRun = { kyvernoWebhook: 'the bench does not start Kyverno against the e2e control plane yet' };
 if (flags.full || flags.kyverno) console.log(`     Kyverno webhook: not run: ${notRun.kyvernoWebhook}`);
 for (const step of scan ?? []) {
-  console.log(`     audit -A, ${step.objects} objects in a real control plane  ${step.seconds.toFixed(2)} s, peak ${step.peakRssMb.toFixed(0)} MB, ${step.findings} findings`);
+  console.log(
+    `     audit -A, ${step.objects} objects in a real control plane  ${step.seconds.toFixed(2)} s, peak ${step.peakRssMb.toFixed(0)} MB, ${step.findings} findings`,
+  );
 }
 const resultsDir = join(import.meta.dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, flags, admission: adm, cli, scan, notRun, summary }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ date: new Date().toISOString(), machine, flags, admission: adm, cli, scan, notRun, summary }, null, 2)}\n`,
+);
 console.log(`\nresults: ${file}`);
 console.log(JSON.stringify(summary));
 process.exitCode = rows.every((row) => row[3] !== false) ? 0 : 1;

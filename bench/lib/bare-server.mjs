@@ -14,7 +14,11 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
       return;
     }
     const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: review.request.uid, allowed: true },
+    });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });

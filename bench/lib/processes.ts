@@ -64,8 +64,15 @@ process.on('exit', () => {
 });
 
 /** A long-running child, killed when the bench exits whatever happens. */
-export function startChild(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; log?: (text: string) => void } = {}): ChildProcess {
-  const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', options.log ? 'pipe' : 'ignore', options.log ? 'pipe' : 'ignore'] });
+export function startChild(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; log?: (text: string) => void } = {},
+): ChildProcess {
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    stdio: ['ignore', options.log ? 'pipe' : 'ignore', options.log ? 'pipe' : 'ignore'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   if (options.log) {
@@ -96,7 +103,11 @@ export interface CommandRun {
 export function runMeasured(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandRun> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-v', command, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-v', command, ...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -48,9 +48,10 @@ export function workload(kind: 'Pod' | 'Deployment', compliant: boolean, index: 
   };
 }
 
-
 /** `paths`: where the webhook under test serves the two endpoints (Kyverno: /validate/fail, /mutate/fail). */
-export function reviewMix(paths: { validate: string; mutate: string } = { validate: '/validate', mutate: '/mutate' }): Array<{ path: string; body: string }> {
+export function reviewMix(
+  paths: { validate: string; mutate: string } = { validate: '/validate', mutate: '/mutate' },
+): Array<{ path: string; body: string }> {
   const requests: Array<{ path: string; body: string }> = [];
   let uid = 0;
   for (const kind of ['Pod', 'Deployment'] as const) {
@@ -76,11 +77,18 @@ export function reviewMix(paths: { validate: string; mutate: string } = { valida
               name: (object.metadata as Json).name,
               namespace: 'shop',
               operation,
-              userInfo: { username: 'system:serviceaccount:ci:deployer', uid: 'u-1', groups: ['system:serviceaccounts', 'system:authenticated'] },
+              userInfo: {
+                username: 'system:serviceaccount:ci:deployer',
+                uid: 'u-1',
+                groups: ['system:serviceaccounts', 'system:authenticated'],
+              },
               object,
               oldObject,
               dryRun: false,
-              options: operation === 'CREATE' ? { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' } : { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
+              options:
+                operation === 'CREATE'
+                  ? { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' }
+                  : { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
             },
           };
           requests.push({ path: paths[endpoint], body: JSON.stringify(review) });

@@ -19,11 +19,23 @@ function post(cluster: ControlPlane, path: string, object: unknown): Promise<voi
   return new Promise((resolve, reject) => {
     const req = request(
       `${cluster.serverUrl}${path}`,
-      { method: 'POST', ca: cluster.caCertPem, headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        ca: cluster.caCertPem,
+        headers: {
+          authorization: `Bearer ${cluster.token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => (res.statusCode !== undefined && res.statusCode < 300 ? resolve() : reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 300)}`))));
+        res.on('end', () =>
+          res.statusCode !== undefined && res.statusCode < 300
+            ? resolve()
+            : reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 300)}`)),
+        );
       },
     );
     req.on('error', reject);
@@ -58,9 +70,13 @@ export async function scanBench(cli: string, log: (line: string) => void): Promi
     let deployments = 0;
     for (const step of STEPS) {
       const objects: Array<{ path: string; object: unknown }> = [];
-      for (; pods < step.pods; pods += 1) objects.push({ path: `/api/v1/namespaces/${NAMESPACE}/pods`, object: workload('Pod', pods % 4 !== 0, pods) });
+      for (; pods < step.pods; pods += 1)
+        objects.push({ path: `/api/v1/namespaces/${NAMESPACE}/pods`, object: workload('Pod', pods % 4 !== 0, pods) });
       for (; deployments < step.deployments; deployments += 1) {
-        objects.push({ path: `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`, object: workload('Deployment', deployments % 4 !== 0, step.pods + deployments) });
+        objects.push({
+          path: `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
+          object: workload('Deployment', deployments % 4 !== 0, step.pods + deployments),
+        });
       }
       const started = Date.now();
       await createAll(cluster, objects);

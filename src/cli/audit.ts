@@ -47,7 +47,8 @@ export async function runAudit(options: AuditOptions): Promise<ScanReport> {
   const inspector = createInspector(undefined, registryConfigFile(options.registryConfig));
   const clients = kubeClients(options.kubeconfig);
   const progress = process.stderr.isTTY
-    ? ({ kind, objects }: { kind: string; objects: number }) => process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
+    ? ({ kind, objects }: { kind: string; objects: number }) =>
+        process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
     : undefined;
   let report: ScanReport;
   try {
@@ -66,7 +67,9 @@ export async function runAudit(options: AuditOptions): Promise<ScanReport> {
     if (progress) process.stderr.write('\r\u001b[K');
   }
   for (const { image, reason, usedBy } of report.uninspectedImages ?? []) {
-    process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason} (used by ${usedBy.join(', ')})\n`);
+    process.stderr.write(
+      `warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason} (used by ${usedBy.join(', ')})\n`,
+    );
   }
   const reportFormat = policy.scan.reportFormat === 'none' ? 'PolicyReport' : policy.scan.reportFormat;
   process.stdout.write(render(report, options.output, reportFormat));

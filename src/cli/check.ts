@@ -19,7 +19,12 @@ function skipDetail(reason: Exclude<SkipReason, 'not-a-workload'>, namespace: st
 }
 
 /** Evaluates every object of the manifest files as the webhook would on CREATE (with image configs when inspected). */
-export function checkManifests(files: readonly ManifestValues[], policy: Policy, cluster: ClusterInfo = {}, images?: ImageFacts): CheckResult {
+export function checkManifests(
+  files: readonly ManifestValues[],
+  policy: Policy,
+  cluster: ClusterInfo = {},
+  images?: ImageFacts,
+): CheckResult {
   const result: CheckResult = { findings: [], summary: summarize(0, []), errors: [], skipped: [] };
   let objects = 0;
   const namespaceLabels = namespaceLabelsIn(files);
@@ -31,7 +36,13 @@ export function checkManifests(files: readonly ManifestValues[], policy: Policy,
       exceptions.add(evaluation.excepted);
       const identity = objectIdentity(object);
       if (evaluation.skipped !== undefined && evaluation.skipped !== 'not-a-workload') {
-        result.skipped.push({ file: file.path, line, ...identity, reason: evaluation.skipped, detail: skipDetail(evaluation.skipped, identity.namespace) });
+        result.skipped.push({
+          file: file.path,
+          line,
+          ...identity,
+          reason: evaluation.skipped,
+          detail: skipDetail(evaluation.skipped, identity.namespace),
+        });
       }
       for (const finding of evaluation.findings) result.findings.push({ file: file.path, line, ...toReportFinding(identity, finding) });
       for (const error of evaluation.errors) result.errors.push({ file: file.path, line, ...error });

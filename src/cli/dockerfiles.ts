@@ -10,7 +10,11 @@ import type { DockerfileInput } from './inputs.js';
 import { InputError } from './manifests.js';
 
 /** The rule's verdict on one Dockerfile under the policy; undefined when the policy turns the rule off. */
-function check(file: DockerfileInput, policy: Policy, images: ImageFacts = NO_IMAGE_FACTS): (DockerfileCheck & { mode: 'enforce' | 'audit' }) | undefined {
+function check(
+  file: DockerfileInput,
+  policy: Policy,
+  images: ImageFacts = NO_IMAGE_FACTS,
+): (DockerfileCheck & { mode: 'enforce' | 'audit' }) | undefined {
   const mode = effectiveMode(policy, noShellEntrypoint);
   if (mode === 'off') return undefined;
   const shells = policy.rules[noShellEntrypoint.meta.id]?.shells as string[];
@@ -45,12 +49,16 @@ function withBaseImage(text: string, shells: readonly string[], images: ImageFac
   if (base === undefined || inspection === undefined) return checkDockerfile(text, shells);
   if (inspection.status === 'uninspected') {
     const verdict = checkDockerfile(text, shells);
-    return verdict.uninspected === undefined ? verdict : { ...verdict, uninspected: { ...verdict.uninspected, reason: `${verdict.uninspected.reason}: ${inspection.reason}` } };
+    return verdict.uninspected === undefined
+      ? verdict
+      : { ...verdict, uninspected: { ...verdict.uninspected, reason: `${verdict.uninspected.reason}: ${inspection.reason}` } };
   }
   for (const config of inspection.platforms) {
     const verdict = checkDockerfile(text, shells, config);
     if (verdict.finding !== undefined) {
-      return { finding: { ...verdict.finding, message: `${verdict.finding.message} (base image ${inspection.reference}, ${config.platform})` } };
+      return {
+        finding: { ...verdict.finding, message: `${verdict.finding.message} (base image ${inspection.reference}, ${config.platform})` },
+      };
     }
   }
   return {};
@@ -81,12 +89,28 @@ export function checkDockerfiles(
     checked += 1;
     if (verdict?.finding) {
       const { line, stage, message, fix } = verdict.finding;
-      findings.push({ file: file.path, line, kind: 'Dockerfile', namespace: '', name: stage, container: '', rule: noShellEntrypoint.meta.id, type: 'validating', mode: verdict.mode, message, fix });
+      findings.push({
+        file: file.path,
+        line,
+        kind: 'Dockerfile',
+        namespace: '',
+        name: stage,
+        container: '',
+        rule: noShellEntrypoint.meta.id,
+        type: 'validating',
+        mode: verdict.mode,
+        message,
+        fix,
+      });
     } else if (verdict?.uninspected) {
       notes.push(`${file.path}:${verdict.uninspected.line}: ${verdict.uninspected.reason}`);
     }
   }
-  const summary = { ...result.summary, files: (result.summary.files ?? 0) + checked, ...summarize(result.summary.objects + checked, findings) };
+  const summary = {
+    ...result.summary,
+    files: (result.summary.files ?? 0) + checked,
+    ...summarize(result.summary.objects + checked, findings),
+  };
   return { result: { ...result, findings, summary }, notes };
 }
 
@@ -95,7 +119,8 @@ export function fixDockerfile(file: DockerfileInput, policy: Policy): FixedFile 
   const finding = check(file, policy)?.finding;
   if (finding === undefined) return { path: file.path, text: file.text, changes: 0, notes: [] };
   const { rewrite } = finding;
-  if (rewrite === undefined) return { path: file.path, text: file.text, changes: 0, notes: [`${file.path}:${finding.line}: not fixed: ${finding.fix}`] };
+  if (rewrite === undefined)
+    return { path: file.path, text: file.text, changes: 0, notes: [`${file.path}:${finding.line}: not fixed: ${finding.fix}`] };
   const note =
     rewrite.kind === 'exec-form'
       ? `${file.path}:${rewrite.line}: rewritten in exec form: ${rewrite.instruction}`

@@ -10,7 +10,11 @@ export interface ExportOptions {
 }
 
 /** Writes the admission policies to stdout and what they do differently from the webhook to stderr. */
-export function runExport(options: ExportOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): void {
+export function runExport(
+  options: ExportOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): void {
   const policy = loadPolicyFile(options.policy);
   let exported;
   try {

@@ -92,7 +92,13 @@ function lineStart(text: string, offset: number): number {
  * was: a new key goes below the last line of its block mapping, at that mapping's indentation; a
  * replaced scalar is rewritten in place. Undefined when the target is not that simple (flow style).
  */
-function textEditFor(text: string, document: Document.Parsed, path: readonly (string | number)[], operation: Operation, indentSeq: boolean): TextEdit | undefined {
+function textEditFor(
+  text: string,
+  document: Document.Parsed,
+  path: readonly (string | number)[],
+  operation: Operation,
+  indentSeq: boolean,
+): TextEdit | undefined {
   const target = document.getIn(path, true);
   if (operation.op === 'replace') {
     if (!isScalar(target) || target.range === undefined || target.range === null || typeof operation.value === 'object') return undefined;
@@ -100,7 +106,16 @@ function textEditFor(text: string, document: Document.Parsed, path: readonly (st
   }
   const parent = document.getIn(path.slice(0, -1), true);
   const first = isMap(parent) ? parent.items[0] : undefined;
-  if (operation.op !== 'add' || !isMap(parent) || parent.flow || !parent.range || !isNode(first?.key) || !first.key.range || target !== undefined) return undefined;
+  if (
+    operation.op !== 'add' ||
+    !isMap(parent) ||
+    parent.flow ||
+    !parent.range ||
+    !isNode(first?.key) ||
+    !first.key.range ||
+    target !== undefined
+  )
+    return undefined;
   // The first key starts its line, after indentation and perhaps the `- ` of a sequence item.
   const before = text.slice(lineStart(text, first.key.range[0]), first.key.range[0]);
   if (!/^[ -]*$/.test(before)) return undefined;
@@ -147,7 +162,8 @@ export function fixManifests(
     changes += mutation.findings.length;
     if (!json && !hasAliases(document)) {
       for (const operation of mutation.patch) {
-        const edit: TextEdit | undefined = edits && textEditFor(source, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
+        const edit: TextEdit | undefined =
+          edits && textEditFor(source, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
         edits = edit === undefined ? undefined : [...(edits ?? []), edit];
         applyToDocument(document, path, operation);
       }
@@ -157,7 +173,9 @@ export function fixManifests(
       // unless the expansion is what an alias bomb is made for (check reads the same file without expanding).
       const value: unknown = patched.get(document) ?? document.toJS({ maxAliasCount: 1000 });
       if (!patched.has(document) && expandedSizeExceeds(value, maxOutputBytes)) {
-        throw new InputError(`${file.path}: its YAML aliases expand to more than ${maxOutputBytes} bytes (--max-file-size); fix writes them expanded`);
+        throw new InputError(
+          `${file.path}: its YAML aliases expand to more than ${maxOutputBytes} bytes (--max-file-size); fix writes them expanded`,
+        );
       }
       const whole = patched.get(document) ?? JSON.parse(JSON.stringify(value));
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;

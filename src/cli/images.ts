@@ -44,15 +44,23 @@ export async function inspectManifestImages(
 ): Promise<ImageFacts | undefined> {
   const settings = imageSettings(policy);
   if (!settings.inspect) return undefined;
-  const images = new Set([...files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))), ...baseImages]);
+  const images = new Set([
+    ...files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))),
+    ...baseImages,
+  ]);
   const inspector = createInspector(undefined, registryConfigFile(registryConfig));
   // The user's own manifests: every image is looked up, however many.
-  return inspector.inspect([...images], settings, { budget: Math.max(CHECK_BUDGET_MS, settings.timeout), maxLookups: Number.POSITIVE_INFINITY });
+  return inspector.inspect([...images], settings, {
+    budget: Math.max(CHECK_BUDGET_MS, settings.timeout),
+    maxLookups: Number.POSITIVE_INFINITY,
+  });
 }
 
 /** `image: reason` of each image that could not be inspected. */
 export function uninspectedImages(facts: ImageFacts | undefined): { image: string; reason: string }[] {
-  return [...(facts?.values() ?? [])].flatMap((inspection) => (inspection.status === 'uninspected' ? [{ image: inspection.reference, reason: inspection.reason }] : []));
+  return [...(facts?.values() ?? [])].flatMap((inspection) =>
+    inspection.status === 'uninspected' ? [{ image: inspection.reference, reason: inspection.reason }] : [],
+  );
 }
 
 export interface ImageLookupDeps {
@@ -71,7 +79,12 @@ export function createInspector(registry: Registry | undefined, defaultCredentia
 }
 
 /** Credentials from the pod spec's imagePullSecrets (policy `pullSecrets: true`), read within `budget` ms. */
-async function pullSecretCredentials(deps: ImageLookupDeps, object: unknown, namespace: string | undefined, budget: number): Promise<Map<string, Credentials> | undefined> {
+async function pullSecretCredentials(
+  deps: ImageLookupDeps,
+  object: unknown,
+  namespace: string | undefined,
+  budget: number,
+): Promise<Map<string, Credentials> | undefined> {
   const workload = describeWorkload(object);
   const ns = workload?.namespace ?? namespace;
   if (deps.clients === undefined || workload === undefined || ns === undefined) return undefined;
@@ -93,13 +106,22 @@ function imagesFor(object: unknown, policy: Policy, namespace: string | undefine
   return imageSettings(policy).inspect ? imagesToInspect(object, policy, namespace) : [];
 }
 
-async function inspectFor(deps: ImageLookupDeps, object: unknown, policy: Policy, namespace: string | undefined, budget: number): Promise<ImageFacts | undefined> {
+async function inspectFor(
+  deps: ImageLookupDeps,
+  object: unknown,
+  policy: Policy,
+  namespace: string | undefined,
+  budget: number,
+): Promise<ImageFacts | undefined> {
   const settings = imageSettings(policy);
   const images = imagesFor(object, policy, namespace);
   if (images.length === 0) return undefined;
   const started = Date.now();
   const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, namespace, budget / 2) : undefined;
-  return deps.inspector.inspect(images, settings, { budget: Math.max(1, budget - (Date.now() - started)), ...(credentials === undefined ? {} : { credentials }) });
+  return deps.inspector.inspect(images, settings, {
+    budget: Math.max(1, budget - (Date.now() - started)),
+    ...(credentials === undefined ? {} : { credentials }),
+  });
 }
 
 /** The webhook's step in front of /validate: image configs within the policy's budget; failures are logged, never thrown. */
@@ -116,7 +138,8 @@ async function lookUp(deps: ImageLookupDeps, request: AdmissionRequest, policy: 
     const facts = await inspectFor(deps, request.object, policy, request.namespace, imageSettings(policy).timeout);
     if (facts === undefined) return undefined;
     for (const inspection of facts.values()) {
-      if (inspection.status === 'uninspected') deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
+      if (inspection.status === 'uninspected')
+        deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
     }
     return { facts, warnUninspected: imageSettings(policy).warnUninspected };
   } catch (error) {
@@ -126,6 +149,10 @@ async function lookUp(deps: ImageLookupDeps, request: AdmissionRequest, policy: 
 }
 
 /** The background scan's (and `audit`'s) image lookup: a longer budget, the same caches. */
-export function scanImageLookup(deps: ImageLookupDeps, policy: () => Policy): (object: unknown, namespace: string | undefined) => Promise<ImageFacts> {
-  return async (object, namespace) => (await inspectFor(deps, object, policy(), namespace, Math.max(SCAN_BUDGET_MS, imageSettings(policy()).timeout))) ?? new Map();
+export function scanImageLookup(
+  deps: ImageLookupDeps,
+  policy: () => Policy,
+): (object: unknown, namespace: string | undefined) => Promise<ImageFacts> {
+  return async (object, namespace) =>
+    (await inspectFor(deps, object, policy(), namespace, Math.max(SCAN_BUDGET_MS, imageSettings(policy()).timeout))) ?? new Map();
 }

@@ -20,7 +20,11 @@ export interface Inputs<File extends ManifestValues = ManifestValues> {
 
 export function problemOf(error: unknown, path: string): InputProblem {
   if (!(error instanceof InputError)) throw error;
-  return { file: error.location?.file ?? path, ...(error.location?.line === undefined ? {} : { line: error.location.line }), message: error.message };
+  return {
+    file: error.location?.file ?? path,
+    ...(error.location?.line === undefined ? {} : { line: error.location.line }),
+    message: error.message,
+  };
 }
 
 /** How check and fix read: stdin and files under the same size cap (regular files only). */
@@ -46,8 +50,13 @@ const isDockerfilePath = (path: string) => path !== '-' && isDockerfileName(base
  * Reads every path (directories expanded): Dockerfiles by name (or named by --dockerfile), manifests
  * otherwise. One bad file does not stop the others from being read.
  */
-export function readInputs<File extends ManifestValues>(paths: readonly string[], dockerfilePaths: readonly string[], reader: Reader<File>): Inputs<File> {
-  if (paths.length === 0 && dockerfilePaths.length === 0) throw new InputError('nothing to read: give manifests, directories, - for stdin, or --dockerfile PATH');
+export function readInputs<File extends ManifestValues>(
+  paths: readonly string[],
+  dockerfilePaths: readonly string[],
+  reader: Reader<File>,
+): Inputs<File> {
+  if (paths.length === 0 && dockerfilePaths.length === 0)
+    throw new InputError('nothing to read: give manifests, directories, - for stdin, or --dockerfile PATH');
   const inputs: Inputs<File> = { files: [], dockerfiles: [], invalidFiles: [] };
   const readEach = (files: readonly string[], read: (file: string) => void) => {
     for (const file of files) {
@@ -86,7 +95,9 @@ export function describeInputs(inputs: Inputs, done: 'checked' | 'fixed'): strin
   const lines = [
     ...filesWithoutObjects(inputs.files).map((file) => `note: no Kubernetes objects found in ${name(file)}`),
     // Template syntax that happens to be valid YAML is checked as written, which is not what gets applied.
-    ...inputs.files.filter((file) => templateHint(file.text) !== '').map((file) => `note: ${name(file.path)} was checked as written${templateHint(file.text)}`),
+    ...inputs.files
+      .filter((file) => templateHint(file.text) !== '')
+      .map((file) => `note: ${name(file.path)} was checked as written${templateHint(file.text)}`),
     ...inputs.invalidFiles.map((problem) => `error: ${problem.message}`),
   ];
   if (inputs.invalidFiles.length > 0) lines.push(`error: ${inputs.invalidFiles.length} file(s) could not be ${done}; the others were`);

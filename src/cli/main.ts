@@ -9,7 +9,16 @@ import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
 import { describeInputs, filesWithoutObjects, problemOf, readInputs } from './inputs.js';
 import { InputError, namespaceLabelsIn, readManifests, readManifestValues } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseByteSize, parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
+import {
+  parseByteSize,
+  parseDuration,
+  parseKubeVersion,
+  parseList,
+  parseNamespacedName,
+  parsePort,
+  parsePositiveInteger,
+  parseSeconds,
+} from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -49,7 +58,8 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
   );
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
   const uninspected = images?.uninspectedImages(facts) ?? [];
-  for (const { image, reason } of uninspected) process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason}\n`);
+  for (const { image, reason } of uninspected)
+    process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason}\n`);
   const { errors, ...checked } = result;
   const report = { ...checked, invalidFiles: inputs.invalidFiles, filesWithoutObjects: filesWithoutObjects(inputs.files) };
   process.stdout.write(
@@ -63,7 +73,10 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
-function runFix(paths: string[], options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[]; maxFileSize: number }): number {
+function runFix(
+  paths: string[],
+  options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[]; maxFileSize: number },
+): number {
   const policy = loadPolicyFile(options.policy);
   if (options.write && [...paths, ...options.dockerfile].includes('-')) throw new InputError('--write cannot write back to stdin (-)');
   const inputs = readInputs(paths, options.dockerfile, { readStdin, maxBytes: options.maxFileSize, readManifest: readManifests });
@@ -94,7 +107,10 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
   process.stderr.write(describeInputs(inputs, 'fixed'));
   // Like the mutating webhook, fix applies only rules in enforce mode; say what audit mode held back.
   const { auditMutations } = checkManifests(inputs.files, policy, options.kubeVersion).summary;
-  if (auditMutations > 0) process.stderr.write(`note: ${auditMutations} change(s) of mutating rules in audit mode not applied, as the webhook does not apply them (set the rule's mode to enforce)\n`);
+  if (auditMutations > 0)
+    process.stderr.write(
+      `note: ${auditMutations} change(s) of mutating rules in audit mode not applied, as the webhook does not apply them (set the rule's mode to enforce)\n`,
+    );
   return inputs.invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
 }
 
@@ -111,22 +127,36 @@ export function buildProgram(): Command {
       .command(name)
       .description(description)
       .argument('[paths...]', 'YAML or JSON manifests, Dockerfiles, directories (searched recursively), or - for stdin')
-      .option('--dockerfile <path>', 'read this file as a Dockerfile, whatever its name (repeatable; - for stdin)', (path: string, paths: string[]) => [...paths, path], [])
+      .option(
+        '--dockerfile <path>',
+        'read this file as a Dockerfile, whatever its name (repeatable; - for stdin)',
+        (path: string, paths: string[]) => [...paths, path],
+        [],
+      )
       .option('--policy <file>', 'policy file (default: the built-in policy)')
-      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion)
+      .option(
+        '--kube-version <version>',
+        'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)',
+        parseKubeVersion,
+      )
       .addOption(
-        new Option('--max-file-size <size>', 'refuse larger files and stdin (bytes, or with Ki/Mi/Gi)').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES, '8Mi'),
+        new Option('--max-file-size <size>', 'refuse larger files and stdin (bytes, or with Ki/Mi/Gi)')
+          .argParser(parseByteSize)
+          .default(DEFAULT_MAX_FILE_BYTES, '8Mi'),
       );
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--inspect-images', "read the ENTRYPOINT/CMD of images whose containers set no `command` from their registries")
+    .option('--inspect-images', 'read the ENTRYPOINT/CMD of images whose containers set no `command` from their registries')
     .option('--registry-config <file>', 'docker config with registry credentials for --inspect-images (default: ~/.docker/config.json)')
     .action(async (paths: string[], options: CheckOptions) => {
       process.exitCode = await runCheck(paths, options);
     });
 
-  manifestCommand('fix', 'apply the mutating rules to manifests and rewrite shell-form ENTRYPOINT/CMD in Dockerfiles, keeping everything else as it was')
+  manifestCommand(
+    'fix',
+    'apply the mutating rules to manifests and rewrite shell-form ENTRYPOINT/CMD in Dockerfiles, keeping everything else as it was',
+  )
     .option('-w, --write', 'write the changes back to the files instead of printing them')
     .action((paths: string[], options) => {
       process.exitCode = runFix(paths, options);
@@ -134,9 +164,15 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('write the policy as ValidatingAdmissionPolicies and MutatingAdmissionPolicies, enforced by the API server without the webhook')
+    .description(
+      'write the policy as ValidatingAdmissionPolicies and MutatingAdmissionPolicies, enforced by the API server without the webhook',
+    )
     .option('--policy <file>', 'policy file (default: the built-in policy)')
-    .option('--kube-version <version>', 'target cluster version: MutatingAdmissionPolicy v1 from 1.36, v1beta1 on 1.34-1.35 (default 1.36)', parseKubeVersion)
+    .option(
+      '--kube-version <version>',
+      'target cluster version: MutatingAdmissionPolicy v1 from 1.36, v1beta1 on 1.34-1.35 (default 1.36)',
+      parseKubeVersion,
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (options) => {
       const { runExport } = await import('./export.js');
@@ -145,7 +181,7 @@ export function buildProgram(): Command {
 
   program
     .command('explain')
-    .description('print a rule\'s reference page: what triggers it, what is exempt, parameters, examples')
+    .description("print a rule's reference page: what triggers it, what is exempt, parameters, examples")
     .argument('<rule-id>', 'a rule id, e.g. no-shell-entrypoint')
     .action(async (ruleId: string) => {
       const { explainRule } = await import('./explain.js');
@@ -156,14 +192,25 @@ export function buildProgram(): Command {
     .command('certs')
     .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for local use or bring-your-own TLS')
     .requiredOption('--out <dir>', 'directory to write to (created if missing)')
-    .option('--hosts <hosts>', 'DNS names and IPs, comma-separated (default: localhost, 127.0.0.1, ::1 and the DNS names of the lifecycle-guard Service)', parseList)
-    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate, e.g. 90d or 1y (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
+    .option(
+      '--hosts <hosts>',
+      'DNS names and IPs, comma-separated (default: localhost, 127.0.0.1, ::1 and the DNS names of the lifecycle-guard Service)',
+      parseList,
+    )
+    .addOption(
+      new Option('--validity <duration>', 'lifetime of the serving certificate, e.g. 90d or 1y (the CA lives twice as long)')
+        .argParser(parseDuration)
+        .default(parseDuration('365d'), '365d'),
+    )
     .option('--force', 'replace the certificates already in --out (a new CA: whatever trusts the old one must be updated)')
     .action(async (options: { out: string; hosts?: string[]; validity: number; force?: boolean }) => {
-      const { existingCertificateFiles, generateCertificates, LOCAL_HOSTS, serviceHosts, writeCertificates } = await import('../server/certificates.js');
+      const { existingCertificateFiles, generateCertificates, LOCAL_HOSTS, serviceHosts, writeCertificates } =
+        await import('../server/certificates.js');
       const existing = existingCertificateFiles(options.out);
       if (existing.length > 0 && !options.force) {
-        throw new InputError(`${options.out} already holds ${existing.join(', ')}: not replacing them (a new CA is not trusted by what trusts the old one); use --force to replace them`);
+        throw new InputError(
+          `${options.out} already holds ${existing.join(', ')}: not replacing them (a new CA is not trusted by what trusts the old one); use --force to replace them`,
+        );
       }
       const hosts = options.hosts ?? [...LOCAL_HOSTS, ...serviceHosts('lifecycle-guard', 'lifecycle-guard')];
       const bundle = await generateCertificates({ hosts, validityDays: options.validity / 86_400_000 });
@@ -189,7 +236,9 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz) and metrics over HTTP (GET /metrics, /reports)')
+    .description(
+      'run the admission webhook over HTTPS (POST /validate, /mutate; GET /healthz, /readyz) and metrics over HTTP (GET /metrics, /reports)',
+    )
     .option('--port <port>', 'HTTPS port', parsePort, 8443)
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--metrics-port <port>', 'plain-HTTP port for /metrics and /reports (never served on the webhook port)', parsePort, 9090)
@@ -201,17 +250,33 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--policy-configmap <namespace/name>', `policy from this ConfigMap's policy.yaml key, followed live`, parseNamespacedName)
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
-    .option('--namespace <namespace>', 'the webhook\'s own namespace (always excluded)', process.env.POD_NAMESPACE ?? 'lifecycle-guard')
+    .option('--namespace <namespace>', "the webhook's own namespace (always excluded)", process.env.POD_NAMESPACE ?? 'lifecycle-guard')
     .option('--tls-secret <name>', 'keep the CA and serving certificate in this kubernetes.io/tls Secret and set caBundle')
     .option('--service-name <name>', 'Service in front of the webhook (the certificate covers its DNS names)', 'lifecycle-guard')
     .option('--mutating-webhook <name>', 'MutatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
-    .addOption(new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
-    .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', parseList)
-    .option('--shutdown-delay <duration>', 'on SIGTERM, keep serving this long with /readyz failing (a bare number is seconds)', parseSeconds, 5)
+    .addOption(
+      new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)')
+        .argParser(parseDuration)
+        .default(parseDuration('365d'), '365d'),
+    )
+    .option(
+      '--cert-extra-hosts <hosts>',
+      'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)',
+      parseList,
+    )
+    .option(
+      '--shutdown-delay <duration>',
+      'on SIGTERM, keep serving this long with /readyz failing (a bare number is seconds)',
+      parseSeconds,
+      5,
+    )
     .option('--shutdown-timeout <duration>', 'then wait this long for in-flight requests (a bare number is seconds)', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
-    .option('--scan-only', 'no admission routes, no webhook certificates: only the background scan, its reports, health and metrics (beside `export`ed policies)')
+    .option(
+      '--scan-only',
+      'no admission routes, no webhook certificates: only the background scan, its reports, health and metrics (beside `export`ed policies)',
+    )
     .addOption(
       new Option('--request-timeout <duration>', 'close connections whose request has not arrived in full after this long (default 30)')
         .argParser(parseSeconds)
@@ -231,7 +296,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.clean;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT.clean : EXIT.badInput;
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? EXIT.clean
+        : EXIT.badInput;
     }
     if (error instanceof InputError || error instanceof PolicyError) {
       process.stderr.write(`error: ${error.message}\n`);

@@ -20,7 +20,9 @@ export class InputError extends Error {
 
 /** Unrendered Helm (Go template) syntax makes a file invalid YAML or not what gets applied. */
 export function templateHint(text: string): string {
-  return text.includes('{{') ? ` (it contains {{ }}: if it is a Helm template, check the rendered output: helm template CHART | lifecycle-guard check -)` : '';
+  return text.includes('{{')
+    ? ` (it contains {{ }}: if it is a Helm template, check the rendered output: helm template CHART | lifecycle-guard check -)`
+    : '';
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -84,10 +86,13 @@ export function parseManifests(path: string, text: string): ManifestFile {
     if (error) {
       const position = error.linePos?.[0];
       const where = position ? `:${position.line}:${position.col}` : '';
-      throw new InputError(`${path}${where}: invalid YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}${templateHint(text)}`, {
-        file: path,
-        ...(position ? { line: position.line } : {}),
-      });
+      throw new InputError(
+        `${path}${where}: invalid YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}${templateHint(text)}`,
+        {
+          file: path,
+          ...(position ? { line: position.line } : {}),
+        },
+      );
     }
     let value: unknown;
     try {
@@ -98,7 +103,8 @@ export function parseManifests(path: string, text: string): ManifestFile {
     const lineOf = (node: unknown) => lineCounter.linePos((getPath(node, ['range']) as number[] | undefined)?.[0] ?? 0).line;
     if (isList(value)) {
       (getPath(value, ['items']) as unknown[]).forEach((item, index) => {
-        if (isObject(item)) objects.push({ object: item, document, path: ['items', index], line: lineOf(document.getIn(['items', index], true)) });
+        if (isObject(item))
+          objects.push({ object: item, document, path: ['items', index], line: lineOf(document.getIn(['items', index], true)) });
       });
     } else if (value !== null && value !== undefined) {
       objects.push({ object: value, document, path: [], line: lineOf(document.contents) });
@@ -166,7 +172,9 @@ export function parseManifestValues(path: string, text: string): ManifestValues 
       documents = undefined;
     }
     if (documents !== undefined && !documents.some(({ value }) => isList(value))) {
-      const objects = documents.filter(({ value }) => value !== null && value !== undefined).map(({ value, line }) => ({ object: value, line }));
+      const objects = documents
+        .filter(({ value }) => value !== null && value !== undefined)
+        .map(({ value, line }) => ({ object: value, line }));
       return { path, text, objects };
     }
   }
@@ -175,7 +183,11 @@ export function parseManifestValues(path: string, text: string): ManifestValues 
 }
 
 /** What `check` reads of a file, under the same limits as readManifests (size cap, regular files only). */
-export function readManifestValues(path: string, readStdin: (maxBytes: number) => string, maxBytes = DEFAULT_MAX_FILE_BYTES): ManifestValues {
+export function readManifestValues(
+  path: string,
+  readStdin: (maxBytes: number) => string,
+  maxBytes = DEFAULT_MAX_FILE_BYTES,
+): ManifestValues {
   return parseManifestValues(path, readText(path, readStdin, maxBytes));
 }
 
@@ -199,7 +211,9 @@ export function namespaceLabelsIn(files: readonly ManifestValues[]): (namespace:
       const name = asString(getPath(object, ['metadata', 'name']));
       if (!isObject(object) || object.kind !== 'Namespace' || name === undefined) continue;
       const found = getPath(object, ['metadata', 'labels']);
-      const own = isObject(found) ? Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) : {};
+      const own = isObject(found)
+        ? Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+        : {};
       // The API server sets this label on every namespace.
       labels.set(name, { ...own, 'kubernetes.io/metadata.name': name });
     }

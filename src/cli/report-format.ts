@@ -52,7 +52,10 @@ const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 function summaryLine(summary: Report['summary']): string {
   const skipped = summary.skipped ?? 0;
-  const checked = skipped > 0 ? `${summary.objects - skipped} object(s) checked, ${skipped} skipped (listed above)` : `${summary.objects} object(s) checked`;
+  const checked =
+    skipped > 0
+      ? `${summary.objects - skipped} object(s) checked, ${skipped} skipped (listed above)`
+      : `${summary.objects} object(s) checked`;
   const parts = [
     `${summary.deniedObjects} denied (${count(summary.denied, 'finding')})`,
     `${summary.warnedObjects} admitted with warnings (${count(summary.warnings, 'finding')})`,
@@ -101,6 +104,7 @@ export function formatTable(report: Report, groupBy: (finding: ReportFinding) =>
   }
   if (lines.length > 0) lines.push('');
   lines.push(summaryLine(report.summary));
-  for (const exception of report.exceptions ?? []) lines.push(exception.expired ? style.yellow(describeException(exception)) : style.dim(describeException(exception)));
+  for (const exception of report.exceptions ?? [])
+    lines.push(exception.expired ? style.yellow(describeException(exception)) : style.dim(describeException(exception)));
   return `${lines.join('\n')}\n`;
 }

@@ -45,7 +45,12 @@ interface Background {
   stop(): void | Promise<void>;
 }
 
-async function startPolicy(options: ServeOptions, clients: KubeClients | undefined, holder: PolicyHolder, logger: Logger): Promise<Background[]> {
+async function startPolicy(
+  options: ServeOptions,
+  clients: KubeClients | undefined,
+  holder: PolicyHolder,
+  logger: Logger,
+): Promise<Background[]> {
   if (options.policyConfigmap === undefined || clients === undefined) return [];
   const own = (policy: Policy) => withExcludedNamespace(policy, options.namespace);
   const { PolicyConfigMapWatcher } = await import('../kube/policy-configmap.js');
@@ -59,7 +64,11 @@ async function startPolicy(options: ServeOptions, clients: KubeClients | undefin
   return [watcher];
 }
 
-async function startTls(options: ServeOptions, clients: KubeClients | undefined, logger: Logger): Promise<{ files: TlsFiles; background: Background[] }> {
+async function startTls(
+  options: ServeOptions,
+  clients: KubeClients | undefined,
+  logger: Logger,
+): Promise<{ files: TlsFiles; background: Background[] }> {
   if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
     return { files: { certFile: options.tlsCert, keyFile: options.tlsKey }, background: [] };
   }
@@ -90,7 +99,13 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
   return { files, background: [] };
 }
 
-async function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, images: ImageLookupDeps & { logger: Logger }): Promise<BackgroundScanner> {
+async function startScanner(
+  options: ServeOptions,
+  clients: KubeClients,
+  holder: PolicyHolder,
+  cluster: ClusterInfo,
+  images: ImageLookupDeps & { logger: Logger },
+): Promise<BackgroundScanner> {
   const { logger } = images;
   const [{ BackgroundScanner }, { LeaderLease }] = await Promise.all([import('../kube/background-scan.js'), import('../kube/lease.js')]);
   const lease = new LeaderLease(clients, {
@@ -126,8 +141,10 @@ async function listen(server: WebhookServer, options: ServeOptions): Promise<voi
     const code = (error as NodeJS.ErrnoException).code;
     const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
     if (code === 'EADDRINUSE') throw new InputError(`cannot listen on ${address}: the port is already in use (choose another with --port)`);
-    if (code === 'EACCES') throw new InputError(`cannot listen on ${address}: permission denied (ports below 1024 need privileges; choose another with --port)`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new InputError(`cannot listen on ${address}: no such address on this machine (--host)`);
+    if (code === 'EACCES')
+      throw new InputError(`cannot listen on ${address}: permission denied (ports below 1024 need privileges; choose another with --port)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new InputError(`cannot listen on ${address}: no such address on this machine (--host)`);
     throw error;
   }
 }
@@ -135,12 +152,17 @@ async function listen(server: WebhookServer, options: ServeOptions): Promise<voi
 /** Composes policy, TLS, cluster access and the server; runs until SIGTERM or SIGINT, then shuts down gracefully. */
 export async function runServe(options: ServeOptions, metrics: Metrics = createMetrics()): Promise<WebhookServer> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new InputError('--tls-cert and --tls-key go together');
-  if (options.policy !== undefined && options.policyConfigmap !== undefined) throw new InputError('--policy and --policy-configmap exclude each other');
+  if (options.policy !== undefined && options.policyConfigmap !== undefined)
+    throw new InputError('--policy and --policy-configmap exclude each other');
   // Scan-only serves health, metrics and /reports beside admission policies the API server enforces:
   // there is no webhook whose certificate or caBundle would need managing.
-  if (options.scanOnly && options.tlsSecret !== undefined) throw new InputError('--tls-secret manages the webhook certificate; --scan-only has no webhook (drop --tls-secret)');
+  if (options.scanOnly && options.tlsSecret !== undefined)
+    throw new InputError('--tls-secret manages the webhook certificate; --scan-only has no webhook (drop --tls-secret)');
   const logger = createLogger(options.logLevel);
-  const needsCluster = options.scanOnly === true || options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
+  const needsCluster =
+    options.scanOnly === true ||
+    options.policyConfigmap !== undefined ||
+    (options.tlsSecret !== undefined && options.tlsCert === undefined);
   // The Kubernetes client costs ~70 MB of memory: loaded only when serve talks to a cluster.
   const kube = needsCluster || options.kubeconfig !== undefined ? await import('./kube-access.js') : undefined;
   const clients = kube?.kubeClients(options.kubeconfig, ' (--scan-only, --policy-configmap and --tls-secret need cluster access)');
@@ -151,9 +173,14 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const tls = await startTls(options, clients, logger);
   background.push(...tls.background);
 
-  const images: ImageLookupDeps & { logger: Logger } = { inspector: createInspector(metrics.registry), logger, ...(clients === undefined ? {} : { clients }) };
+  const images: ImageLookupDeps & { logger: Logger } = {
+    inspector: createInspector(metrics.registry),
+    logger,
+    ...(clients === undefined ? {} : { clients }),
+  };
   const scanner = clients === undefined ? undefined : await startScanner(options, clients, holder, cluster, images);
-  const namespaces = clients === undefined ? undefined : new (await import('../kube/namespace-labels.js')).NamespaceLabelWatcher(clients, logger);
+  const namespaces =
+    clients === undefined ? undefined : new (await import('../kube/namespace-labels.js')).NamespaceLabelWatcher(clients, logger);
   if (namespaces !== undefined) {
     namespaces.start();
     background.push(namespaces);
@@ -172,7 +199,12 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     admission: !options.scanOnly,
     ...(namespaces === undefined ? {} : { namespaceLabels: (namespace: string) => namespaces.labels(namespace) }),
     lookUpImages: createImageLookup(images),
-    routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
+    routes: {
+      '/reports': () =>
+        scanner?.latest ?? {
+          status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet',
+        },
+    },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
     ...(options.requestTimeout === undefined ? {} : { requestTimeoutMs: options.requestTimeout * 1000 }),

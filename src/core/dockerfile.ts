@@ -54,7 +54,8 @@ export interface CommandInstruction {
 }
 
 /** Where a value of the final image comes from: an instruction of the file, or the base image outside it. */
-export type Provenance = { from: 'instruction'; instruction: CommandInstruction } | { from: 'base-image'; image: string; line: number } | { from: 'none' };
+export type Provenance =
+  { from: 'instruction'; instruction: CommandInstruction } | { from: 'base-image'; image: string; line: number } | { from: 'none' };
 
 export interface Startup {
   /** Name (or index) of the final stage. */
@@ -90,7 +91,8 @@ function parseExecForm(content: string, where: string): string[] | undefined {
     return undefined;
   }
   if (!Array.isArray(value)) return undefined;
-  if (!value.every((item) => typeof item === 'string')) throw new DockerfileError(`${where}: a JSON array must hold only strings (docker build refuses it)`);
+  if (!value.every((item) => typeof item === 'string'))
+    throw new DockerfileError(`${where}: a JSON array must hold only strings (docker build refuses it)`);
   return value;
 }
 
@@ -113,7 +115,11 @@ export function analyzeDockerfile(text: string): Startup {
   // CMD written in the current stage survives a later ENTRYPOINT; one inherited from the base does not.
   let cmdSet = false;
 
-  const commandInstruction = (instruction: Instruction, keyword: 'ENTRYPOINT' | 'CMD', stage: StageState): CommandInstruction | undefined => {
+  const commandInstruction = (
+    instruction: Instruction,
+    keyword: 'ENTRYPOINT' | 'CMD',
+    stage: StageState,
+  ): CommandInstruction | undefined => {
     const content = instruction.getArgumentsContent();
     const range = instruction.getRange();
     const argumentsRange = instruction.getArgumentsRange();
@@ -140,7 +146,13 @@ export function analyzeDockerfile(text: string): Startup {
       return Array.from({ length: offsetAt(part.end) - from }, (_, index) => from + index);
     });
     const located = scriptOffsets.length === content.length && scriptOffsets.every((offset, index) => text[offset] === content[index]);
-    return { ...base, form: 'shell', argv: [...(stage.shell ?? DEFAULT_SHELL), content], script: content, ...(located ? { scriptOffsets } : {}) };
+    return {
+      ...base,
+      form: 'shell',
+      argv: [...(stage.shell ?? DEFAULT_SHELL), content],
+      script: content,
+      ...(located ? { scriptOffsets } : {}),
+    };
   };
 
   for (const instruction of dockerfile.getInstructions()) {
@@ -148,7 +160,11 @@ export function analyzeDockerfile(text: string): Startup {
     const line = instruction.getRange().start.line + 1;
     if (keyword === 'FROM' && instruction instanceof From) {
       // Expanded with the ARGs declared before the first FROM (`FROM ${BASE}`), as docker build does.
-      const image = instruction.getExpandedArguments().find((argument) => !argument.getValue().startsWith('--'))?.getValue() ?? '';
+      const image =
+        instruction
+          .getExpandedArguments()
+          .find((argument) => !argument.getValue().startsWith('--'))
+          ?.getValue() ?? '';
       const parent = stages.findLast((stage) => stage.name.toLowerCase() === image.toLowerCase());
       const name = instruction.getBuildStage() ?? `stage-${stages.length}`;
       if (parent !== undefined) {
@@ -166,7 +182,8 @@ export function analyzeDockerfile(text: string): Startup {
     if (current === undefined) continue; // ARG before the first FROM
     if (keyword === 'SHELL') {
       const shell = parseExecForm(instruction.getArgumentsContent() ?? '', `line ${line}: SHELL`);
-      if (shell === undefined || shell.length === 0) throw new DockerfileError(`line ${line}: SHELL needs a JSON array such as ["/bin/bash", "-c"]`);
+      if (shell === undefined || shell.length === 0)
+        throw new DockerfileError(`line ${line}: SHELL needs a JSON array such as ["/bin/bash", "-c"]`);
       current.shell = shell;
     } else if (keyword === 'ENTRYPOINT' || keyword === 'CMD') {
       const parsed = commandInstruction(instruction, keyword, current);

@@ -34,6 +34,9 @@ export function matchesSelector(selector: LabelSelector, labels: Readonly<Record
 
 /** `*` matches any run of characters, `?` one character; everything else is literal. */
 export function matchesPattern(pattern: string, value: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 's').test(value);
 }

@@ -197,6 +197,9 @@ function shellImplementation(invocation: ShellInvocation): string {
  * True when the shell replaces itself with the script's only command: the script is one simple
  * command on one line and the shell is one of `loneCommandShells` (by bare name).
  */
-export function shellExecsLoneCommand(invocation: ShellInvocation, loneCommandShells: readonly string[] = DEFAULT_LONE_COMMAND_SHELLS): boolean {
+export function shellExecsLoneCommand(
+  invocation: ShellInvocation,
+  loneCommandShells: readonly string[] = DEFAULT_LONE_COMMAND_SHELLS,
+): boolean {
   return loneCommandShells.includes(shellImplementation(invocation)) && loneSimpleCommand(invocation.script) !== undefined;
 }

@@ -24,12 +24,26 @@ const TEMPLATE_SPEC = ['spec', 'template', 'spec'] as const;
  * objects whose controller it checks already). The policy's `workloadKinds` adds more.
  */
 export const BUILT_IN_KINDS: readonly PodBearingKind[] = [
-  { kind: 'CronJob', group: 'batch', version: 'v1', resource: 'cronjobs', podSpecPath: ['spec', 'jobTemplate', ...TEMPLATE_SPEC], runToCompletion: true },
+  {
+    kind: 'CronJob',
+    group: 'batch',
+    version: 'v1',
+    resource: 'cronjobs',
+    podSpecPath: ['spec', 'jobTemplate', ...TEMPLATE_SPEC],
+    runToCompletion: true,
+  },
   { kind: 'Deployment', group: 'apps', version: 'v1', resource: 'deployments', podSpecPath: TEMPLATE_SPEC },
   // Argo Rollouts: a Deployment replacement that owns ReplicaSets.
   { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts', podSpecPath: TEMPLATE_SPEC, optional: true },
   // OpenShift: owns ReplicationControllers.
-  { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', resource: 'deploymentconfigs', podSpecPath: TEMPLATE_SPEC, optional: true },
+  {
+    kind: 'DeploymentConfig',
+    group: 'apps.openshift.io',
+    version: 'v1',
+    resource: 'deploymentconfigs',
+    podSpecPath: TEMPLATE_SPEC,
+    optional: true,
+  },
   { kind: 'StatefulSet', group: 'apps', version: 'v1', resource: 'statefulsets', podSpecPath: TEMPLATE_SPEC },
   { kind: 'DaemonSet', group: 'apps', version: 'v1', resource: 'daemonsets', podSpecPath: TEMPLATE_SPEC },
   { kind: 'ReplicaSet', group: 'apps', version: 'v1', resource: 'replicasets', podSpecPath: TEMPLATE_SPEC },

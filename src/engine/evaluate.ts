@@ -58,7 +58,14 @@ export function runRules(
     try {
       const found = isMutatingRule(rule) ? rule.mutate(context) : rule.check(context);
       for (const finding of found) {
-        run.findings.push({ ...finding, rule: rule.meta.id, type: rule.meta.type, mode, fix: finding.fix ?? rule.meta.fix, docs: ruleDocsURL(policy, rule.meta.id) });
+        run.findings.push({
+          ...finding,
+          rule: rule.meta.id,
+          type: rule.meta.type,
+          mode,
+          fix: finding.fix ?? rule.meta.fix,
+          docs: ruleDocsURL(policy, rule.meta.id),
+        });
       }
     } catch (error) {
       run.errors.push({ rule: rule.meta.id, message: error instanceof Error ? error.message : String(error) });

@@ -9,7 +9,11 @@ const labelSelectorSchema = z
     matchExpressions: z
       .array(
         z
-          .object({ key: z.string().min(1), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string()).optional() })
+          .object({
+            key: z.string().min(1),
+            operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+            values: z.array(z.string()).optional(),
+          })
           .strict()
           .refine(({ operator, values = [] }) => (operator === 'In' || operator === 'NotIn' ? values.length > 0 : values.length === 0), {
             message: 'In and NotIn need values; Exists and DoesNotExist take none',
@@ -20,18 +24,16 @@ const labelSelectorSchema = z
   .strict();
 
 /** A date (`2026-12-31`: the exception holds through that day, UTC) or an RFC 3339 time. */
-const expiresSchema = z
-  .union([z.string(), z.date()])
-  .transform((value, context) => {
-    const text = value instanceof Date ? value.toISOString().slice(0, 10) : value;
-    const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
-    const time = dateOnly ? Date.parse(`${text}T00:00:00Z`) + 86_400_000 : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
-    if (Number.isNaN(time)) {
-      context.addIssue({ code: 'custom', message: 'a date such as 2026-12-31 or a time such as 2026-12-31T18:00:00Z' });
-      return z.NEVER;
-    }
-    return { text, endsAt: time };
-  });
+const expiresSchema = z.union([z.string(), z.date()]).transform((value, context) => {
+  const text = value instanceof Date ? value.toISOString().slice(0, 10) : value;
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  const time = dateOnly ? Date.parse(`${text}T00:00:00Z`) + 86_400_000 : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(time)) {
+    context.addIssue({ code: 'custom', message: 'a date such as 2026-12-31 or a time such as 2026-12-31T18:00:00Z' });
+    return z.NEVER;
+  }
+  return { text, endsAt: time };
+});
 
 const exceptionSchema = z
   .object({
@@ -41,7 +43,9 @@ const exceptionSchema = z
     objectSelector: labelSelectorSchema.optional(),
     /** Named workloads; `*` and `?` are wildcards in each field. */
     workloads: z
-      .array(z.object({ namespace: z.string().min(1).default('*'), kind: z.string().min(1).default('*'), name: z.string().min(1) }).strict())
+      .array(
+        z.object({ namespace: z.string().min(1).default('*'), kind: z.string().min(1).default('*'), name: z.string().min(1) }).strict(),
+      )
       .min(1)
       .optional(),
     reason: z.string().optional(),
@@ -81,7 +85,10 @@ function covers(exception: PolicyException, workload: Workload, namespace: strin
   if (exception.objectSelector !== undefined && !matchesSelector(exception.objectSelector as LabelSelector, workload.labels)) return false;
   if (exception.workloads !== undefined) {
     const named = exception.workloads.some(
-      (entry) => matchesPattern(entry.namespace, namespace ?? '') && matchesPattern(entry.kind, workload.kind) && matchesPattern(entry.name, workload.name),
+      (entry) =>
+        matchesPattern(entry.namespace, namespace ?? '') &&
+        matchesPattern(entry.kind, workload.kind) &&
+        matchesPattern(entry.name, workload.name),
     );
     if (!named) return false;
   }

@@ -52,7 +52,11 @@ export function mutateObject(object: unknown, policy: Policy, options: MutationO
   const cluster = options.cluster ?? {};
   const { workload } = selection;
   const auditRules = selection.rules.filter((active) => active.mode === 'audit');
-  const audited = audit ? (auditRules.length === 0 ? { findings: [], errors: [] } : onCopy(auditRules, workload, policy, cluster)) : undefined;
+  const audited = audit
+    ? auditRules.length === 0
+      ? { findings: [], errors: [] }
+      : onCopy(auditRules, workload, policy, cluster)
+    : undefined;
   if (audited !== undefined && audited.errors.length > 0) return { ...unchanged, errors: audited.errors };
   const auditedFindings = audited === undefined ? {} : { audited: audited.findings };
   const enforced = selection.rules.filter((active) => active.mode === 'enforce');
@@ -61,7 +65,9 @@ export function mutateObject(object: unknown, policy: Policy, options: MutationO
   const run = onCopy(enforced, workload, policy, cluster);
   if (run.errors.length > 0) return { ...unchanged, errors: run.errors };
   const prefix = pointer(workload.podSpecPath);
-  const patch = fastJsonPatch.compare(workload.podSpec, run.podSpec).map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
+  const patch = fastJsonPatch
+    .compare(workload.podSpec, run.podSpec)
+    .map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
   return {
     object: replaceAt(object, workload.podSpecPath, run.podSpec),
     patch,

@@ -107,7 +107,8 @@ export class ExceptionTally {
   readonly #objects = new Map<number, number>();
 
   add(excepted: readonly ExceptedRule[] | undefined): void {
-    for (const index of new Set((excepted ?? []).map(({ exception }) => exception))) this.#objects.set(index, (this.#objects.get(index) ?? 0) + 1);
+    for (const index of new Set((excepted ?? []).map(({ exception }) => exception)))
+      this.#objects.set(index, (this.#objects.get(index) ?? 0) + 1);
   }
 
   report(policy: Policy, now?: number): ExceptionReport[] | undefined {

@@ -27,7 +27,12 @@ export type Selection =
 function optedOutRules(annotations: Record<string, string>): ReadonlySet<string> {
   const value = annotations[SKIP_ANNOTATION];
   if (value === undefined) return new Set();
-  return new Set(value.split(',').map((id) => id.trim()).filter((id) => id !== ''));
+  return new Set(
+    value
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== ''),
+  );
 }
 
 export interface SelectionOptions extends ExceptionContext {
@@ -55,7 +60,8 @@ export function selectRules(object: unknown, policy: Policy, options: SelectionO
     if (optedOut.has(rule.meta.id) || (options.ruleType !== undefined && rule.meta.type !== options.ruleType)) continue;
     const mode = effectiveMode(policy, rule);
     if (mode === 'off' || (options.mode !== undefined && options.mode !== mode)) continue;
-    const exception = policy.exceptions.length === 0 ? undefined : findException(policy.exceptions, rule.meta.id, workload, namespace, options);
+    const exception =
+      policy.exceptions.length === 0 ? undefined : findException(policy.exceptions, rule.meta.id, workload, namespace, options);
     if (exception === undefined) rules.push({ rule, mode });
     else excepted.push({ rule: rule.meta.id, exception: exception.index });
   }

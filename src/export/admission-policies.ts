@@ -87,7 +87,9 @@ function annotation(metadata: string, key: string, fallback = '""'): string {
  */
 function skippedExpression(root: string, ruleId: string, kinds: readonly string[]): string {
   const template = perKind(kinds, (kind) =>
-    kind.template === '' ? '""' : `(has(${root}${kind.template}.metadata) ? ${annotation(`${root}${kind.template}.metadata`, SKIP_ANNOTATION)} : "")`,
+    kind.template === ''
+      ? '""'
+      : `(has(${root}${kind.template}.metadata) ? ${annotation(`${root}${kind.template}.metadata`, SKIP_ANNOTATION)} : "")`,
   );
   const value = annotation(`${root}.metadata`, SKIP_ANNOTATION, template);
   const ws = '[\\x09-\\x0d\\x20\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}]';
@@ -171,14 +173,18 @@ function validatingCheck(rule: Rule, policy: Policy): ValidatingCheck | undefine
       return {
         violates: '!has(c.readinessProbe)',
         kinds: allKinds.filter((kind) => !RUN_TO_COMPLETION_KINDS.includes(kind)),
-        exempt: (podSpec) => `(request.kind.kind == "Pod" && has(${podSpec}.restartPolicy) && ${podSpec}.restartPolicy in ["Never", "OnFailure"])`,
+        exempt: (podSpec) =>
+          `(request.kind.kind == "Pod" && has(${podSpec}.restartPolicy) && ${podSpec}.restartPolicy in ["Never", "OnFailure"])`,
         problem: 'has no readinessProbe',
       };
     case 'distinct-liveness-readiness':
       return {
         violates:
           'has(c.livenessProbe) && has(c.readinessProbe) && ' +
-          HANDLERS.map((field) => `has(c.livenessProbe.${field}) == has(c.readinessProbe.${field}) && (!has(c.livenessProbe.${field}) || c.livenessProbe.${field} == c.readinessProbe.${field})`).join(' && '),
+          HANDLERS.map(
+            (field) =>
+              `has(c.livenessProbe.${field}) == has(c.readinessProbe.${field}) && (!has(c.livenessProbe.${field}) || c.livenessProbe.${field} == c.readinessProbe.${field})`,
+          ).join(' && '),
         kinds: allKinds,
         problem: 'runs the same check in livenessProbe and readinessProbe',
       };
@@ -189,7 +195,8 @@ function validatingCheck(rule: Rule, policy: Policy): ValidatingCheck | undefine
 
 function validatingPolicy(policy: Policy, rule: Rule, mode: Exclude<Mode, 'off'>): JsonObject[] {
   const check = validatingCheck(rule, policy);
-  if (check === undefined) throw new ExportError(`rule ${rule.meta.id} has no CEL form; set rules.${rule.meta.id}.mode: off to export the others`);
+  if (check === undefined)
+    throw new ExportError(`rule ${rule.meta.id} has no CEL form; set rules.${rule.meta.id}.mode: off to export the others`);
   const setup: MatchSetup = { policy, rule, kinds: check.kinds, operations: ['CREATE', 'UPDATE'], skipControlled: true };
   const name = `lifecycle-guard-${rule.meta.id}`;
   const violating = (podSpec: string) => {
@@ -239,14 +246,14 @@ function validatingPolicy(policy: Policy, rule: Rule, mode: Exclude<Mode, 'off'>
 /** CEL: JSON Patch operations for each container of `list` (a field of object.spec) where `when` holds. */
 function patchEach(list: string, when: string, patch: (path: string) => string): string {
   return (
-    `(has(object.spec.${list}) ? object.spec.${list}.transformList(i, c, ${when}, ` +
-    `${patch(`"/spec/${list}/" + string(i)`)}) : [])`
+    `(has(object.spec.${list}) ? object.spec.${list}.transformList(i, c, ${when}, ` + `${patch(`"/spec/${list}/" + string(i)`)}) : [])`
   );
 }
 
 function preStopHandler(params: { seconds: number; action: string }, cluster: ClusterInfo): string {
   const version = cluster.version;
-  const sleepAction = params.action === 'sleep' || (params.action === 'auto' && (version === undefined || version.major > 1 || version.minor >= 30));
+  const sleepAction =
+    params.action === 'sleep' || (params.action === 'auto' && (version === undefined || version.major > 1 || version.minor >= 30));
   return sleepAction ? `{"sleep": {"seconds": ${params.seconds}}}` : `{"exec": {"command": ["sleep", "${params.seconds}"]}}`;
 }
 
@@ -337,7 +344,9 @@ function atLeast(version: KubeVersion, minor: number): boolean {
  */
 export function exportAdmissionPolicies(policy: Policy, version: KubeVersion = DEFAULT_EXPORT_VERSION): AdmissionPolicyExport {
   if (!atLeast(version, 30)) {
-    throw new ExportError(`Kubernetes ${versionText(version)} has no ValidatingAdmissionPolicy v1 (1.30+); use the webhook (kubectl apply -k manifests/)`);
+    throw new ExportError(
+      `Kubernetes ${versionText(version)} has no ValidatingAdmissionPolicy v1 (1.30+); use the webhook (kubectl apply -k manifests/)`,
+    );
   }
   const cluster: ClusterInfo = { version };
   const objects: JsonObject[] = [];
@@ -347,7 +356,8 @@ export function exportAdmissionPolicies(policy: Policy, version: KubeVersion = D
     if (mode === 'off') continue;
     if (rule.meta.type === 'validating') {
       objects.push(...validatingPolicy(policy, rule, mode));
-      if (rule.meta.id === 'no-shell-entrypoint') differences.push(...shellDifferences((policy.rules[rule.meta.id] as { shells: string[] }).shells));
+      if (rule.meta.id === 'no-shell-entrypoint')
+        differences.push(...shellDifferences((policy.rules[rule.meta.id] as { shells: string[] }).shells));
       continue;
     }
     if (mode === 'audit') {

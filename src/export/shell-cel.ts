@@ -31,7 +31,9 @@ function escapeClassChar(char: string): string {
 
 /** A token that is none of `words`: every prefix of them, continued differently or ended elsewhere. */
 function tokenExcept(words: readonly string[], prefix = ''): string {
-  const next = new Set(words.filter((word) => word.startsWith(prefix) && word.length > prefix.length).map((word) => word[prefix.length] ?? ''));
+  const next = new Set(
+    words.filter((word) => word.startsWith(prefix) && word.length > prefix.length).map((word) => word[prefix.length] ?? ''),
+  );
   const alternatives: string[] = [];
   if (!words.includes(prefix)) alternatives.push('');
   for (const char of next) alternatives.push(escapeRegex(char) + tokenExcept(words, prefix + char));
@@ -50,9 +52,7 @@ function programToken(names: readonly string[]): string {
  */
 function programAfterEnv(names: readonly string[]): string {
   const directory =
-    `(?:/(?:${TOKEN}/)?` +
-    `|[^${SEP}A-Za-z_/\\-]${TOKEN}/` +
-    `|[A-Za-z_][A-Za-z0-9_]*(?:/(?:${TOKEN}/)?|[^${SEP}A-Za-z0-9_=/]${TOKEN}/))`;
+    `(?:/(?:${TOKEN}/)?` + `|[^${SEP}A-Za-z_/\\-]${TOKEN}/` + `|[A-Za-z_][A-Za-z0-9_]*(?:/(?:${TOKEN}/)?|[^${SEP}A-Za-z0-9_=/]${TOKEN}/))`;
   return `${directory}?(?:${names.map(escapeRegex).join('|')})`;
 }
 
@@ -61,10 +61,7 @@ const ENV_OPTION = `(?:-u${SEP}${TOKEN}|--unset${SEP}${TOKEN}|-${tokenExcept(['u
 
 /** Shell options before -c: `-o value` pairs, long options, short flags without `c`. */
 const SHELL_OPTION =
-  `(?:[-+][oO]${SEP}${TOKEN}` +
-  `|--[^${SEP}]+` +
-  `|\\+(?:[A-NP-Za-np-z]|[A-Za-z]{2,})` +
-  `|-(?:[A-NP-Zabd-np-z]|[A-Zabd-z]{2,}))`;
+  `(?:[-+][oO]${SEP}${TOKEN}` + `|--[^${SEP}]+` + `|\\+(?:[A-NP-Za-np-z]|[A-Za-z]{2,})` + `|-(?:[A-NP-Zabd-np-z]|[A-Zabd-z]{2,}))`;
 
 /** The `-c` flag (`-c`, `-lc`, `-ec`...) and the flags between it and the script. */
 const COMMAND_FLAG = `-[A-Za-z]*c[A-Za-z]*(?:${SEP}[-+][A-Za-z]+)*(?:${SEP}|$)`;
@@ -141,7 +138,8 @@ export function shellDifferences(shells: readonly string[]): string[] {
     `no-shell-entrypoint: only the first ${PREFIX_WINDOW} characters of a command line are searched for the shell and its -c (a longer launcher and option list is admitted).`,
   ];
   for (const launcher of LAUNCHERS) {
-    if (shells.includes(launcher)) differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher, never the shell itself).`);
+    if (shells.includes(launcher))
+      differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher, never the shell itself).`);
   }
   return differences;
 }

@@ -23,7 +23,8 @@ function registryKey(key: string): string {
 
 function entryCredentials(entry: unknown): Credentials | undefined {
   if (!isObject(entry)) return undefined;
-  if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+  if (typeof entry.username === 'string' && typeof entry.password === 'string')
+    return { username: entry.username, password: entry.password };
   if (typeof entry.auth !== 'string' || entry.auth === '') return undefined;
   const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');

@@ -71,8 +71,10 @@ export async function httpGet(url: URL, options: HttpOptions): Promise<HttpRespo
     const location = response.headers.location;
     if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) return response;
     const next = new URL(location, current);
-    if (current.protocol === 'https:' && next.protocol !== 'https:') throw new HttpError(`${url.host}: redirect from HTTPS to ${next.protocol} refused`, 'unreachable');
-    if (next.host !== current.host) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+    if (current.protocol === 'https:' && next.protocol !== 'https:')
+      throw new HttpError(`${url.host}: redirect from HTTPS to ${next.protocol} refused`, 'unreachable');
+    if (next.host !== current.host)
+      headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
     current = next;
   }
   throw new HttpError(`${url.host}: more than ${MAX_REDIRECTS} redirects`, 'unreachable');

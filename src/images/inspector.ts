@@ -44,7 +44,11 @@ export interface InspectorOptions {
 
 function describeError(error: unknown, budget: number): { kind: string; reason: string } {
   if (error instanceof InspectionError) {
-    return { kind: error.kind, reason: error.kind === 'timeout' && error.message === 'time budget exhausted' ? `no answer within the ${budget}ms budget` : error.message };
+    return {
+      kind: error.kind,
+      reason:
+        error.kind === 'timeout' && error.message === 'time budget exhausted' ? `no answer within the ${budget}ms budget` : error.message,
+    };
   }
   return { kind: 'error', reason: error instanceof Error ? error.message : String(error) };
 }

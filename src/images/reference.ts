@@ -47,7 +47,12 @@ export function parseReference(image: string): ImageReference {
   if (repository === '' || !repository.split('/').every((component) => COMPONENT.test(component))) {
     throw new ReferenceError(`invalid repository in image "${image}" (lowercase letters, digits and separators . _ - /)`);
   }
-  return { registry, repository, ...(tag === undefined && digest === undefined ? { tag: 'latest' } : tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+  return {
+    registry,
+    repository,
+    ...(tag === undefined && digest === undefined ? { tag: 'latest' } : tag === undefined ? {} : { tag }),
+    ...(digest === undefined ? {} : { digest }),
+  };
 }
 
 /** The manifest to ask for: the digest when pinned (a tag beside it is ignored, as the runtime does), else the tag. */

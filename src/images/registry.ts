@@ -117,14 +117,20 @@ export class RegistryClient {
     let shared = this.#inFlight.get(key);
     if (shared === undefined) {
       const reference = parseReference(image);
-      const started = this.#resolve(image, reference, extraCredentials, AbortSignal.timeout(this.#options.fetchTimeout ?? DEFAULT_FETCH_TIMEOUT));
+      const started = this.#resolve(
+        image,
+        reference,
+        extraCredentials,
+        AbortSignal.timeout(this.#options.fetchTimeout ?? DEFAULT_FETCH_TIMEOUT),
+      );
       shared = started
         .then((inspected) => {
           this.#results.set(key, inspected);
           return inspected;
         })
         .catch((error: unknown) => {
-          const failed = error instanceof InspectionError ? error : new InspectionError(error instanceof Error ? error.message : String(error), 'error');
+          const failed =
+            error instanceof InspectionError ? error : new InspectionError(error instanceof Error ? error.message : String(error), 'error');
           this.#failures.set(key, failed);
           throw failed;
         })
@@ -148,7 +154,10 @@ export class RegistryClient {
   }
 
   #key(image: string, extraCredentials: CredentialStore | undefined): string {
-    const credentials = extraCredentials === undefined ? '' : [...extraCredentials].map(([host, { username, password }]) => `${host}=${username}:${password}`).join(',');
+    const credentials =
+      extraCredentials === undefined
+        ? ''
+        : [...extraCredentials].map(([host, { username, password }]) => `${host}=${username}:${password}`).join(',');
     return `${formatReference(parseReference(image))}\u0000${credentials === '' ? '' : createHash('sha256').update(credentials).digest('hex')}`;
   }
 
@@ -157,7 +166,14 @@ export class RegistryClient {
     let lastError: unknown;
     for (const host of endpoints) {
       try {
-        const session = new Session(this.#options, this.#tokens, host, reference.repository, credentialsFor(host, reference.registry, this.#options.credentials, extra), signal);
+        const session = new Session(
+          this.#options,
+          this.#tokens,
+          host,
+          reference.repository,
+          credentialsFor(host, reference.registry, this.#options.credentials, extra),
+          signal,
+        );
         return await this.#inspectAt(session, image, reference);
       } catch (error) {
         lastError = error;
@@ -174,12 +190,15 @@ export class RegistryClient {
       const entries = this.#selectedPlatforms(top.json);
       if (entries.length === 0) throw new InspectionError(`${image} has no ${this.#platformsText()} image`, 'not-found');
       const platforms = await Promise.all(
-        entries.map(async ({ digest, platform }) => this.#platformConfig(session, await this.#manifest(session, reference, digest), platform)),
+        entries.map(async ({ digest, platform }) =>
+          this.#platformConfig(session, await this.#manifest(session, reference, digest), platform),
+        ),
       );
       return { status: 'inspected', reference: image, digest: top.digest, platforms };
     }
     const config = await this.#platformConfig(session, top, undefined);
-    if (!this.#platformWanted(config.platform)) throw new InspectionError(`${image} is ${config.platform}, not ${this.#platformsText()}`, 'not-found');
+    if (!this.#platformWanted(config.platform))
+      throw new InspectionError(`${image} is ${config.platform}, not ${this.#platformsText()}`, 'not-found');
     return { status: 'inspected', reference: image, digest: top.digest, platforms: [config] };
   }
 
@@ -254,11 +273,17 @@ export class RegistryClient {
 }
 
 function verified(body: Buffer, digest: string, what: string): string {
-  if (digest.startsWith('sha256:') && sha256(body) !== digest) throw new InspectionError(`${what} does not match its digest ${digest}`, 'invalid');
+  if (digest.startsWith('sha256:') && sha256(body) !== digest)
+    throw new InspectionError(`${what} does not match its digest ${digest}`, 'invalid');
   return digest;
 }
 
-function credentialsFor(host: string, registry: string, store: CredentialStore, extra: CredentialStore | undefined): Credentials | undefined {
+function credentialsFor(
+  host: string,
+  registry: string,
+  store: CredentialStore,
+  extra: CredentialStore | undefined,
+): Credentials | undefined {
   return extra?.get(host) ?? extra?.get(registry) ?? store.get(host) ?? store.get(registry);
 }
 
@@ -295,7 +320,10 @@ class Session {
     private readonly signal: AbortSignal,
   ) {
     // Cached answers are kept per identity: what one pull secret may read is not served to a request without it.
-    const identity = credentials === undefined ? '' : `#${createHash('sha256').update(`${credentials.username}:${credentials.password}`).digest('hex').slice(0, 16)}`;
+    const identity =
+      credentials === undefined
+        ? ''
+        : `#${createHash('sha256').update(`${credentials.username}:${credentials.password}`).digest('hex').slice(0, 16)}`;
     this.repositoryKey = `${host}/${repository}${identity}`;
   }
 
@@ -309,8 +337,20 @@ class Session {
     const stop = this.options.metrics?.latency.startTimer();
     let outcome = 'error';
     try {
-      const response = await httpGet(url, { headers, signal: this.signal, maxBytes, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) });
-      outcome = response.status < 400 ? 'ok' : response.status === 401 || response.status === 403 ? 'unauthorized' : response.status === 404 ? 'not-found' : 'error';
+      const response = await httpGet(url, {
+        headers,
+        signal: this.signal,
+        maxBytes,
+        ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      });
+      outcome =
+        response.status < 400
+          ? 'ok'
+          : response.status === 401 || response.status === 403
+            ? 'unauthorized'
+            : response.status === 404
+              ? 'not-found'
+              : 'error';
       return response;
     } catch (error) {
       if (error instanceof HttpError) {
@@ -335,9 +375,16 @@ class Session {
       response = await this.#call(url, { ...headers, Authorization: authorization }, maxBytes);
     }
     if (response.status === 401 || response.status === 403) {
-      throw new InspectionError(`${this.host} refused access to ${this.repository} (${response.status}${this.credentials === undefined ? ', no credentials for this registry' : ''})`, 'unauthorized');
+      throw new InspectionError(
+        `${this.host} refused access to ${this.repository} (${response.status}${this.credentials === undefined ? ', no credentials for this registry' : ''})`,
+        'unauthorized',
+      );
     }
-    if (response.status === 404) throw new InspectionError(`${this.host}/${this.repository}: ${path.replace(/\/.*/, '')} ${path.slice(path.indexOf('/') + 1)} not found`, 'not-found');
+    if (response.status === 404)
+      throw new InspectionError(
+        `${this.host}/${this.repository}: ${path.replace(/\/.*/, '')} ${path.slice(path.indexOf('/') + 1)} not found`,
+        'not-found',
+      );
     if (response.status >= 300) throw new InspectionError(`${this.host} answered ${response.status} for ${path}`, 'error');
     return response;
   }
@@ -346,10 +393,16 @@ class Session {
   async #authorize(response: HttpResponse): Promise<string> {
     const header = response.headers['www-authenticate'];
     const challenge = parseChallenge(Array.isArray(header) ? (header[0] ?? '') : (header ?? ''));
-    const basic = this.credentials === undefined ? undefined : `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    const basic =
+      this.credentials === undefined
+        ? undefined
+        : `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
     if (challenge?.scheme === 'basic' && basic !== undefined) return basic;
     if (challenge?.scheme !== 'bearer' || challenge.params.realm === undefined) {
-      throw new InspectionError(`${this.host} asks for credentials (401${this.credentials === undefined ? ', none configured for this registry' : ''})`, 'unauthorized');
+      throw new InspectionError(
+        `${this.host} asks for credentials (401${this.credentials === undefined ? ', none configured for this registry' : ''})`,
+        'unauthorized',
+      );
     }
     let realm: URL;
     try {
@@ -365,7 +418,10 @@ class Session {
     realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.repository}:pull`);
     const tokenResponse = await this.#call(realm, basic === undefined ? {} : { Authorization: basic }, 1024 * 1024);
     if (tokenResponse.status !== 200) {
-      throw new InspectionError(`token endpoint ${realm.host} refused access to ${this.repository} (${tokenResponse.status})`, 'unauthorized');
+      throw new InspectionError(
+        `token endpoint ${realm.host} refused access to ${this.repository} (${tokenResponse.status})`,
+        'unauthorized',
+      );
     }
     const body = parseJson(tokenResponse.body, 'token response');
     const token = typeof body.token === 'string' ? body.token : body.access_token;

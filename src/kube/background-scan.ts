@@ -76,10 +76,18 @@ export class BackgroundScanner {
     const started = Date.now();
     try {
       const { inspectImages } = this.#options;
-      const report = await scanCluster(this.#clients, { policy, cluster, pageSize: policy.scan.pageSize, ...(inspectImages === undefined ? {} : { inspectImages }) });
+      const report = await scanCluster(this.#clients, {
+        policy,
+        cluster,
+        pageSize: policy.scan.pageSize,
+        ...(inspectImages === undefined ? {} : { inspectImages }),
+      });
       this.#latest = report;
       const uninspectedImages = report.uninspectedImages?.map(({ image, reason }) => `${image}: ${reason}`);
-      logger.info({ objects: report.summary.objects, findings: report.summary.findings, uninspectedImages, durationMs: Date.now() - started }, 'scan finished');
+      logger.info(
+        { objects: report.summary.objects, findings: report.summary.findings, uninspectedImages, durationMs: Date.now() - started },
+        'scan finished',
+      );
       if (policy.scan.reportFormat !== 'none' && (await lease.tryAcquire(Math.max(60, (policy.scan.interval * 2.5) / 1000)))) {
         await writeReports(this.#clients, report, policy.scan.reportFormat, logger);
       }

@@ -48,7 +48,8 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
     return config;
   }
   const search = kubeConfigSearch();
-  if (!search.found) throw new NoKubeConfigError(`no kubeconfig found: looked at ${search.looked.join(', ')}; pass --kubeconfig FILE or set KUBECONFIG`);
+  if (!search.found)
+    throw new NoKubeConfigError(`no kubeconfig found: looked at ${search.looked.join(', ')}; pass --kubeconfig FILE or set KUBECONFIG`);
   config.loadFromDefault();
   return config;
 }

@@ -29,7 +29,12 @@ export class NamespaceLabelWatcher {
 
   /** Starts listing in the background; never blocks the server's start. */
   start(): void {
-    const informer = new ListWatch<V1Namespace>('/api/v1/namespaces', new Watch(this.#clients.config), () => this.#clients.core.listNamespace(), false);
+    const informer = new ListWatch<V1Namespace>(
+      '/api/v1/namespaces',
+      new Watch(this.#clients.config),
+      () => this.#clients.core.listNamespace(),
+      false,
+    );
     informer.on('error', (error) => {
       if (this.#stopped) return;
       this.#logger.warn({ err: error }, 'namespace watch failed; restarting (exceptions with a namespaceSelector do not apply meanwhile)');

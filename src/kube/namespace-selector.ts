@@ -38,7 +38,11 @@ export async function warnOnSelectorMismatch(
 ): Promise<void> {
   const reads = [
     ['MutatingWebhookConfiguration', names.mutating, () => clients.admission.readMutatingWebhookConfiguration({ name: names.mutating })],
-    ['ValidatingWebhookConfiguration', names.validating, () => clients.admission.readValidatingWebhookConfiguration({ name: names.validating })],
+    [
+      'ValidatingWebhookConfiguration',
+      names.validating,
+      () => clients.admission.readValidatingWebhookConfiguration({ name: names.validating }),
+    ],
   ] as const;
   for (const [kind, name, read] of reads) {
     let configuration: WebhookConfiguration;

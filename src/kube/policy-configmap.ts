@@ -67,7 +67,12 @@ export class PolicyConfigMapWatcher {
     if (configMap === undefined || text === undefined) {
       if (this.#lastText === '') return;
       this.#lastText = '';
-      logger.warn({ configMap: this.source }, configMap === undefined ? 'policy ConfigMap not found: using the built-in default policy' : `policy ConfigMap has no ${POLICY_KEY}: using the built-in default policy`);
+      logger.warn(
+        { configMap: this.source },
+        configMap === undefined
+          ? 'policy ConfigMap not found: using the built-in default policy'
+          : `policy ConfigMap has no ${POLICY_KEY}: using the built-in default policy`,
+      );
       onPolicy(DEFAULT_POLICY, 'built-in default');
       return;
     }
@@ -83,7 +88,13 @@ export class PolicyConfigMapWatcher {
       onInvalid(error as Error);
       recordEvent(
         this.#clients.core,
-        { apiVersion: 'v1', kind: 'ConfigMap', name: this.#options.name, namespace: this.#options.namespace, ...(configMap.metadata?.uid ? { uid: configMap.metadata.uid } : {}) },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: this.#options.name,
+          namespace: this.#options.namespace,
+          ...(configMap.metadata?.uid ? { uid: configMap.metadata.uid } : {}),
+        },
         { type: 'Warning', reason: 'InvalidPolicy', message: `${(error as Error).message}; the last good policy stays in force` },
       ).catch((eventError: unknown) => logger.warn({ err: eventError }, 'could not record the InvalidPolicy event'));
     }
@@ -131,7 +142,10 @@ export class PolicyConfigMapWatcher {
     const delay = Math.min(retryMs * 2 ** this.#failures, maxRetryMs);
     this.#failures += 1;
     const keeping = this.#loaded ? 'the last good policy stays in force' : 'the built-in default policy applies until it can be read';
-    logger.warn({ err: error, configMap: this.source, retryInMs: delay }, `cannot read policy ${this.source}: ${describeFailure(error)}; ${keeping}; retrying in ${delay / 1000}s`);
+    logger.warn(
+      { err: error, configMap: this.source, retryInMs: delay },
+      `cannot read policy ${this.source}: ${describeFailure(error)}; ${keeping}; retrying in ${delay / 1000}s`,
+    );
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.#informer !== undefined) void this.#run(this.#informer);

@@ -9,7 +9,6 @@ import { ExceptionTally, summarize, toReportFinding, type AuditReport, type Repo
 import type { ClusterInfo } from '../rules/index.js';
 import { isStatus, type KubeClients } from './client.js';
 
-
 /** A finding with the identity of the object it was found on, as reports need it. */
 export interface ScanFinding extends ReportFinding {
   apiVersion: string;
@@ -103,7 +102,18 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     do {
       let page;
       try {
-        page = await api.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+        page = await api.list<KubernetesObject>(
+          apiVersion,
+          kind,
+          options.namespace,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          options.pageSize ?? 500,
+          continueToken,
+        );
       } catch (error) {
         if (entry.optional === true && isNotServed(error)) break;
         throw error;
@@ -120,7 +130,15 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
         if (evaluation.skipped !== undefined) continue;
         exceptions.add(evaluation.excepted);
         for (const { rule, exception } of evaluation.excepted ?? []) {
-          excepted.push({ apiVersion, kind, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '', uid: object.metadata?.uid ?? '', rule, exception });
+          excepted.push({
+            apiVersion,
+            kind,
+            namespace: object.metadata?.namespace ?? '',
+            name: object.metadata?.name ?? '',
+            uid: object.metadata?.uid ?? '',
+            rule,
+            exception,
+          });
         }
         const namespace = object.metadata?.namespace ?? '';
         for (const inspection of images?.values() ?? []) {
@@ -147,7 +165,9 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,
-    ...(options.inspectImages === undefined ? {} : { uninspectedImages: [...uninspected.values()].sort((a, b) => a.image.localeCompare(b.image)) }),
+    ...(options.inspectImages === undefined
+      ? {}
+      : { uninspectedImages: [...uninspected.values()].sort((a, b) => a.image.localeCompare(b.image)) }),
     summary: summarize(objects, findings),
     ...(options.policy.exceptions.length === 0 ? {} : { exceptions: exceptions.report(options.policy), excepted }),
   };

@@ -57,7 +57,12 @@ function fromSecret(secret: V1Secret): StoredCertificates {
 
 function toSecretData(stored: StoredCertificates): Record<string, string> {
   const encode = (text: string) => Buffer.from(text).toString('base64');
-  return { 'ca.crt': encode(stored.caBundle), 'ca.key': encode(stored.caKey), 'tls.crt': encode(stored.serving.cert), 'tls.key': encode(stored.serving.key) };
+  return {
+    'ca.crt': encode(stored.caBundle),
+    'ca.key': encode(stored.caKey),
+    'tls.crt': encode(stored.serving.cert),
+    'tls.key': encode(stored.serving.key),
+  };
 }
 
 function isExpired(pem: string, now: Date): boolean {
@@ -151,7 +156,12 @@ export class TlsBootstrap {
         apiVersion: 'v1',
         kind: 'Secret',
         type: 'kubernetes.io/tls',
-        metadata: { name: secretName, namespace, labels: { 'app.kubernetes.io/name': 'lifecycle-guard' }, ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}) },
+        metadata: {
+          name: secretName,
+          namespace,
+          labels: { 'app.kubernetes.io/name': 'lifecycle-guard' },
+          ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}),
+        },
         data: toSecretData(next),
       };
       try {
@@ -188,8 +198,16 @@ export class TlsBootstrap {
     const { mutatingWebhook, validatingWebhook, logger } = this.#options;
     const patchOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const targets = [
-      { name: mutatingWebhook, read: (name: string) => this.#clients.admission.readMutatingWebhookConfiguration({ name }), patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }, patchOptions) },
-      { name: validatingWebhook, read: (name: string) => this.#clients.admission.readValidatingWebhookConfiguration({ name }), patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }, patchOptions) },
+      {
+        name: mutatingWebhook,
+        read: (name: string) => this.#clients.admission.readMutatingWebhookConfiguration({ name }),
+        patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }, patchOptions),
+      },
+      {
+        name: validatingWebhook,
+        read: (name: string) => this.#clients.admission.readValidatingWebhookConfiguration({ name }),
+        patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }, patchOptions),
+      },
     ];
     let changed = false;
     for (const target of targets) {
@@ -204,11 +222,16 @@ export class TlsBootstrap {
       const webhooks = configuration.webhooks ?? [];
       const operations = webhooks.flatMap((webhook, index) => {
         const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
-        return webhook.clientConfig.caBundle === encoded ? [] : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
+        return webhook.clientConfig.caBundle === encoded
+          ? []
+          : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
       });
       if (operations.length === 0) continue;
       // The test guards against a concurrent change of the list between read and patch.
-      await target.patch(target.name, [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion }, ...operations]);
+      await target.patch(target.name, [
+        { op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion },
+        ...operations,
+      ]);
       logger.info({ configuration: target.name, webhooks: operations.length }, 'caBundle updated');
       changed = true;
     }

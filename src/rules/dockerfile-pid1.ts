@@ -71,7 +71,10 @@ function uninspectedBase(startup: Startup): DockerfileCheck['uninspected'] {
   const { entrypoint, cmd, baseImage } = startup;
   if (baseImage === undefined || entrypoint.from !== 'base-image') return undefined;
   const what = cmd.from === 'base-image' ? 'its ENTRYPOINT and CMD' : 'its ENTRYPOINT';
-  return { ...baseImage, reason: `the final stage (${startup.stage}) inherits ${what} from external image ${baseImage.image}, which was not inspected` };
+  return {
+    ...baseImage,
+    reason: `the final stage (${startup.stage}) inherits ${what} from external image ${baseImage.image}, which was not inspected`,
+  };
 }
 
 interface Judgement {
@@ -95,7 +98,12 @@ function judge(startup: Startup, shells: readonly string[], image?: ImageConfig)
   // The script is in the ENTRYPOINT when that alone holds one; otherwise CMD supplies it.
   const inEntrypoint = (findShellInvocation(stripInit(entrypoint ?? []).command, shells)?.script ?? '') !== '';
   const blame = inEntrypoint ? instructionOf(startup.entrypoint) : instructionOf(startup.cmd);
-  return { shell, part: inEntrypoint ? 'ENTRYPOINT' : 'CMD', ...(init === undefined ? {} : { init }), ...(blame === undefined ? {} : { blame }) };
+  return {
+    shell,
+    part: inEntrypoint ? 'ENTRYPOINT' : 'CMD',
+    ...(init === undefined ? {} : { init }),
+    ...(blame === undefined ? {} : { blame }),
+  };
 }
 
 /** Checks the final stage of a Dockerfile; `image` is the base image's config when it was inspected. */
@@ -105,21 +113,37 @@ export function checkDockerfile(text: string, shells: readonly string[], image?:
   const judgement = judge(startup, shells, image);
   if (judgement === undefined) return uninspected && startup.cmd.from === 'base-image' ? { uninspected } : {};
   const { shell, part, init, blame } = judgement;
-  const source = blame === undefined ? `the ${part} of base image ${startup.baseImage?.image ?? ''}` : `${blame.keyword}${blame.form === 'shell' ? ' in shell form' : ''}`;
-  const effect = init === undefined ? 'as PID 1: the shell swallows SIGTERM' : `under ${init}: ${init} passes SIGTERM to the shell, which does not pass it on`;
+  const source =
+    blame === undefined
+      ? `the ${part} of base image ${startup.baseImage?.image ?? ''}`
+      : `${blame.keyword}${blame.form === 'shell' ? ' in shell form' : ''}`;
+  const effect =
+    init === undefined
+      ? 'as PID 1: the shell swallows SIGTERM'
+      : `under ${init}: ${init} passes SIGTERM to the shell, which does not pass it on`;
   const notes = [
     blame !== undefined && blame.stage !== startup.stage ? `written in stage ${blame.stage}, which the final stage builds on` : '',
-    blame?.form === 'shell' && blame.script?.trimStart().startsWith('[') ? 'its arguments are not a JSON array of double-quoted strings, so docker runs them with a shell' : '',
-    uninspected === undefined ? '' : `assuming base image ${uninspected.image} has no ENTRYPOINT or one that runs its arguments: it was not inspected`,
+    blame?.form === 'shell' && blame.script?.trimStart().startsWith('[')
+      ? 'its arguments are not a JSON array of double-quoted strings, so docker runs them with a shell'
+      : '',
+    uninspected === undefined
+      ? ''
+      : `assuming base image ${uninspected.image} has no ENTRYPOINT or one that runs its arguments: it was not inspected`,
   ].filter((note) => note !== '');
-  const plan = blame === undefined ? { reason: 'it comes from the base image: set ENTRYPOINT or CMD in exec form in this file' } : planRewrite(text, startup, blame, shell.script, shells, image);
+  const plan =
+    blame === undefined
+      ? { reason: 'it comes from the base image: set ENTRYPOINT or CMD in exec form in this file' }
+      : planRewrite(text, startup, blame, shell.script, shells, image);
   const rewrite = 'reason' in plan ? undefined : plan;
   return {
     finding: {
       line: blame?.line ?? startup.baseImage?.line ?? startup.line,
       stage: startup.stage,
       message: `${source} runs \`${shell.shell} ${shell.flag}\` ${effect}, and the app is SIGKILLed after the grace period${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
-      fix: 'reason' in plan ? `${DOCKERFILE_FIX} (\`lifecycle-guard fix\` cannot rewrite it: ${plan.reason})` : `${plan.description}: ${plan.instruction} (\`lifecycle-guard fix\` rewrites it)`,
+      fix:
+        'reason' in plan
+          ? `${DOCKERFILE_FIX} (\`lifecycle-guard fix\` cannot rewrite it: ${plan.reason})`
+          : `${plan.description}: ${plan.instruction} (\`lifecycle-guard fix\` rewrites it)`,
       ...(rewrite === undefined ? {} : { rewrite }),
     },
     ...(uninspected ? { uninspected } : {}),
@@ -143,7 +167,9 @@ export interface Rewrite {
 
 /** Words that only a shell understands as the first word of a command. */
 const SHELL_ONLY = new Set(
-  '. : [[ ! { } alias break case cd continue do done elif else esac eval exit export fi for function if readonly return select set shift source then trap ulimit umask unset until wait while'.split(' '),
+  '. : [[ ! { } alias break case cd continue do done elif else esac eval exit export fi for function if readonly return select set shift source then trap ulimit umask unset until wait while'.split(
+    ' ',
+  ),
 );
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 /** A word with nothing a shell would expand or interpret: safe characters, '...' and "..." without $ ` \. */
@@ -157,7 +183,12 @@ export function plainWords(script: string): string[] | undefined {
   let match: RegExpExecArray | null;
   while ((match = PLAIN_WORD.exec(script)) !== null) {
     end = PLAIN_WORD.lastIndex;
-    words.push((match[1] ?? '').replace(/'([^']*)'|"([^"]*)"/g, (_, single: string | undefined, double: string | undefined) => single ?? double ?? ''));
+    words.push(
+      (match[1] ?? '').replace(
+        /'([^']*)'|"([^"]*)"/g,
+        (_, single: string | undefined, double: string | undefined) => single ?? double ?? '',
+      ),
+    );
   }
   // The pattern stops at the first character it refuses ($, `, \\, ;, |, &, <, >, *, #...): then a shell is needed.
   const rest = script.slice(end);
@@ -184,7 +215,8 @@ export function execInsertion(script: string): { index: number; text: string } |
     else if (char === '&' && script[index + 1] === '&') lastStart = (index += 1) + 1;
   }
   const last = script.slice(lastStart);
-  if (/[|&()`]|<</.test(last.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, ''))) return { reason: 'its last command is a pipeline, a background job or a subshell' };
+  if (/[|&()`]|<</.test(last.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '')))
+    return { reason: 'its last command is a pipeline, a background job or a subshell' };
   const index = lastStart + (last.length - last.trimStart().length);
   const words = last.trim().split(/\s+/);
   const command = words.find((word) => !ASSIGNMENT.test(word));
@@ -215,7 +247,14 @@ function singleQuotedArray(script: string): string[] | undefined {
   }
 }
 
-function planRewrite(text: string, startup: Startup, blame: CommandInstruction, script: string, shells: readonly string[], image?: ImageConfig): Rewrite | { reason: string } {
+function planRewrite(
+  text: string,
+  startup: Startup,
+  blame: CommandInstruction,
+  script: string,
+  shells: readonly string[],
+  image?: ImageConfig,
+): Rewrite | { reason: string } {
   const candidates: Rewrite[] = [];
   const words = blame.form === 'shell' ? (singleQuotedArray(script) ?? plainWords(script)) : undefined;
   const raw = text.slice(blame.start, blame.end);
@@ -234,12 +273,16 @@ function planRewrite(text: string, startup: Startup, blame: CommandInstruction, 
     });
   }
   // `exec` before a broken JSON array would run a program called `[`: only valid JSON fixes that.
-  const insertion = blame.form === 'shell' && script.trimStart().startsWith('[') ? { reason: 'it looks like exec form but is not valid JSON (check quotes and commas)' } : execInsertion(script);
+  const insertion =
+    blame.form === 'shell' && script.trimStart().startsWith('[')
+      ? { reason: 'it looks like exec form but is not valid JSON (check quotes and commas)' }
+      : execInsertion(script);
   if ('reason' in insertion && candidates.length === 0) return insertion;
   const offset = 'index' in insertion ? scriptOffset(text, blame, script, insertion.index) : undefined;
   if ('index' in insertion && offset !== undefined) {
     const rewritten = `${script.slice(0, insertion.index)}${insertion.text}${script.slice(insertion.index)}`;
-    const argumentsText = blame.form === 'shell' ? rewritten : `[${blame.argv.map((arg) => JSON.stringify(arg === script ? rewritten : arg)).join(', ')}]`;
+    const argumentsText =
+      blame.form === 'shell' ? rewritten : `[${blame.argv.map((arg) => JSON.stringify(arg === script ? rewritten : arg)).join(', ')}]`;
     candidates.push({
       kind: 'exec-prefix',
       description: `Keep the shell but let it hand PID 1 to the program with \`exec\``,

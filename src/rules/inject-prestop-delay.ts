@@ -17,7 +17,9 @@ const params = z
     action: z
       .enum(['auto', 'sleep', 'exec'])
       .default('auto')
-      .describe('`sleep`: the native preStop sleep action (1.30+); `exec`: runs `sleep N` in the container (needs a sleep binary); `auto`: `sleep` unless the cluster is known to be older than 1.30.'),
+      .describe(
+        '`sleep`: the native preStop sleep action (1.30+); `exec`: runs `sleep N` in the container (needs a sleep binary); `auto`: `sleep` unless the cluster is known to be older than 1.30.',
+      ),
     /** Time the app gets after SIGTERM; the grace period is raised to at least `seconds` plus this. */
     shutdownWindowSeconds: z
       .number()

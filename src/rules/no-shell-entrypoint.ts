@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { durationSchema } from '../core/duration.js';
 import { execFormList, plainWords } from '../core/exec-form.js';
 import type { ImageInspection, ImagePlatformConfig } from '../core/images.js';
-import { DEFAULT_LONE_COMMAND_SHELLS, DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec, shellExecsLoneCommand, type ShellInvocation } from '../core/shell.js';
+import {
+  DEFAULT_LONE_COMMAND_SHELLS,
+  DEFAULT_SHELLS,
+  findShellInvocation,
+  scriptHandsOffWithExec,
+  shellExecsLoneCommand,
+  type ShellInvocation,
+} from '../core/shell.js';
 import type { RuleFinding } from '../core/types.js';
 import type { ContainerView } from '../core/workload.js';
 import type { ValidatingRule } from './rule.js';
@@ -17,11 +24,16 @@ const imagesParams = z
     /** Read Entrypoint and Cmd of images whose containers set no `command` (serve and audit; `check` only with --inspect-images). */
     inspect: z.boolean().default(true),
     /** Time budget of one admission request's lookups: past it, the request is answered without the image check. */
-    timeout: durationSchema('2s', 'a duration from 100ms to 25s, such as 2s (well inside the webhook\'s timeoutSeconds)', { min: 100, max: 25_000 }),
+    timeout: durationSchema('2s', "a duration from 100ms to 25s, such as 2s (well inside the webhook's timeoutSeconds)", {
+      min: 100,
+      max: 25_000,
+    }),
     /** How long a tag's digest is trusted; manifests and configs are cached by digest for good. */
     cacheTTL: durationSchema('5m', 'a duration such as 30s or 5m (0: tags are looked up every time)', { min: 1000 }),
     /** `os/arch[/variant]` to check in multi-platform images; empty: every linux platform. */
-    platforms: z.array(z.string().regex(/^linux\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'a platform such as linux/amd64 or linux/arm64/v8')).default([]),
+    platforms: z
+      .array(z.string().regex(/^linux\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'a platform such as linux/amd64 or linux/arm64/v8'))
+      .default([]),
     registries: z
       .object({
         /** Mirrors tried in order before the registry itself, by registry host (`docker.io` for Docker Hub). */
@@ -44,7 +56,11 @@ const imagesParams = z
 const params = z
   .object({
     /** Programs treated as shells, by bare name (any path matches). */
-    shells: z.array(shellName).min(1).default([...DEFAULT_SHELLS]).describe('Programs treated as shells, by bare name; any path matches (/bin/sh, /usr/bin/bash).'),
+    shells: z
+      .array(shellName)
+      .min(1)
+      .default([...DEFAULT_SHELLS])
+      .describe('Programs treated as shells, by bare name; any path matches (/bin/sh, /usr/bin/bash).'),
     /**
      * Shells that replace themselves with a lone simple command (`bash -c "app --flag"`), so the app is
      * PID 1 after all; measured, see the rule reference. `[]` is strict: every `-c` without `exec` is flagged.
@@ -52,9 +68,14 @@ const params = z
     loneCommandShells: z
       .array(shellName)
       .default([...DEFAULT_LONE_COMMAND_SHELLS])
-      .describe('Shells measured to replace themselves with a lone simple command, which then passes (`busybox` stands for `busybox sh`). `[]` is strict: every `-c` script without `exec` is flagged.'),
+      .describe(
+        'Shells measured to replace themselves with a lone simple command, which then passes (`busybox` stands for `busybox sh`). `[]` is strict: every `-c` script without `exec` is flagged.',
+      ),
     /** Also check Jobs, CronJobs and Pods with restartPolicy Never/OnFailure. */
-    includeRunToCompletion: z.boolean().default(false).describe('Also check Jobs, CronJobs and Pods with restartPolicy Never or OnFailure.'),
+    includeRunToCompletion: z
+      .boolean()
+      .default(false)
+      .describe('Also check Jobs, CronJobs and Pods with restartPolicy Never or OnFailure.'),
     images: imagesParams,
   })
   .strict();
@@ -124,7 +145,11 @@ function imageVerdict(config: ImagePlatformConfig, args: readonly string[], judg
   const entrypoint = dockerfileInstruction('ENTRYPOINT', config.entrypoint, shells);
   // `ENTRYPOINT ["sh", "-c"]` takes its script from Cmd (or from the manifest's args).
   const fromCmd = (findShellInvocation(config.entrypoint, shells)?.script ?? '') === '';
-  const instruction = !fromCmd ? entrypoint : args.length > 0 ? `${entrypoint} with the manifest's args` : `${entrypoint} + ${dockerfileInstruction('CMD', cmd, [])}`;
+  const instruction = !fromCmd
+    ? entrypoint
+    : args.length > 0
+      ? `${entrypoint} with the manifest's args`
+      : `${entrypoint} + ${dockerfileInstruction('CMD', cmd, [])}`;
   return { shell, instruction, keyword: 'ENTRYPOINT' };
 }
 
@@ -166,7 +191,7 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     summary:
       'a long-running container (regular or native sidecar) must not run `sh -c` (bash, ash, dash, zsh, ksh; any path; via `env` or `busybox`; ' +
       '`-c`, `-lc`, `-ec`…) as PID 1, unless the script hands off with `exec program` or is one simple command under a shell that execs it; ' +
-      'without `command`, the image\'s ENTRYPOINT/CMD decide (docs/images.md; an entrypoint script\'s content is not inspected)',
+      "without `command`, the image's ENTRYPOINT/CMD decide (docs/images.md; an entrypoint script's content is not inspected)",
     why:
       'A shell running as PID 1 receives SIGTERM but does not pass it on to the app, ' +
       'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends.',

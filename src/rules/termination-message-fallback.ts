@@ -8,7 +8,7 @@ export const terminationMessageFallback: MutatingRule<z.infer<typeof params>> = 
     id: 'termination-message-fallback',
     type: 'mutating',
     title: 'Crash reason in the termination message',
-    summary: '`terminationMessagePolicy: FallbackToLogsOnError` on every container (`File`, the API server\'s default, counts as unset)',
+    summary: "`terminationMessagePolicy: FallbackToLogsOnError` on every container (`File`, the API server's default, counts as unset)",
     why:
       'With the default terminationMessagePolicy File, a container that crashes without writing ' +
       '/dev/termination-log leaves no reason in `kubectl describe pod`; FallbackToLogsOnError puts its last log lines there.',

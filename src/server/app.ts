@@ -73,7 +73,14 @@ export function createApp(deps: AppDeps): WebhookHandler {
     ...(deps.namespaceLabels === undefined ? {} : { namespaceLabels: deps.namespaceLabels }),
     ...(deps.lookUpImages === undefined ? {} : { lookUpImages: deps.lookUpImages }),
   };
-  const admission = { policy: deps.policy, metrics: deps.metrics, logger: deps.logger, cluster: deps.cluster ?? (() => ({})), offThread: new DecisionWorker(), edge };
+  const admission = {
+    policy: deps.policy,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    cluster: deps.cluster ?? (() => ({})),
+    offThread: new DecisionWorker(),
+    edge,
+  };
   const route = admissionRoute({
     endpoints: { validate: admissionHandler('validate', admission), mutate: admissionHandler('mutate', admission) },
     maxBodyBytes: MAX_BODY_BYTES,
@@ -90,7 +97,10 @@ export function createApp(deps: AppDeps): WebhookHandler {
   });
   app.get('/readyz', (_req, res) => {
     const ready = deps.isReady?.() ?? true;
-    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
+    res
+      .status(ready ? 200 : 503)
+      .type('text/plain')
+      .send(ready ? 'ok' : 'not ready');
   });
   app.use(notFound);
   app.use(((error, _req, res, _next) => {

@@ -134,7 +134,10 @@ export class WebhookServer {
     await listen(server, options.port, options.host);
     if (options.metricsPort !== undefined) {
       // Its own port, so a NetworkPolicy can open the webhook port to the API server and this one to monitoring only.
-      const metricsServer = createHttpServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 }, createMetricsApp(options));
+      const metricsServer = createHttpServer(
+        { headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 },
+        createMetricsApp(options),
+      );
       metricsServer.maxConnections = 64;
       this.#metricsServer = metricsServer;
       await listen(metricsServer, options.metricsPort, options.host);

@@ -94,15 +94,28 @@ describe('check: exit codes', () => {
   });
 
   test('skipped objects (excluded namespace, skip annotation) are listed with the reason, not passed silently', () => {
-    writeFiles(dir, { 'annotated.yaml': DENIED_POD.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    lifecycle-guard.io/skip: all\n') });
+    writeFiles(dir, {
+      'annotated.yaml': DENIED_POD.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    lifecycle-guard.io/skip: all\n'),
+    });
     const table = runCli(['check', 'system.yaml', 'annotated.yaml', 'clean.yaml'], { cwd: dir });
     assert.equal(table.status, 0);
-    assert.match(table.stdout, /^  system\.yaml: Pod kube-system\/denied \(line 1\): namespace kube-system is in the policy's exclude\.namespaces$/m);
+    assert.match(
+      table.stdout,
+      /^  system\.yaml: Pod kube-system\/denied \(line 1\): namespace kube-system is in the policy's exclude\.namespaces$/m,
+    );
     assert.match(table.stdout, /^  annotated\.yaml: Pod shop\/denied \(line 1\): annotation lifecycle-guard\.io\/skip: all$/m);
     assert.match(table.stdout, /^1 object\(s\) checked, 2 skipped \(listed above\): /m);
     const report = json(runCli(['check', '-o', 'json', 'system.yaml'], { cwd: dir }).stdout) as JsonReport & { skipped: unknown[] };
     assert.deepEqual(report.skipped, [
-      { file: 'system.yaml', line: 1, kind: 'Pod', namespace: 'kube-system', name: 'denied', reason: 'excluded-namespace', detail: "namespace kube-system is in the policy's exclude.namespaces" },
+      {
+        file: 'system.yaml',
+        line: 1,
+        kind: 'Pod',
+        namespace: 'kube-system',
+        name: 'denied',
+        reason: 'excluded-namespace',
+        detail: "namespace kube-system is in the policy's exclude.namespaces",
+      },
     ]);
     assert.equal(report.summary.skipped, 1);
   });
@@ -129,15 +142,25 @@ describe('check: exit codes', () => {
     assert.match(dup.stderr, /^error: tabs\.yaml:3:\d+: invalid YAML: /m);
     assert.match(dup.stderr, /^error: 2 file\(s\) could not be checked; the others were$/m);
     const report = json(dup.stdout) as JsonReport & { invalidFiles: { file: string; line?: number; message: string }[] };
-    assert.deepEqual(report.findings.map((finding) => finding.file), ['denied.yaml', 'denied.yaml', 'denied.yaml', 'denied.yaml']);
-    assert.deepEqual(report.invalidFiles.map(({ file, line }) => ({ file, line })), [{ file: 'dup.yaml', line: 8 }, { file: 'tabs.yaml', line: 3 }]);
+    assert.deepEqual(
+      report.findings.map((finding) => finding.file),
+      ['denied.yaml', 'denied.yaml', 'denied.yaml', 'denied.yaml'],
+    );
+    assert.deepEqual(
+      report.invalidFiles.map(({ file, line }) => ({ file, line })),
+      [
+        { file: 'dup.yaml', line: 8 },
+        { file: 'tabs.yaml', line: 3 },
+      ],
+    );
     assert.match(report.invalidFiles[0]?.message ?? '', /dup\.yaml:8:\d+: invalid YAML: Map keys must be unique/);
   });
 
   test('2: a folder with a Helm template: the template is named with a hint to render it, the rest is checked', () => {
     const chart = tempDir('check-chart');
     writeFiles(chart, {
-      'templates/deployment.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.labels }}\n  labels: {{ toYaml .Values.labels | nindent 4 }}\n{{- end }}\n',
+      'templates/deployment.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.labels }}\n  labels: {{ toYaml .Values.labels | nindent 4 }}\n{{- end }}\n',
       'templates/pod.yaml': DENIED_POD,
       'templates/service.yaml': 'apiVersion: v1\nkind: Service\nmetadata:\n  name: "{{ .Release.Name }}"\n',
       'values.yaml': 'replicas: 2\n',
@@ -159,7 +182,12 @@ describe('check: exit codes', () => {
 
   test('2: a YAML alias bomb is refused, not expanded', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let level = 1; level < 8; level += 1) lines.push(`l${level}: &l${level} [${Array(10).fill(`*${level === 1 ? 'a' : `l${level - 1}`}`).join(', ')}]`);
+    for (let level = 1; level < 8; level += 1)
+      lines.push(
+        `l${level}: &l${level} [${Array(10)
+          .fill(`*${level === 1 ? 'a' : `l${level - 1}`}`)
+          .join(', ')}]`,
+      );
     writeFiles(dir, { 'bomb.yaml': `${lines.join('\n')}\n` });
     const result = runCli(['check', 'bomb.yaml'], { cwd: dir });
     assert.equal(result.status, 2);
@@ -202,7 +230,13 @@ describe('check: exit codes', () => {
   });
 
   test('2: usage errors', () => {
-    for (const args of [['check', '--bogus', 'clean.yaml'], ['check'], ['check', '-o', 'xml', 'clean.yaml'], ['check', '--policy'], ['no-such-command']]) {
+    for (const args of [
+      ['check', '--bogus', 'clean.yaml'],
+      ['check'],
+      ['check', '-o', 'xml', 'clean.yaml'],
+      ['check', '--policy'],
+      ['no-such-command'],
+    ]) {
       const result = runCli(args, { cwd: dir });
       assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.notEqual(result.stderr, '', args.join(' '));
@@ -226,16 +260,26 @@ describe('check -o json', () => {
         type: 'validating',
         mode: 'enforce',
         message: 'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
-        fix: fixOf('no-shell-entrypoint'), docs: `${DOCS}/no-shell-entrypoint.md`,
+        fix: fixOf('no-shell-entrypoint'),
+        docs: `${DOCS}/no-shell-entrypoint.md`,
       },
-      { ...common, rule: 'require-readiness-probe', type: 'validating', mode: 'enforce', message: 'has no readinessProbe', fix: fixOf('require-readiness-probe'), docs: `${DOCS}/require-readiness-probe.md` },
+      {
+        ...common,
+        rule: 'require-readiness-probe',
+        type: 'validating',
+        mode: 'enforce',
+        message: 'has no readinessProbe',
+        fix: fixOf('require-readiness-probe'),
+        docs: `${DOCS}/require-readiness-probe.md`,
+      },
       {
         ...common,
         rule: 'inject-prestop-delay',
         type: 'mutating',
         mode: 'enforce',
         message: 'adds a preStop sleep of 5s (lifecycle.preStop.sleep.seconds)',
-        fix: fixOf('inject-prestop-delay'), docs: `${DOCS}/inject-prestop-delay.md`,
+        fix: fixOf('inject-prestop-delay'),
+        docs: `${DOCS}/inject-prestop-delay.md`,
       },
       {
         ...common,
@@ -243,7 +287,8 @@ describe('check -o json', () => {
         type: 'mutating',
         mode: 'enforce',
         message: 'sets terminationMessagePolicy to FallbackToLogsOnError',
-        fix: fixOf('termination-message-fallback'), docs: `${DOCS}/termination-message-fallback.md`,
+        fix: fixOf('termination-message-fallback'),
+        docs: `${DOCS}/termination-message-fallback.md`,
       },
     ]);
     assert.deepEqual(report.summary, {
@@ -299,7 +344,12 @@ describe('check: inputs', () => {
     writeFiles(tree, {
       'a.yaml': CLEAN_DEPLOYMENT,
       'nested/deeper/b.yml': DENIED_POD.replace('name: denied', 'name: deep'),
-      'nested/c.json': JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'json-pod' }, spec: { containers: [{ name: 'c', image: 'x' }] } }),
+      'nested/c.json': JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'json-pod' },
+        spec: { containers: [{ name: 'c', image: 'x' }] },
+      }),
       'nested/notes.txt': 'kind: Pod\nspec: {containers: [{name: ignored}]}\n',
       'README.md': '# not a manifest\n',
     });
@@ -309,10 +359,10 @@ describe('check: inputs', () => {
     assert.equal(report.summary.files, 3);
     assert.equal(report.summary.objects, 3);
     assert.deepEqual([...new Set(report.findings.map((finding) => finding.name))].sort(), ['deep', 'json-pod']);
-    assert.deepEqual(
-      [...new Set(report.findings.map((finding) => finding.file))].sort(),
-      [join('nested', 'c.json'), join('nested', 'deeper', 'b.yml')],
-    );
+    assert.deepEqual([...new Set(report.findings.map((finding) => finding.file))].sort(), [
+      join('nested', 'c.json'),
+      join('nested', 'deeper', 'b.yml'),
+    ]);
   });
 
   test('multi-document YAML with comments: every object, each with its line', () => {
@@ -328,7 +378,10 @@ ${MUTATE_ONLY_DEPLOYMENT}`;
     assert.equal(report.summary.objects, 3);
     const lines = Object.fromEntries(report.findings.map((finding) => [finding.name, finding.line]));
     const lineOf = (needle: string) => text.split('\n').indexOf(needle) + 1;
-    assert.deepEqual(lines, { denied: lineOf('# second, denied') + 1, web: lineOf('# Only mutating rules have something to say about this one.') + 1 });
+    assert.deepEqual(lines, {
+      denied: lineOf('# second, denied') + 1,
+      web: lineOf('# Only mutating rules have something to say about this one.') + 1,
+    });
   });
 
   test('kind: List: its items are checked', () => {
@@ -362,17 +415,21 @@ items:
       shell.map((finding) => [finding.name, finding.line]),
       [['one', 4]],
     );
-    assert.deepEqual(
-      [...new Set(report.findings.map((finding) => finding.name))],
-      ['one', 'two'],
-    );
+    assert.deepEqual([...new Set(report.findings.map((finding) => finding.name))], ['one', 'two']);
   });
 
   test('JSON input, including a List', () => {
     const list = {
       apiVersion: 'v1',
       kind: 'List',
-      items: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' }, spec: { template: { spec: { containers: [{ name: 'db', image: 'pg' }] } } } }],
+      items: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: 'db' },
+          spec: { template: { spec: { containers: [{ name: 'db', image: 'pg' }] } } },
+        },
+      ],
     };
     writeFiles(dir, { 'list.json': JSON.stringify(list, null, 2) });
     const result = runCli(['check', '-o', 'json', 'list.json'], { cwd: dir });
@@ -393,7 +450,9 @@ items:
       'flow.yaml': '{apiVersion: v1, kind: Pod, metadata: {name: flow}, spec: {containers: [{name: c, image: x, args: [sh, -c, run]}]}}\n',
     });
     const report = json(runCli(['check', '-o', 'json', 'flow.yaml'], { cwd: dir }).stdout);
-    assert.ok(report.findings.some((finding) => finding.rule === 'no-shell-entrypoint' && finding.name === 'flow' && finding.container === 'c'));
+    assert.ok(
+      report.findings.some((finding) => finding.rule === 'no-shell-entrypoint' && finding.name === 'flow' && finding.container === 'c'),
+    );
   });
 });
 

@@ -10,7 +10,8 @@ const SHELL_CMD = 'FROM node:22-alpine AS build\nRUN npm ci\n\nFROM build AS run
 const EXEC_FORM = 'FROM node:22-alpine\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n';
 // CRLF, a continuation line and no final newline: all must survive a rewrite byte for byte.
 const NEEDS_EXEC = 'FROM python:3.12\r\nENV PORT=8000\r\n# keep this comment\r\nCMD cd /app && \\\r\n  gunicorn -b ":$PORT" main:app';
-const NEEDS_EXEC_FIXED = 'FROM python:3.12\r\nENV PORT=8000\r\n# keep this comment\r\nCMD cd /app && \\\r\n  exec gunicorn -b ":$PORT" main:app';
+const NEEDS_EXEC_FIXED =
+  'FROM python:3.12\r\nENV PORT=8000\r\n# keep this comment\r\nCMD cd /app && \\\r\n  exec gunicorn -b ":$PORT" main:app';
 const PIPELINE = 'FROM ubuntu:24.04\nCMD ./server 2>&1 | tee /var/log/server.log\n';
 
 writeFiles(dir, {
@@ -54,10 +55,40 @@ describe('check: Dockerfiles', () => {
     const { result, findings, summary } = checkJson(['repo']);
     assert.equal(result.status, 1);
     assert.deepEqual(
-      findings.map(({ file, line, kind, name, namespace, container, rule, type, mode }) => ({ file, line, kind, name, namespace, container, rule, type, mode })),
+      findings.map(({ file, line, kind, name, namespace, container, rule, type, mode }) => ({
+        file,
+        line,
+        kind,
+        name,
+        namespace,
+        container,
+        rule,
+        type,
+        mode,
+      })),
       [
-        { file: join('repo', 'Dockerfile'), line: 6, kind: 'Dockerfile', name: 'runtime', namespace: '', container: '', rule: 'no-shell-entrypoint', type: 'validating', mode: 'enforce' },
-        { file: join('repo', 'worker', 'Containerfile'), line: 2, kind: 'Dockerfile', name: 'stage-0', namespace: '', container: '', rule: 'no-shell-entrypoint', type: 'validating', mode: 'enforce' },
+        {
+          file: join('repo', 'Dockerfile'),
+          line: 6,
+          kind: 'Dockerfile',
+          name: 'runtime',
+          namespace: '',
+          container: '',
+          rule: 'no-shell-entrypoint',
+          type: 'validating',
+          mode: 'enforce',
+        },
+        {
+          file: join('repo', 'worker', 'Containerfile'),
+          line: 2,
+          kind: 'Dockerfile',
+          name: 'stage-0',
+          namespace: '',
+          container: '',
+          rule: 'no-shell-entrypoint',
+          type: 'validating',
+          mode: 'enforce',
+        },
       ],
     );
     assert.match(findings[0]?.fix ?? '', /^Write CMD in exec form: CMD \["node", "server\.js"\]/);
@@ -71,26 +102,41 @@ describe('check: Dockerfiles', () => {
   test('the table names the file, the stage and the line, and notes an uninspected base image only where it decides PID 1', () => {
     const result = runCli(['check', 'repo'], { cwd: dir });
     assert.equal(result.status, 1);
-    assert.match(result.stdout, /repo\/Dockerfile\n {2}Dockerfile runtime \(line 6\)\n {4}✗ no-shell-entrypoint \[enforce\] CMD in shell form runs `\/bin\/sh -c` as PID 1/);
+    assert.match(
+      result.stdout,
+      /repo\/Dockerfile\n {2}Dockerfile runtime \(line 6\)\n {4}✗ no-shell-entrypoint \[enforce\] CMD in shell form runs `\/bin\/sh -c` as PID 1/,
+    );
     assert.match(result.stdout, /5 object\(s\) checked: 2 denied/);
-    assert.equal(result.stderr, 'note: repo/Dockerfile.prod:1: the final stage (stage-0) inherits its ENTRYPOINT and CMD from external image nginx:1.27, which was not inspected\n');
+    assert.equal(
+      result.stderr,
+      'note: repo/Dockerfile.prod:1: the final stage (stage-0) inherits its ENTRYPOINT and CMD from external image nginx:1.27, which was not inspected\n',
+    );
   });
 
   test('--dockerfile reads a file of any name as a Dockerfile, and - from stdin', () => {
     const named = checkJson(['--dockerfile', 'build/image.txt']);
     assert.equal(named.result.status, 1);
-    assert.deepEqual(named.findings.map((finding) => [finding.file, finding.line]), [['build/image.txt', 6]]);
+    assert.deepEqual(
+      named.findings.map((finding) => [finding.file, finding.line]),
+      [['build/image.txt', 6]],
+    );
     const stdin = checkJson(['--dockerfile', '-'], PIPELINE);
-    assert.deepEqual(stdin.findings.map((finding) => [finding.file, finding.line]), [['-', 2]]);
+    assert.deepEqual(
+      stdin.findings.map((finding) => [finding.file, finding.line]),
+      [['-', 2]],
+    );
     const clean = checkJson(['--dockerfile', '-', 'repo/k8s/deploy.yaml'], EXEC_FORM);
     assert.equal(clean.result.status, 0);
     assert.equal(clean.summary.objects, 2);
   });
 
-  test('the policy applies: audit warns and exits 0, off is silent, shells are the policy\'s', () => {
+  test("the policy applies: audit warns and exits 0, off is silent, shells are the policy's", () => {
     const audit = checkJson(['--policy', 'audit.yaml', 'repo/Dockerfile']);
     assert.equal(audit.result.status, 0);
-    assert.deepEqual(audit.findings.map((finding) => finding.mode), ['audit']);
+    assert.deepEqual(
+      audit.findings.map((finding) => finding.mode),
+      ['audit'],
+    );
     assert.equal(audit.summary.warnings, 1);
     const off = checkJson(['--policy', 'off.yaml', 'repo/Dockerfile']);
     assert.equal(off.result.status, 0);
@@ -130,7 +176,10 @@ describe('fix: Dockerfiles', () => {
     const first = runCli(['fix', '--write', 'fix2'], { cwd: dir });
     assert.equal(first.status, 0, first.stderr);
     assert.equal(readFileSync(join(dir, 'fix2/app.Dockerfile'), 'utf8'), NEEDS_EXEC_FIXED);
-    assert.match(first.stderr, /fix2\/app\.Dockerfile:4: kept in shell form \(it needs a shell\); added `exec`: CMD cd \/app && exec gunicorn -b ":\$PORT" main:app\n/);
+    assert.match(
+      first.stderr,
+      /fix2\/app\.Dockerfile:4: kept in shell form \(it needs a shell\); added `exec`: CMD cd \/app && exec gunicorn -b ":\$PORT" main:app\n/,
+    );
     assert.match(first.stderr, /fix2\/app\.Dockerfile: 1 change\(s\) written\n/);
     const second = runCli(['fix', '--write', 'fix2'], { cwd: dir });
     assert.equal(second.status, 0, second.stderr);

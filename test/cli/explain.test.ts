@@ -8,7 +8,7 @@ import { runCli, tempDir } from './run.js';
 describe('lifecycle-guard explain', () => {
   const cwd = tempDir('explain-');
 
-  test('prints the rule\'s reference page, from any working directory', () => {
+  test("prints the rule's reference page, from any working directory", () => {
     for (const id of RULE_IDS) {
       const result = runCli(['explain', id], { cwd });
       assert.equal(result.status, 0, result.stderr);

@@ -57,7 +57,10 @@ describe('inputs the CLI refuses', () => {
   test('a file over --max-file-size is refused; at the limit it is read', () => {
     writeFiles(dir, { 'limit/pod.yaml': DENIED_POD });
     const size = Buffer.byteLength(DENIED_POD);
-    assertRefused(runCli(['check', 'limit/pod.yaml', '--max-file-size', String(size - 1)], { cwd: dir }), /limit\/pod\.yaml: larger than \d+ bytes \(--max-file-size\)/);
+    assertRefused(
+      runCli(['check', 'limit/pod.yaml', '--max-file-size', String(size - 1)], { cwd: dir }),
+      /limit\/pod\.yaml: larger than \d+ bytes \(--max-file-size\)/,
+    );
     assert.equal(runCli(['check', 'limit/pod.yaml', '--max-file-size', String(size)], { cwd: dir }).status, 1);
     assert.equal(runCli(['check', 'limit/pod.yaml', '--max-file-size', '1Ki'], { cwd: dir }).status, 1);
     assert.equal(runCli(['check', 'limit/pod.yaml', '--max-file-size', 'lots'], { cwd: dir }).status, 2);
@@ -70,7 +73,16 @@ describe('inputs the CLI refuses', () => {
   });
 
   test('a 100 MB JSON List hits the default limit: exit 2 in seconds, not an out-of-memory crash', () => {
-    const item = JSON.stringify(JSON.parse(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [{ name: 'a', image: 'i', command: ['sh', '-c', 'x'] }] } })));
+    const item = JSON.stringify(
+      JSON.parse(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'p', namespace: 'x' },
+          spec: { containers: [{ name: 'a', image: 'i', command: ['sh', '-c', 'x'] }] },
+        }),
+      ),
+    );
     const count = Math.ceil(100_000_000 / (item.length + 1));
     writeFileSync(join(dir, 'list.json'), `{"apiVersion":"v1","kind":"List","items":[${Array(count).fill(item).join(',')}]}`);
     const started = Date.now();

@@ -18,16 +18,21 @@ function assertSameReading(name: string, text: string): void {
 }
 
 const TEXTS: Record<string, string> = {
-  'several documents, comments and blank lines': '# top\n---\n# about a\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n\n\nkind: Pod\nmetadata:\n  name: b\n--- {kind: Pod, metadata: {name: c}}\n...\n',
+  'several documents, comments and blank lines':
+    '# top\n---\n# about a\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n\n\nkind: Pod\nmetadata:\n  name: b\n--- {kind: Pod, metadata: {name: c}}\n...\n',
   'empty documents': '---\n---\n# only a comment\n---\nkind: Pod\n',
-  'scalars of the YAML 1.2 core schema': 'kind: Pod\nmetadata:\n  annotations:\n    a: 0777\n    b: 0o17\n    c: 1_000\n    d: 0x1F\n    e: yes\n    f: "on"\n    g: 2001-12-14\n    h: 12:30:00\n    i: +12\n    j: 1e3\n    k: ~\n    l: Null\n    m: .5\n    n: True\n    o: -.inf\n',
+  'scalars of the YAML 1.2 core schema':
+    'kind: Pod\nmetadata:\n  annotations:\n    a: 0777\n    b: 0o17\n    c: 1_000\n    d: 0x1F\n    e: yes\n    f: "on"\n    g: 2001-12-14\n    h: 12:30:00\n    i: +12\n    j: 1e3\n    k: ~\n    l: Null\n    m: .5\n    n: True\n    o: -.inf\n',
   'binary integers': 'kind: Pod\nspec:\n  terminationGracePeriodSeconds: 0b101\n',
   'a YAML 1.1 directive': '%YAML 1.1\n---\nkind: Pod\nspec:\n  hostNetwork: yes\n  priority: 0777\n',
-  'anchors and aliases': 'kind: Deployment\nmetadata:\n  labels: &l {app: web}\nspec:\n  selector: {matchLabels: *l}\n  template:\n    metadata: {labels: *l}\n',
+  'anchors and aliases':
+    'kind: Deployment\nmetadata:\n  labels: &l {app: web}\nspec:\n  selector: {matchLabels: *l}\n  template:\n    metadata: {labels: *l}\n',
   'merge keys': 'kind: Pod\nmetadata:\n  <<: {name: merged}\n  namespace: x\n',
   tags: 'kind: Pod\nmetadata:\n  name: !!str 123\n',
-  'a List': 'apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n    metadata: {name: a}\n  # between\n  - kind: Pod\n    metadata: {name: b}\n',
-  'block scalars holding separators': 'kind: Pod\nspec:\n  containers:\n    - name: a\n      command:\n        - sh\n        - -c\n        - |\n          echo "---"\n          exec /app && true\n---\nkind: Pod\n',
+  'a List':
+    'apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n    metadata: {name: a}\n  # between\n  - kind: Pod\n    metadata: {name: b}\n',
+  'block scalars holding separators':
+    'kind: Pod\nspec:\n  containers:\n    - name: a\n      command:\n        - sh\n        - -c\n        - |\n          echo "---"\n          exec /app && true\n---\nkind: Pod\n',
   JSON: '{\n  "kind": "Pod",\n  "metadata": {"name": "j"},\n  "spec": {"containers": [{"name": "a", "command": ["sh", "-c", "x & y"]}]}\n}\n',
   'CRLF line ends': 'kind: Pod\r\nmetadata:\r\n  name: crlf\r\n---\r\nkind: Pod\r\n',
   'a top-level scalar and sequence': 'just text\n---\n- a\n- b\n',
@@ -49,8 +54,13 @@ describe('the fast manifest reader', () => {
     assert.ok(files >= 10, `only ${files} fixture files found`);
   });
 
-  test('invalid YAML fails with the exact reader\'s message (file and line)', () => {
-    for (const text of ['kind: Pod\nmetadata:\n  name: a\n  name: b\n', 'kind: Pod\n  bad: indent\n', 'a: [1, 2\n', 'kind: "unterminated\n']) {
+  test("invalid YAML fails with the exact reader's message (file and line)", () => {
+    for (const text of [
+      'kind: Pod\nmetadata:\n  name: a\n  name: b\n',
+      'kind: Pod\n  bad: indent\n',
+      'a: [1, 2\n',
+      'kind: "unterminated\n',
+    ]) {
       const expected = (() => {
         try {
           parseManifests('bad.yaml', text);
@@ -60,7 +70,10 @@ describe('the fast manifest reader', () => {
         return undefined;
       })();
       assert.ok(expected instanceof InputError, `the exact reader accepts ${JSON.stringify(text)}`);
-      assert.throws(() => parseManifestValues('bad.yaml', text), (error: unknown) => error instanceof InputError && error.message === expected.message);
+      assert.throws(
+        () => parseManifestValues('bad.yaml', text),
+        (error: unknown) => error instanceof InputError && error.message === expected.message,
+      );
     }
   });
 });

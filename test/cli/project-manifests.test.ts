@@ -15,8 +15,13 @@ test('lifecycle-guard check manifests/ is clean, with no namespace excluded and 
   const dir = mkdtempSync(join(tmpdir(), 'lg-own-'));
   try {
     const policy = join(dir, 'strict.yaml');
-    writeFileSync(policy, 'exclude:\n  namespaces: []\nallowSkipAnnotation: false\nrules:\n  distinct-liveness-readiness: {mode: enforce}\n');
-    const result = spawnSync(process.execPath, [CLI, 'check', join(ROOT, 'manifests'), '--policy', policy, '-o', 'json'], { encoding: 'utf8' });
+    writeFileSync(
+      policy,
+      'exclude:\n  namespaces: []\nallowSkipAnnotation: false\nrules:\n  distinct-liveness-readiness: {mode: enforce}\n',
+    );
+    const result = spawnSync(process.execPath, [CLI, 'check', join(ROOT, 'manifests'), '--policy', policy, '-o', 'json'], {
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const report = JSON.parse(result.stdout);
     assert.deepEqual(report.findings, [], 'no violation and nothing the mutating webhook would change');
@@ -34,13 +39,17 @@ test('one version everywhere: package.json, the kustomize image tag, the chart, 
   assert.equal(chart.appVersion, version);
   assert.equal(chart.version, version);
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  assert.ok(readme.includes(`docker build -t lifecycle-guard:${version} .`) && readme.includes(`kind load docker-image lifecycle-guard:${version}`));
+  assert.ok(
+    readme.includes(`docker build -t lifecycle-guard:${version} .`) && readme.includes(`kind load docker-image lifecycle-guard:${version}`),
+  );
 });
 
-test('the shipped manifests exclude the same namespaces in the webhooks\' namespaceSelector and in the policy', () => {
+test("the shipped manifests exclude the same namespaces in the webhooks' namespaceSelector and in the policy", () => {
   const policyText = parse(readFileSync(join(ROOT, 'manifests', 'base', 'policy-configmap.yaml'), 'utf8')).data['policy.yaml'];
   const excluded = parsePolicy(policyText, 'manifests/base/policy-configmap.yaml').exclude.namespaces;
-  const configurations = parseAllDocuments(readFileSync(join(ROOT, 'manifests', 'base', 'webhooks.yaml'), 'utf8')).map((document) => document.toJS());
+  const configurations = parseAllDocuments(readFileSync(join(ROOT, 'manifests', 'base', 'webhooks.yaml'), 'utf8')).map((document) =>
+    document.toJS(),
+  );
   assert.equal(configurations.length, 2);
   for (const configuration of configurations) {
     for (const webhook of configuration.webhooks) {

@@ -7,13 +7,23 @@ import { reportFinding } from '../helpers/findings.js';
 
 const ESC = '\u001b[';
 
-const finding = (overrides: Partial<ReportFinding>): ReportFinding => reportFinding({ file: 'a.yaml', line: 3, kind: 'Pod', container: 'app', ...overrides });
+const finding = (overrides: Partial<ReportFinding>): ReportFinding =>
+  reportFinding({ file: 'a.yaml', line: 3, kind: 'Pod', container: 'app', ...overrides });
 
 const findings = [
   finding({}),
   finding({ rule: 'require-readiness-probe', mode: 'audit', message: 'has no readinessProbe', fix: 'add one' }),
   finding({ rule: 'inject-prestop-delay', type: 'mutating', container: '', message: 'raises terminationGracePeriodSeconds' }),
-  finding({ file: 'b.yaml', line: 1, kind: 'Deployment', namespace: '', name: 'api', rule: 'termination-message-fallback', type: 'mutating', message: 'sets it' }),
+  finding({
+    file: 'b.yaml',
+    line: 1,
+    kind: 'Deployment',
+    namespace: '',
+    name: 'api',
+    rule: 'termination-message-fallback',
+    type: 'mutating',
+    message: 'sets it',
+  }),
 ];
 const report: Report = { findings, summary: { files: 2, ...summarize(2, findings) } };
 
@@ -30,13 +40,17 @@ describe('styleFor: colours only on a terminal', () => {
       [{ isTTY: true }, { TERM: 'dumb' }],
     ] as const) {
       const style = styleFor(stream, env);
-      assert.equal(style.red('x') + style.yellow('y') + style.cyan('z') + style.bold('b') + style.dim('d'), 'xyzbd', JSON.stringify([stream, env]));
+      assert.equal(
+        style.red('x') + style.yellow('y') + style.cyan('z') + style.bold('b') + style.dim('d'),
+        'xyzbd',
+        JSON.stringify([stream, env]),
+      );
     }
   });
 });
 
 describe('formatTable', () => {
-  test('plain: grouped by file, then object; markers; each validating rule\'s fix once, after the findings', () => {
+  test("plain: grouped by file, then object; markers; each validating rule's fix once, after the findings", () => {
     const text = formatTable(report, (f) => f.file ?? '', styleFor({ isTTY: false }, {}));
     assert.ok(!text.includes(ESC));
     assert.equal(
@@ -92,7 +106,10 @@ describe('formatTable', () => {
     const text = formatTable({ findings: changes, summary: summarize(1, changes) }, (f) => f.file ?? '', styleFor({}, {}));
     assert.match(text, /~ inject-prestop-delay \[audit: not applied\] container app: adds a preStop sleep/);
     assert.match(text, /\+ termination-message-fallback \[enforce\]/);
-    assert.match(text, /1 change\(s\) the mutating webhook makes \(`lifecycle-guard fix` applies them\), 1 more in audit mode \(not applied\)$/m);
+    assert.match(
+      text,
+      /1 change\(s\) the mutating webhook makes \(`lifecycle-guard fix` applies them\), 1 more in audit mode \(not applied\)$/m,
+    );
     assert.doesNotMatch(text, /How to fix/);
   });
 
@@ -101,7 +118,17 @@ describe('formatTable', () => {
       {
         findings: [],
         summary: { ...summarize(3, []), skipped: 1 },
-        skipped: [{ file: 'ms.yaml', line: 4, kind: 'Deployment', namespace: 'kube-system', name: 'metrics-server', reason: 'excluded-namespace', detail: 'excluded' }],
+        skipped: [
+          {
+            file: 'ms.yaml',
+            line: 4,
+            kind: 'Deployment',
+            namespace: 'kube-system',
+            name: 'metrics-server',
+            reason: 'excluded-namespace',
+            detail: 'excluded',
+          },
+        ],
       },
       () => '',
       styleFor({}, {}),

@@ -45,7 +45,10 @@ describe('first-run errors', () => {
   test('audit without any kubeconfig says so, and where it looked (exit 2)', () => {
     const result = runCli(['audit'], { cwd: dir, env: NO_KUBECONFIG });
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /^error: no kubeconfig found: looked at \$KUBECONFIG \(not set\), ~\/\.kube\/config \(.*\/\.kube\/config: missing\), the in-cluster service account \(.*: missing\)/);
+    assert.match(
+      result.stderr,
+      /^error: no kubeconfig found: looked at \$KUBECONFIG \(not set\), ~\/\.kube\/config \(.*\/\.kube\/config: missing\), the in-cluster service account \(.*: missing\)/,
+    );
     assert.doesNotMatch(result.stderr, /localhost:8080|HTTP protocol/);
   });
 
@@ -54,7 +57,10 @@ describe('first-run errors', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     after(() => taken.close());
     const port = (taken.address() as AddressInfo).port;
-    const result = runCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--cert-dir', join(dir, 'certs')], { cwd: dir, env: NO_KUBECONFIG });
+    const result = runCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--cert-dir', join(dir, 'certs')], {
+      cwd: dir,
+      env: NO_KUBECONFIG,
+    });
     assert.equal(result.status, 2);
     assert.equal(result.stderr, `error: cannot listen on 127.0.0.1:${port}: the port is already in use (choose another with --port)\n`);
   });

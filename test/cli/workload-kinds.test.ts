@@ -5,7 +5,8 @@ import { runCli, tempDir, writeFiles } from './run.js';
 describe('check and fix: kinds the policy adds, built-in Rollouts and DeploymentConfigs', () => {
   const dir = tempDir('kinds-');
   writeFiles(dir, {
-    'policy.yaml': 'workloadKinds:\n- {kind: CloneSet, group: apps.kruise.io, version: v1alpha1, resource: clonesets, podSpecPath: spec.template.spec}\n',
+    'policy.yaml':
+      'workloadKinds:\n- {kind: CloneSet, group: apps.kruise.io, version: v1alpha1, resource: clonesets, podSpecPath: spec.template.spec}\n',
     'cloneset.yaml': `apiVersion: apps.kruise.io/v1alpha1
 kind: CloneSet
 metadata: {name: web, namespace: shop}
@@ -41,10 +42,13 @@ spec:
 
     const rollout = runCli(['check', 'rollout.yaml', '-o', 'json'], { cwd: dir });
     assert.equal(rollout.status, 0, rollout.stderr);
-    assert.deepEqual([...new Set((JSON.parse(rollout.stdout).findings as { rule: string }[]).map((finding) => finding.rule))].sort(), ['inject-prestop-delay', 'termination-message-fallback']);
+    assert.deepEqual([...new Set((JSON.parse(rollout.stdout).findings as { rule: string }[]).map((finding) => finding.rule))].sort(), [
+      'inject-prestop-delay',
+      'termination-message-fallback',
+    ]);
   });
 
-  test('fix adds the preStop delay inside the added kind\'s pod template', () => {
+  test("fix adds the preStop delay inside the added kind's pod template", () => {
     const fixed = runCli(['fix', 'cloneset.yaml', '--policy', 'policy.yaml'], { cwd: dir });
     assert.equal(fixed.status, 0, fixed.stderr);
     assert.match(fixed.stdout, /preStop:\n\s+sleep:\n\s+seconds: 5/);
@@ -52,7 +56,10 @@ spec:
   });
 
   test('a malformed or duplicate kind is bad input (exit 2) naming the key', () => {
-    writeFiles(dir, { 'bad.yaml': 'workloadKinds:\n- {kind: Rollout, group: argoproj.io, version: v1alpha1, resource: rollouts, podSpecPath: spec.template.spec}\n- {kind: x, group: g, version: v1, resource: r, podSpecPath: spec}\n' });
+    writeFiles(dir, {
+      'bad.yaml':
+        'workloadKinds:\n- {kind: Rollout, group: argoproj.io, version: v1alpha1, resource: rollouts, podSpecPath: spec.template.spec}\n- {kind: x, group: g, version: v1, resource: r, podSpecPath: spec}\n',
+    });
     const result = runCli(['check', 'cloneset.yaml', '--policy', 'bad.yaml'], { cwd: dir });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /workloadKinds\.0\.kind: Rollout \(argoproj\.io\) is already known/);

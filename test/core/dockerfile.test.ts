@@ -13,12 +13,35 @@ function summary(provenance: Provenance): unknown {
 
 describe('isDockerfileName', () => {
   test('recognises what docker build and podman build users name their files', () => {
-    for (const name of ['Dockerfile', 'dockerfile', 'Containerfile', 'api.Dockerfile', 'web.dockerfile', 'Dockerfile.prod', 'Dockerfile.dev', 'Dockerfile_windows', 'Dockerfile-alpine', 'Containerfile.arm64', 'app.containerfile']) {
+    for (const name of [
+      'Dockerfile',
+      'dockerfile',
+      'Containerfile',
+      'api.Dockerfile',
+      'web.dockerfile',
+      'Dockerfile.prod',
+      'Dockerfile.dev',
+      'Dockerfile_windows',
+      'Dockerfile-alpine',
+      'Containerfile.arm64',
+      'app.containerfile',
+    ]) {
       assert.equal(isDockerfileName(name), true, name);
     }
   });
   test('leaves other files alone: BuildKit ignore files, notes and manifests named after a Dockerfile', () => {
-    for (const name of ['Dockerfile.dockerignore', 'api.Dockerfile.dockerignore', '.dockerignore', 'Dockerfile.md', 'Dockerfile.yaml', 'deployment.yaml', 'MyDockerfile', 'Dockerfiles', 'docker-compose.yml', 'Dockerfile.']) {
+    for (const name of [
+      'Dockerfile.dockerignore',
+      'api.Dockerfile.dockerignore',
+      '.dockerignore',
+      'Dockerfile.md',
+      'Dockerfile.yaml',
+      'deployment.yaml',
+      'MyDockerfile',
+      'Dockerfiles',
+      'docker-compose.yml',
+      'Dockerfile.',
+    ]) {
       assert.equal(isDockerfileName(name), false, name);
     }
   });
@@ -27,7 +50,13 @@ describe('isDockerfileName', () => {
 describe('analyzeDockerfile: the final stage as docker build stores it', () => {
   test('shell form is stored as the shell followed by the whole script', () => {
     const startup = analyzeDockerfile('FROM alpine\nCMD node server.js --port $PORT\n');
-    assert.deepEqual(summary(startup.cmd), { keyword: 'CMD', form: 'shell', argv: ['/bin/sh', '-c', 'node server.js --port $PORT'], line: 2, stage: 'stage-0' });
+    assert.deepEqual(summary(startup.cmd), {
+      keyword: 'CMD',
+      form: 'shell',
+      argv: ['/bin/sh', '-c', 'node server.js --port $PORT'],
+      line: 2,
+      stage: 'stage-0',
+    });
     assert.deepEqual(summary(startup.entrypoint), { image: 'alpine' });
   });
 
@@ -35,26 +64,55 @@ describe('analyzeDockerfile: the final stage as docker build stores it', () => {
     const exec = analyzeDockerfile('FROM alpine\nCMD [ "a\\u0041", "b\\"c" ]\n');
     assert.deepEqual(summary(exec.cmd), { keyword: 'CMD', form: 'exec', argv: ['aA', 'b"c'], line: 2, stage: 'stage-0' });
     const invalid = analyzeDockerfile("FROM alpine\nCMD ['node', 'app.js']\n");
-    assert.deepEqual(summary(invalid.cmd), { keyword: 'CMD', form: 'shell', argv: ['/bin/sh', '-c', "['node', 'app.js']"], line: 2, stage: 'stage-0' });
+    assert.deepEqual(summary(invalid.cmd), {
+      keyword: 'CMD',
+      form: 'shell',
+      argv: ['/bin/sh', '-c', "['node', 'app.js']"],
+      line: 2,
+      stage: 'stage-0',
+    });
   });
 
   test('a JSON array that holds something else than strings is refused, as docker build refuses it', () => {
-    assert.throws(() => analyzeDockerfile('FROM alpine\nCMD ["node", 1]\n'), (error: Error) => error instanceof DockerfileError && /line 2: CMD: a JSON array must hold only strings/.test(error.message));
+    assert.throws(
+      () => analyzeDockerfile('FROM alpine\nCMD ["node", 1]\n'),
+      (error: Error) => error instanceof DockerfileError && /line 2: CMD: a JSON array must hold only strings/.test(error.message),
+    );
   });
 
   test('continuation lines are joined and comment lines inside them dropped; lowercase keywords and CRLF are read', () => {
     const startup = analyzeDockerfile('from alpine\r\nentrypoint ./server \\\r\n# a comment\r\n  --port 80\r\n');
-    assert.deepEqual(summary(startup.entrypoint), { keyword: 'ENTRYPOINT', form: 'shell', argv: ['/bin/sh', '-c', './server   --port 80'], line: 2, stage: 'stage-0' });
+    assert.deepEqual(summary(startup.entrypoint), {
+      keyword: 'ENTRYPOINT',
+      form: 'shell',
+      argv: ['/bin/sh', '-c', './server   --port 80'],
+      line: 2,
+      stage: 'stage-0',
+    });
   });
 
   test('the escape directive changes the continuation character', () => {
     const startup = analyzeDockerfile('# escape=`\nFROM alpine\nCMD ./a && `\n  ./b\n');
-    assert.deepEqual(summary(startup.cmd), { keyword: 'CMD', form: 'shell', argv: ['/bin/sh', '-c', './a &&   ./b'], line: 3, stage: 'stage-0' });
+    assert.deepEqual(summary(startup.cmd), {
+      keyword: 'CMD',
+      form: 'shell',
+      argv: ['/bin/sh', '-c', './a &&   ./b'],
+      line: 3,
+      stage: 'stage-0',
+    });
   });
 
   test('SHELL sets the shell of the shell-form instructions after it, and is inherited by later stages', () => {
-    const startup = analyzeDockerfile('FROM alpine AS base\nCMD a\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nFROM base\nENTRYPOINT b\n');
-    assert.deepEqual(summary(startup.entrypoint), { keyword: 'ENTRYPOINT', form: 'shell', argv: ['/bin/bash', '-eo', 'pipefail', '-c', 'b'], line: 5, stage: 'stage-1' });
+    const startup = analyzeDockerfile(
+      'FROM alpine AS base\nCMD a\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nFROM base\nENTRYPOINT b\n',
+    );
+    assert.deepEqual(summary(startup.entrypoint), {
+      keyword: 'ENTRYPOINT',
+      form: 'shell',
+      argv: ['/bin/bash', '-eo', 'pipefail', '-c', 'b'],
+      line: 5,
+      stage: 'stage-1',
+    });
     const first = analyzeDockerfile('FROM alpine\nCMD a\nSHELL ["/bin/bash", "-c"]\n');
     assert.deepEqual(summary(first.cmd), { keyword: 'CMD', form: 'shell', argv: ['/bin/sh', '-c', 'a'], line: 2, stage: 'stage-0' });
   });
@@ -64,7 +122,9 @@ describe('analyzeDockerfile: the final stage as docker build stores it', () => {
   });
 
   test('FROM <stage> inherits ENTRYPOINT and CMD; stage names are case-insensitive; the last FROM is the final stage', () => {
-    const startup = analyzeDockerfile('FROM golang AS Build\nENTRYPOINT ["/app"]\nCMD ["--a"]\nFROM scratch AS other\nFROM build AS final\nRUN true\n');
+    const startup = analyzeDockerfile(
+      'FROM golang AS Build\nENTRYPOINT ["/app"]\nCMD ["--a"]\nFROM scratch AS other\nFROM build AS final\nRUN true\n',
+    );
     assert.equal(startup.stage, 'final');
     assert.equal(startup.line, 5);
     assert.deepEqual(summary(startup.entrypoint), { keyword: 'ENTRYPOINT', form: 'exec', argv: ['/app'], line: 2, stage: 'Build' });

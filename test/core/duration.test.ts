@@ -20,5 +20,6 @@ test('parseDuration: every unit, combinations and fractions, in milliseconds', (
 });
 
 test('parseDuration: no unit, unknown units, signs and garbage are not durations', () => {
-  for (const text of ['', '10', '5x', '-5s', '1 h', 'h', '1h30', '.5h', '1e3s', 'soon', '0s0']) assert.equal(parseDuration(text), undefined, text);
+  for (const text of ['', '10', '5x', '-5s', '1 h', 'h', '1h30', '.5h', '1e3s', 'soon', '0s0'])
+    assert.equal(parseDuration(text), undefined, text);
 });

@@ -34,7 +34,11 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
     // launchers
     ['/usr/bin/env sh', ['/usr/bin/env', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
     ['env bash', ['env', 'bash', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
-    ['env with -i and NAME=value', ['/usr/bin/env', '-i', 'PORT=80', 'A_B=1', '/bin/sh', '-c', 'run'], { shell: '/bin/sh', flag: '-c', script: 'run' }],
+    [
+      'env with -i and NAME=value',
+      ['/usr/bin/env', '-i', 'PORT=80', 'A_B=1', '/bin/sh', '-c', 'run'],
+      { shell: '/bin/sh', flag: '-c', script: 'run' },
+    ],
     ['env -u NAME', ['env', '-u', 'HOME', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
     ['busybox sh', ['busybox', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run', viaBusybox: true }],
     ['/bin/busybox ash', ['/bin/busybox', 'ash', '-c', 'run'], { shell: 'ash', flag: '-c', script: 'run', viaBusybox: true }],
@@ -91,7 +95,12 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
   test('the shells list is a parameter: bare names, any path', () => {
     assert.deepEqual(findShellInvocation(['/usr/bin/fish', '-c', 'x'], ['fish']), { shell: '/usr/bin/fish', flag: '-c', script: 'x' });
     assert.equal(findShellInvocation(['sh', '-c', 'x'], ['fish']), undefined);
-    assert.deepEqual(findShellInvocation(['busybox', 'fish', '-c', 'x'], ['fish']), { shell: 'fish', flag: '-c', script: 'x', viaBusybox: true });
+    assert.deepEqual(findShellInvocation(['busybox', 'fish', '-c', 'x'], ['fish']), {
+      shell: 'fish',
+      flag: '-c',
+      script: 'x',
+      viaBusybox: true,
+    });
   });
 });
 
@@ -230,7 +239,11 @@ describe('DEFAULT_LONE_COMMAND_SHELLS against the measurement (docs/rules/shell-
   test('every listed shell was measured', () => {
     assert.deepEqual([...DEFAULT_LONE_COMMAND_SHELLS].sort(), Object.keys(measuredAs).sort());
     for (const shells of Object.values(measuredAs)) {
-      for (const shell of shells) assert.ok(rows.some((row) => row.shell === shell), `${shell} has no measurement`);
+      for (const shell of shells)
+        assert.ok(
+          rows.some((row) => row.shell === shell),
+          `${shell} has no measurement`,
+        );
     }
   });
 
@@ -246,7 +259,7 @@ describe('DEFAULT_LONE_COMMAND_SHELLS against the measurement (docs/rules/shell-
     assert.ok(accepted >= 14, `only ${accepted} measured scripts pass: the parser accepts too little`);
   });
 
-  test('dash, Debian\'s sh, keeps a lone command as its child: neither sh nor dash is listed', () => {
+  test("dash, Debian's sh, keeps a lone command as its child: neither sh nor dash is listed", () => {
     const dash = rows.filter((row) => row.shell === 'dash' && !row.script.startsWith('exec'));
     assert.ok(dash.length > 0 && dash.every((row) => !row.exec));
     assert.ok(!DEFAULT_LONE_COMMAND_SHELLS.includes('sh') && !DEFAULT_LONE_COMMAND_SHELLS.includes('dash'));

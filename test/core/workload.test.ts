@@ -16,21 +16,41 @@ const podSpec = () => ({
 
 describe('describeWorkload: every pod-bearing kind, pod template at its usual path', () => {
   test('POD_BEARING_KINDS are exactly the kinds of the spec, Argo Rollouts and OpenShift included', () => {
-    assert.deepEqual(
-      [...POD_BEARING_KINDS].sort(),
-      ['CronJob', 'DaemonSet', 'Deployment', 'DeploymentConfig', 'Job', 'Pod', 'ReplicaSet', 'ReplicationController', 'Rollout', 'StatefulSet'],
-    );
+    assert.deepEqual([...POD_BEARING_KINDS].sort(), [
+      'CronJob',
+      'DaemonSet',
+      'Deployment',
+      'DeploymentConfig',
+      'Job',
+      'Pod',
+      'ReplicaSet',
+      'ReplicationController',
+      'Rollout',
+      'StatefulSet',
+    ]);
   });
 
   test('the scan order puts owners before what they own', () => {
     const position = (kind: string) => POD_BEARING_KINDS.indexOf(kind);
-    for (const [owner, owned] of [['CronJob', 'Job'], ['Deployment', 'ReplicaSet'], ['Rollout', 'ReplicaSet'], ['DeploymentConfig', 'ReplicationController'], ['Job', 'Pod'], ['ReplicaSet', 'Pod'], ['StatefulSet', 'Pod'], ['DaemonSet', 'Pod']] as const) {
+    for (const [owner, owned] of [
+      ['CronJob', 'Job'],
+      ['Deployment', 'ReplicaSet'],
+      ['Rollout', 'ReplicaSet'],
+      ['DeploymentConfig', 'ReplicationController'],
+      ['Job', 'Pod'],
+      ['ReplicaSet', 'Pod'],
+      ['StatefulSet', 'Pod'],
+      ['DaemonSet', 'Pod'],
+    ] as const) {
       assert.ok(position(owner) < position(owned), `${owner} before ${owned}`);
     }
   });
 
   test('Rollout (argoproj.io) and DeploymentConfig (apps.openshift.io): pod spec at spec.template.spec', () => {
-    for (const [apiVersion, kind] of [['argoproj.io/v1alpha1', 'Rollout'], ['apps.openshift.io/v1', 'DeploymentConfig']]) {
+    for (const [apiVersion, kind] of [
+      ['argoproj.io/v1alpha1', 'Rollout'],
+      ['apps.openshift.io/v1', 'DeploymentConfig'],
+    ]) {
       const containers = [{ name: 'app' }];
       const workload = describeWorkload({ apiVersion, kind, metadata: { name: 'x' }, spec: { template: { spec: { containers } } } });
       assert.equal(workload?.kind, kind);
@@ -40,17 +60,41 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
   });
 
   test('a kind the policy adds is found by kind and group, at its own path', () => {
-    const cloneSet = { kind: 'CloneSet', group: 'apps.kruise.io', version: 'v1alpha1', resource: 'clonesets', podSpecPath: ['spec', 'template', 'spec'] };
-    const advancedJob = { kind: 'Deployment', group: 'example.com', version: 'v1', resource: 'deployments', podSpecPath: ['spec', 'pod'], runToCompletion: true };
+    const cloneSet = {
+      kind: 'CloneSet',
+      group: 'apps.kruise.io',
+      version: 'v1alpha1',
+      resource: 'clonesets',
+      podSpecPath: ['spec', 'template', 'spec'],
+    };
+    const advancedJob = {
+      kind: 'Deployment',
+      group: 'example.com',
+      version: 'v1',
+      resource: 'deployments',
+      podSpecPath: ['spec', 'pod'],
+      runToCompletion: true,
+    };
     const kinds = [...BUILT_IN_KINDS, cloneSet, advancedJob];
-    const object = { apiVersion: 'apps.kruise.io/v1alpha1', kind: 'CloneSet', spec: { template: { spec: { containers: [{ name: 'a' }] } } } };
+    const object = {
+      apiVersion: 'apps.kruise.io/v1alpha1',
+      kind: 'CloneSet',
+      spec: { template: { spec: { containers: [{ name: 'a' }] } } },
+    };
     assert.equal(describeWorkload(object), undefined);
     assert.equal(describeWorkload(object, kinds)?.containers[0]?.name, 'a');
     // Same kind name, another group: its own path and semantics.
-    const other = describeWorkload({ apiVersion: 'example.com/v1', kind: 'Deployment', spec: { pod: { containers: [{ name: 'b' }] } } }, kinds);
+    const other = describeWorkload(
+      { apiVersion: 'example.com/v1', kind: 'Deployment', spec: { pod: { containers: [{ name: 'b' }] } } },
+      kinds,
+    );
     assert.equal(other?.containers[0]?.name, 'b');
     assert.equal(other?.runToCompletion, true);
-    assert.equal(describeWorkload({ apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [] } } } }, kinds)?.runToCompletion, false);
+    assert.equal(
+      describeWorkload({ apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [] } } } }, kinds)
+        ?.runToCompletion,
+      false,
+    );
   });
 
   test('controllerOwner: the ownerReference with controller: true', () => {
@@ -107,7 +151,10 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
     const workload = describeWorkload({
       kind: 'CronJob',
       metadata: { name: 'c' },
-      spec: { template: { spec: { containers: [{ name: 'wrong-place' }] } }, jobTemplate: { spec: { template: { spec: { containers: [{ name: 'right' }] } } } } },
+      spec: {
+        template: { spec: { containers: [{ name: 'wrong-place' }] } },
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: 'right' }] } } } },
+      },
     });
     assert.deepEqual(
       workload?.containers.map(({ name }) => name),
@@ -116,7 +163,11 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
   });
 
   test('Pod: the pod spec is spec', () => {
-    const workload = describeWorkload({ kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }], template: { spec: { containers: [{ name: 'no' }] } } } });
+    const workload = describeWorkload({
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'c' }], template: { spec: { containers: [{ name: 'no' }] } } },
+    });
     assert.deepEqual(
       workload?.containers.map(({ name }) => name),
       ['c'],
@@ -186,7 +237,9 @@ describe('describeWorkload: metadata', () => {
   });
 
   test('non-string annotation values are ignored, and a non-map annotations field is no annotation', () => {
-    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { annotations: { a: 1, b: 'x', c: null } }, spec: {} })?.annotations, { b: 'x' });
+    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { annotations: { a: 1, b: 'x', c: null } }, spec: {} })?.annotations, {
+      b: 'x',
+    });
     assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { annotations: 'a=b' }, spec: {} })?.annotations, {});
   });
 
@@ -203,7 +256,10 @@ describe('describeWorkload: metadata', () => {
       { kind: 'ConfigMap', name: 'not-controller' },
       { kind: 'ReplicaSet', name: 'web-5d4f', controller: true },
     ];
-    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: owners }, spec: {} })?.controlledBy, { kind: 'ReplicaSet', name: 'web-5d4f' });
+    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: owners }, spec: {} })?.controlledBy, {
+      kind: 'ReplicaSet',
+      name: 'web-5d4f',
+    });
     assert.equal(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: [owners[0]] }, spec: {} })?.controlledBy, undefined);
     assert.equal(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: 'x' }, spec: {} })?.controlledBy, undefined);
     const deployment = describeWorkload({ ...wrap('Deployment', {}), metadata: { ownerReferences: owners } });

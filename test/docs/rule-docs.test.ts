@@ -25,7 +25,8 @@ test('every rule has a page with its parameters, its scope and at least one flag
   for (const id of RULE_IDS) {
     const page = [...pages].find(([path]) => path.endsWith(`/docs/rules/${id}.md`))?.[1];
     assert.ok(page, id);
-    for (const heading of ['## Why', '## Scope', '## How to fix', '## Parameters', '## Examples']) assert.ok(page.includes(`\n${heading}\n`), `${id}: ${heading}`);
+    for (const heading of ['## Why', '## Scope', '## How to fix', '## Parameters', '## Examples'])
+      assert.ok(page.includes(`\n${heading}\n`), `${id}: ${heading}`);
     assert.match(page, /### (Flagged|Changed)\n\n#### /, id);
     assert.match(page, /### (Passing|Left as they are)\n\n#### /, id);
   }

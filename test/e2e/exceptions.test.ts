@@ -25,7 +25,8 @@ describe('policy exceptions behind a real kube-apiserver', () => {
   let dir: string;
   const kubectl = (args: string[], input?: string) => cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
   const inNamespace = (namespace: string) => BAD_DEPLOYMENT.replace('namespace: apps', `namespace: ${namespace}`);
-  const admitted = async (namespace: string) => (await kubectl(['apply', '--dry-run=server', '-f', '-'], inNamespace(namespace))).code === 0;
+  const admitted = async (namespace: string) =>
+    (await kubectl(['apply', '--dry-run=server', '-f', '-'], inNamespace(namespace))).code === 0;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lg-e2e-exceptions-'));
@@ -60,8 +61,13 @@ describe('policy exceptions behind a real kube-apiserver', () => {
   test('check applies the same exceptions to files with the Namespace in them', async () => {
     const { CLI } = await import('./harness/webhook.js');
     const { spawnSync } = await import('node:child_process');
-    writeFileSync(join(dir, 'play.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata: {name: play, labels: {env: sandbox}}\n---\n${inNamespace('play')}`);
-    const result = spawnSync(process.execPath, [CLI, 'check', join(dir, 'play.yaml'), '--policy', join(dir, 'policy.yaml')], { encoding: 'utf8' });
+    writeFileSync(
+      join(dir, 'play.yaml'),
+      `apiVersion: v1\nkind: Namespace\nmetadata: {name: play, labels: {env: sandbox}}\n---\n${inNamespace('play')}`,
+    );
+    const result = spawnSync(process.execPath, [CLI, 'check', join(dir, 'play.yaml'), '--policy', join(dir, 'policy.yaml')], {
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /exception #2 \(all\): expired long ago: expired 2020-01-01, no longer applied/);
   });

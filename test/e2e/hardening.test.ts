@@ -36,16 +36,29 @@ describe('hardened manifests on a real kube-apiserver', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lg-e2e-hardening-'));
     cluster = await startControlPlane();
-    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'networkpolicy.yaml', 'service.yaml', 'metrics-service.yaml']) {
+    for (const file of [
+      'namespace.yaml',
+      'serviceaccount.yaml',
+      'rbac.yaml',
+      'networkpolicy.yaml',
+      'service.yaml',
+      'metrics-service.yaml',
+    ]) {
       await cluster.kubectl(['apply', '-f', join(MANIFESTS_BASE, file)]);
     }
     await cluster.kubectl(['apply', '-k', join(MANIFESTS_BASE, '..', 'crds')]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io', 'crd/reports.openreports.io']);
     await cluster.kubectl(['create', 'namespace', 'apps']);
     writeFileSync(join(dir, 'policy.yaml'), 'mode: enforce\n');
-    webhook = await startWebhook(['--cert-dir', dir, '--policy', join(dir, 'policy.yaml'), '--shutdown-delay', '0'], () => join(dir, 'ca.crt'));
+    webhook = await startWebhook(['--cert-dir', dir, '--policy', join(dir, 'policy.yaml'), '--shutdown-delay', '0'], () =>
+      join(dir, 'ca.crt'),
+    );
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations(webhook.url, readFileSync(join(dir, 'ca.crt'), 'utf8')) });
-    await eventually(async () => (await kubectl(['apply', '--dry-run=server', '-f', '-'], badPod('probe'))).stderr.includes('denied the request'), 30_000, 'the webhook to deny');
+    await eventually(
+      async () => (await kubectl(['apply', '--dry-run=server', '-f', '-'], badPod('probe'))).stderr.includes('denied the request'),
+      30_000,
+      'the webhook to deny',
+    );
   });
 
   after(async () => {
@@ -57,7 +70,9 @@ describe('hardened manifests on a real kube-apiserver', () => {
   test('the whole base applies on the server (dry run), the NetworkPolicy for real', async () => {
     const result = await kubectl(['apply', '--dry-run=server', '-k', MANIFESTS_BASE]);
     assert.equal(result.code, 0, result.stderr);
-    const policy = JSON.parse((await cluster.kubectl(['get', 'networkpolicy', '-n', 'lifecycle-guard', 'lifecycle-guard', '-o', 'json'])).stdout);
+    const policy = JSON.parse(
+      (await cluster.kubectl(['get', 'networkpolicy', '-n', 'lifecycle-guard', 'lifecycle-guard', '-o', 'json'])).stdout,
+    );
     const metricsRule = policy.spec.ingress.find((rule: { ports: { port: string }[] }) => rule.ports[0]?.port === 'metrics');
     assert.deepEqual(metricsRule.from, [{ namespaceSelector: { matchLabels: { 'lifecycle-guard.io/metrics-access': 'allowed' } } }]);
   });
@@ -89,7 +104,15 @@ describe('hardened manifests on a real kube-apiserver', () => {
 
   test("the webhook's own ServiceAccount is not sent to the webhook", async () => {
     await cluster.kubectl(['create', 'role', 'pod-writer', '-n', 'apps', '--verb=create', '--resource=pods']);
-    await cluster.kubectl(['create', 'rolebinding', 'pod-writer', '-n', 'apps', '--role=pod-writer', `--serviceaccount=lifecycle-guard:lifecycle-guard`]);
+    await cluster.kubectl([
+      'create',
+      'rolebinding',
+      'pod-writer',
+      '-n',
+      'apps',
+      '--role=pod-writer',
+      `--serviceaccount=lifecycle-guard:lifecycle-guard`,
+    ]);
     const own = await kubectl(['create', '-f', '-', `--as=${SERVICE_ACCOUNT}`], badPod('own'));
     assert.equal(own.code, 0, own.stderr);
     assert.deepEqual(calls('own'), []);
@@ -105,7 +128,10 @@ describe('hardened manifests on a real kube-apiserver', () => {
     assert.equal((await kubectl(['apply', '-f', '-'], pod)).code, 0);
     assert.equal((await kubectl(['label', 'pod', '-n', 'apps', 'updated', 'touched=yes'])).code, 0);
     const updates = calls('updated').filter((line) => line.operation === 'UPDATE');
-    assert.deepEqual(updates.map((line) => line.endpoint), ['validate']);
+    assert.deepEqual(
+      updates.map((line) => line.endpoint),
+      ['validate'],
+    );
     assert.ok(calls('updated').some((line) => line.operation === 'CREATE' && line.endpoint === 'mutate'));
   });
 });

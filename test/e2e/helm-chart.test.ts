@@ -16,7 +16,11 @@ import { CHART, helmRunner } from './harness/helm.js';
 import { BAD_DEPLOYMENT, clusterModeArgs, MANIFESTS_BASE, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
 import { CLI, eventually, startWebhook, type Webhook } from './harness/webhook.js';
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } } & Record<string, unknown>;
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+} & Record<string, unknown>;
 
 const MANIFESTS = join(MANIFESTS_BASE, '..');
 const helm = helmRunner();
@@ -34,7 +38,14 @@ function template(...set: string[]): K8sObject[] {
 }
 
 function templateText(...set: string[]): string {
-  const result = helm(['template', 'lifecycle-guard', CHART, '--namespace', 'lifecycle-guard', ...set.flatMap((value) => ['--set', value])]);
+  const result = helm([
+    'template',
+    'lifecycle-guard',
+    CHART,
+    '--namespace',
+    'lifecycle-guard',
+    ...set.flatMap((value) => ['--set', value]),
+  ]);
   assert.equal(result.code, 0, result.stderr);
   return result.stdout;
 }
@@ -82,7 +93,10 @@ function assertNoDrift(chart: K8sObject[], kustomized: K8sObject[]): void {
   for (const [name, object] of fromChart) assert.deepEqual(normalize(object), normalize(fromKustomize.get(name) as K8sObject), name);
 }
 
-function checkClean(text: string): { status: number | null; report: { findings: unknown[]; invalidFiles: unknown[]; summary: { objects: number } } } {
+function checkClean(text: string): {
+  status: number | null;
+  report: { findings: unknown[]; invalidFiles: unknown[]; summary: { objects: number } };
+} {
   const file = join(work, `rendered-${Date.now()}.yaml`);
   const policy = join(work, 'strict-policy.yaml');
   writeFileSync(file, text);
@@ -93,7 +107,12 @@ function checkClean(text: string): { status: number | null; report: { findings: 
 
 describe('helm chart: rendering', () => {
   test('helm lint --strict passes, with defaults and with every mode', () => {
-    for (const set of [[], ['certificates.mode=cert-manager'], ['scanOnly=true', 'crds.install=false'], ['policy.existingConfigMap=mine']]) {
+    for (const set of [
+      [],
+      ['certificates.mode=cert-manager'],
+      ['scanOnly=true', 'crds.install=false'],
+      ['policy.existingConfigMap=mine'],
+    ]) {
       const result = helm(['lint', '--strict', CHART, ...set.flatMap((value) => ['--set', value])]);
       assert.equal(result.code, 0, `${set.join(' ')}: ${result.stdout}${result.stderr}`);
     }
@@ -125,16 +144,27 @@ describe('helm chart: rendering', () => {
 
   test('the chart serves the CRD files of manifests/crds, unchanged', () => {
     const files = readdirSync(join(CHART, 'crds-files')).sort();
-    assert.deepEqual(files, readdirSync(join(MANIFESTS, 'crds')).filter((file) => file !== 'kustomization.yaml').sort());
-    for (const file of files) assert.equal(readFileSync(join(CHART, 'crds-files', file), 'utf8'), readFileSync(join(MANIFESTS, 'crds', file), 'utf8'), file);
+    assert.deepEqual(
+      files,
+      readdirSync(join(MANIFESTS, 'crds'))
+        .filter((file) => file !== 'kustomization.yaml')
+        .sort(),
+    );
+    for (const file of files)
+      assert.equal(readFileSync(join(CHART, 'crds-files', file), 'utf8'), readFileSync(join(MANIFESTS, 'crds', file), 'utf8'), file);
   });
 
-  test('excludeNamespaces drives both the webhooks\' namespaceSelector and the policy; the release namespace is always in', () => {
+  test("excludeNamespaces drives both the webhooks' namespaceSelector and the policy; the release namespace is always in", () => {
     const objects = template('excludeNamespaces={kube-system,legacy}');
-    const policy = parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    const policy = parsePolicy(
+      (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '',
+      'chart',
+    );
     assert.deepEqual(policy.exclude.namespaces, ['kube-system', 'legacy', 'lifecycle-guard']);
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
-      const webhook = (find(objects, kind) as unknown as { webhooks: { namespaceSelector: { matchExpressions: { values: string[] }[] } }[] }).webhooks[0];
+      const webhook = (
+        find(objects, kind) as unknown as { webhooks: { namespaceSelector: { matchExpressions: { values: string[] }[] } }[] }
+      ).webhooks[0];
       assert.deepEqual(webhook?.namespaceSelector.matchExpressions[0]?.values, ['kube-system', 'legacy', 'lifecycle-guard'], kind);
     }
   });
@@ -150,14 +180,21 @@ describe('helm chart: rendering', () => {
       'reportFormat=OpenReports',
       'policy.inline.mode=audit',
     );
-    const deployment = find(objects, 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { image: string; resources: { limits: { memory: string } } }[] } } } };
+    const deployment = find(objects, 'Deployment') as unknown as {
+      spec: { replicas: number; template: { spec: { containers: { image: string; resources: { limits: { memory: string } } }[] } } };
+    };
     assert.equal(deployment.spec.replicas, 3);
     assert.equal(deployment.spec.template.spec.containers[0]?.image, 'registry.example/lg:1.2.3');
     assert.equal(deployment.spec.template.spec.containers[0]?.resources.limits.memory, '512Mi');
-    const webhook = (find(objects, 'ValidatingWebhookConfiguration') as unknown as { webhooks: { failurePolicy: string; timeoutSeconds: number }[] }).webhooks[0];
+    const webhook = (
+      find(objects, 'ValidatingWebhookConfiguration') as unknown as { webhooks: { failurePolicy: string; timeoutSeconds: number }[] }
+    ).webhooks[0];
     assert.equal(webhook?.failurePolicy, 'Fail');
     assert.equal(webhook?.timeoutSeconds, 10);
-    const policy = parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    const policy = parsePolicy(
+      (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '',
+      'chart',
+    );
     assert.equal(policy.mode, 'audit');
     assert.equal(policy.scan.reportFormat, 'OpenReports');
   });
@@ -172,7 +209,10 @@ describe('helm chart: rendering', () => {
 
   test('scanOnly: no webhook configurations, and serve --scan-only', () => {
     const objects = template('scanOnly=true');
-    assert.deepEqual(objects.filter((object) => object.kind.endsWith('WebhookConfiguration')), []);
+    assert.deepEqual(
+      objects.filter((object) => object.kind.endsWith('WebhookConfiguration')),
+      [],
+    );
     assert.match(JSON.stringify(find(objects, 'Deployment')), /"--scan-only"/);
     assert.doesNotMatch(templateText(), /--scan-only/);
   });
@@ -212,12 +252,26 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
 
   test('helm install, then kubectl apply of a bad Deployment is denied; an excluded namespace is left alone', async () => {
     const install = helm(
-      ['install', 'lifecycle-guard', CHART, '--namespace', 'lifecycle-guard', '--create-namespace', '--set', 'excludeNamespaces={kube-system,kube-public,kube-node-lease,legacy}'],
+      [
+        'install',
+        'lifecycle-guard',
+        CHART,
+        '--namespace',
+        'lifecycle-guard',
+        '--create-namespace',
+        '--set',
+        'excludeNamespaces={kube-system,kube-public,kube-node-lease,legacy}',
+      ],
       { KUBECONFIG: cluster.kubeconfigPath },
     );
     assert.equal(install.code, 0, install.stderr);
     assert.match(install.stdout, /STATUS: deployed/);
-    for (const object of ['deployment/lifecycle-guard', 'configmap/lifecycle-guard-policy', 'validatingwebhookconfiguration/lifecycle-guard', 'crd/policyreports.wgpolicyk8s.io']) {
+    for (const object of [
+      'deployment/lifecycle-guard',
+      'configmap/lifecycle-guard-policy',
+      'validatingwebhookconfiguration/lifecycle-guard',
+      'crd/policyreports.wgpolicyk8s.io',
+    ]) {
       assert.equal((await cluster.kubectl(['get', object, '-n', 'lifecycle-guard'], { allowFail: true })).code, 0, object);
     }
     // No kubelet here: the chart's Deployment never runs. The same process runs locally, as the chart's ServiceAccount.
@@ -233,10 +287,14 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
     await cluster.kubectl(['create', 'namespace', 'apps']);
     await cluster.kubectl(['create', 'namespace', 'legacy']);
     // failurePolicy is Ignore: only a webhook that answers (over TLS verified with the caBundle it wrote) can deny.
-    await eventually(async () => {
-      const result = await apply('apps');
-      return result.code !== 0 && /denied the request: .*no-shell-entrypoint/s.test(result.stderr);
-    }, 30_000, 'a denial in apps');
+    await eventually(
+      async () => {
+        const result = await apply('apps');
+        return result.code !== 0 && /denied the request: .*no-shell-entrypoint/s.test(result.stderr);
+      },
+      30_000,
+      'a denial in apps',
+    );
     const legacy = await apply('legacy');
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.doesNotMatch(legacy.stderr, /Warning/);
@@ -245,11 +303,38 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
 
   test('a namespaceSelector edited apart from the policy is reported when the policy is (re)read', async () => {
     assert.ok(webhook);
-    const selector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'lifecycle-guard', 'apps'] }] };
-    await cluster.kubectl(['patch', 'validatingwebhookconfiguration', 'lifecycle-guard', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: selector }])]);
-    const configMap = JSON.parse((await cluster.kubectl(['get', 'configmap', 'lifecycle-guard-policy', '-n', 'lifecycle-guard', '-o', 'json'])).stdout);
+    const selector = {
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'lifecycle-guard', 'apps'] }],
+    };
+    await cluster.kubectl([
+      'patch',
+      'validatingwebhookconfiguration',
+      'lifecycle-guard',
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: selector }]),
+    ]);
+    const configMap = JSON.parse(
+      (await cluster.kubectl(['get', 'configmap', 'lifecycle-guard-policy', '-n', 'lifecycle-guard', '-o', 'json'])).stdout,
+    );
     const policy = `${configMap.data['policy.yaml']}allowSkipAnnotation: false\n`;
-    await cluster.kubectl(['patch', 'configmap', 'lifecycle-guard-policy', '-n', 'lifecycle-guard', '--type=merge', '-p', JSON.stringify({ data: { 'policy.yaml': policy } })]);
-    await eventually(async () => /the namespaceSelector of ValidatingWebhookConfiguration lifecycle-guard excludes apps, which the policy's exclude\.namespaces does not/.test(webhook?.output() ?? ''), 20_000, 'the warning');
+    await cluster.kubectl([
+      'patch',
+      'configmap',
+      'lifecycle-guard-policy',
+      '-n',
+      'lifecycle-guard',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ data: { 'policy.yaml': policy } }),
+    ]);
+    await eventually(
+      async () =>
+        /the namespaceSelector of ValidatingWebhookConfiguration lifecycle-guard excludes apps, which the policy's exclude\.namespaces does not/.test(
+          webhook?.output() ?? '',
+        ),
+      20_000,
+      'the warning',
+    );
   });
 });

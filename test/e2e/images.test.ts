@@ -11,8 +11,19 @@ import { startControlPlane, type ControlPlane } from './harness/control-plane.js
 import { deploymentObject, MANIFESTS_BASE } from './harness/manifests.js';
 import { eventually, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
-function deployment(name: string, namespace: string, image: string, extra: Record<string, unknown> = {}, podExtra: Record<string, unknown> = {}): string {
-  return JSON.stringify(deploymentObject(name, namespace, { ...podExtra, containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] }));
+function deployment(
+  name: string,
+  namespace: string,
+  image: string,
+  extra: Record<string, unknown> = {},
+  podExtra: Record<string, unknown> = {},
+): string {
+  return JSON.stringify(
+    deploymentObject(name, namespace, {
+      ...podExtra,
+      containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }],
+    }),
+  );
 }
 
 interface Report {
@@ -44,7 +55,13 @@ describe('image inspection behind a real kube-apiserver', () => {
     await cluster.kubectl(['apply', '-f', '-'], { input: deployment('gone', 'legacy', `${registry.host}/shop/web:gone`) });
     const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
     const dockerConfig = JSON.stringify({ auths: { [privateRegistry.host]: { auth } } });
-    const secret = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'pull', namespace: 'apps' }, data: { '.dockerconfigjson': Buffer.from(dockerConfig).toString('base64') } };
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: { name: 'pull', namespace: 'apps' },
+      data: { '.dockerconfigjson': Buffer.from(dockerConfig).toString('base64') },
+    };
     await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(secret) });
 
     writeFileSync(join(dir, 'registry-ca.crt'), registry.ca);
@@ -55,10 +72,14 @@ describe('image inspection behind a real kube-apiserver', () => {
       { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'registry-ca.crt') },
     );
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations(webhook.url, readFileSync(join(dir, 'ca.crt'), 'utf8')) });
-    await eventually(async () => {
-      const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], deployment('probe', 'apps', image));
-      return result.code !== 0 && result.stderr.includes('denied the request');
-    }, 30_000, 'the webhook to deny by image');
+    await eventually(
+      async () => {
+        const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], deployment('probe', 'apps', image));
+        return result.code !== 0 && result.stderr.includes('denied the request');
+      },
+      30_000,
+      'the webhook to deny by image',
+    );
   });
 
   after(async () => {
@@ -87,19 +108,26 @@ describe('image inspection behind a real kube-apiserver', () => {
     const privateImage = `${privateRegistry.host}/team/api:1`;
     const without = await kubectl(['apply', '--dry-run=server', '-f', '-'], deployment('api', 'apps', privateImage));
     assert.equal(without.code, 0, 'not inspected without credentials: admitted');
-    const withSecret = await kubectl(['apply', '--dry-run=server', '-f', '-'], deployment('api', 'apps', privateImage, {}, { imagePullSecrets: [{ name: 'pull' }] }));
+    const withSecret = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      deployment('api', 'apps', privateImage, {}, { imagePullSecrets: [{ name: 'pull' }] }),
+    );
     assert.notEqual(withSecret.code, 0);
     assert.ok(withSecret.stderr.includes('Dockerfile `CMD /app/api` (shell form)'), withSecret.stderr);
   });
 
   test('the background scan reports the image finding in a PolicyReport', async () => {
     let report: Report | undefined;
-    await eventually(async () => {
-      const result = await kubectl(['get', 'policyreport', 'lifecycle-guard', '-n', 'legacy', '-o', 'json']);
-      if (result.code !== 0) return false;
-      report = JSON.parse(result.stdout) as Report;
-      return report.results.some((entry) => entry.rule === 'no-shell-entrypoint');
-    }, 60_000, 'a PolicyReport in namespace legacy');
+    await eventually(
+      async () => {
+        const result = await kubectl(['get', 'policyreport', 'lifecycle-guard', '-n', 'legacy', '-o', 'json']);
+        if (result.code !== 0) return false;
+        report = JSON.parse(result.stdout) as Report;
+        return report.results.some((entry) => entry.rule === 'no-shell-entrypoint');
+      },
+      60_000,
+      'a PolicyReport in namespace legacy',
+    );
     const finding = report?.results.find((entry) => entry.rule === 'no-shell-entrypoint');
     assert.equal(finding?.result, 'fail');
     assert.equal(finding?.resources[0]?.name, 'old');
@@ -108,25 +136,36 @@ describe('image inspection behind a real kube-apiserver', () => {
 
   test('the scan lists the images it could not inspect, with why and where they are used (GET /reports)', async () => {
     let listed: { image: string; reason: string; usedBy: string[] }[] = [];
-    await eventually(async () => {
-      const { body } = await httpsGetText(`${webhook?.url}/reports`, readFileSync(join(dir, 'ca.crt')));
-      listed = (JSON.parse(body) as { uninspectedImages?: typeof listed }).uninspectedImages ?? [];
-      return listed.length > 0;
-    }, 30_000, 'a scan with uninspected images');
+    await eventually(
+      async () => {
+        const { body } = await httpsGetText(`${webhook?.url}/reports`, readFileSync(join(dir, 'ca.crt')));
+        listed = (JSON.parse(body) as { uninspectedImages?: typeof listed }).uninspectedImages ?? [];
+        return listed.length > 0;
+      },
+      30_000,
+      'a scan with uninspected images',
+    );
     const gone = listed.find((entry) => entry.image === `${registry.host}/shop/web:gone`);
     assert.match(gone?.reason ?? '', /not found/);
     assert.deepEqual(gone?.usedBy, ['Deployment legacy/gone']);
   });
 
   test('the image-pull-secrets overlay adds exactly `get` on Secrets to the base', async () => {
-    const render = async (path: string) => parseAllDocuments((await cluster.kubectl(['kustomize', path])).stdout).map((document) => document.toJS() as { kind: string; metadata: { name: string }; rules?: unknown[] });
+    const render = async (path: string) =>
+      parseAllDocuments((await cluster.kubectl(['kustomize', path])).stdout).map(
+        (document) => document.toJS() as { kind: string; metadata: { name: string }; rules?: unknown[] },
+      );
     const base = await render(MANIFESTS_BASE);
     const overlay = await render(join(MANIFESTS_BASE, '..', 'overlays', 'image-pull-secrets'));
-    const added = overlay.filter((object) => !base.some((other) => other.kind === object.kind && other.metadata.name === object.metadata.name));
+    const added = overlay.filter(
+      (object) => !base.some((other) => other.kind === object.kind && other.metadata.name === object.metadata.name),
+    );
     assert.deepEqual(added.map((object) => `${object.kind}/${object.metadata.name}`).sort(), [
       'ClusterRole/lifecycle-guard-image-pull-secrets',
       'ClusterRoleBinding/lifecycle-guard-image-pull-secrets',
     ]);
-    assert.deepEqual(added.find((object) => object.kind === 'ClusterRole')?.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+    assert.deepEqual(added.find((object) => object.kind === 'ClusterRole')?.rules, [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+    ]);
   });
 });

@@ -37,15 +37,22 @@ describe('scan-only beside the exported admission policies', () => {
     await cluster.kubectl(['apply', '-f', '-'], { input: BAD_DEPLOYMENT });
     await cluster.kubectl(['apply', '-k', OVERLAY]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io']);
-    await cluster.kubectl(['apply', '-f', '-'], { input: execFileSync(process.execPath, [CLI, 'export'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) });
+    await cluster.kubectl(['apply', '-f', '-'], {
+      input: execFileSync(process.execPath, [CLI, 'export'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    });
     server = await startWebhook(
       [
         '--scan-only',
-        '--kubeconfig', await cluster.kubeconfigFor(SERVICE_ACCOUNT),
-        '--namespace', 'lifecycle-guard',
-        '--policy-configmap', 'lifecycle-guard/lifecycle-guard-policy',
-        '--cert-dir', dir,
-        '--shutdown-delay', '0',
+        '--kubeconfig',
+        await cluster.kubeconfigFor(SERVICE_ACCOUNT),
+        '--namespace',
+        'lifecycle-guard',
+        '--policy-configmap',
+        'lifecycle-guard/lifecycle-guard-policy',
+        '--cert-dir',
+        dir,
+        '--shutdown-delay',
+        '0',
       ],
       () => join(dir, 'ca.crt'),
       { ...process.env, POD_NAME: 'lifecycle-guard-e2e-0' },
@@ -65,12 +72,16 @@ describe('scan-only beside the exported admission policies', () => {
   });
 
   test('the API server denies with the exported policy; the scan reports what ran before, with the ServiceAccount RBAC', async () => {
-    const denied = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: BAD_DEPLOYMENT.replace('name: bad', 'name: bad-2'), allowFail: true });
+    const denied = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: BAD_DEPLOYMENT.replace('name: bad', 'name: bad-2'),
+      allowFail: true,
+    });
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, /ValidatingAdmissionPolicy 'lifecycle-guard-(no-shell-entrypoint|require-readiness-probe)'/);
     await eventually(
       async () => {
-        const reports = JSON.parse((await cluster.kubectl(['get', 'policyreports.wgpolicyk8s.io', '-n', 'apps', '-o', 'json'])).stdout).items as Array<{ results?: Array<{ rule: string }> }>;
+        const reports = JSON.parse((await cluster.kubectl(['get', 'policyreports.wgpolicyk8s.io', '-n', 'apps', '-o', 'json'])).stdout)
+          .items as Array<{ results?: Array<{ rule: string }> }>;
         return reports.some((report) => report.results?.some((result) => result.rule === 'no-shell-entrypoint'));
       },
       60_000,

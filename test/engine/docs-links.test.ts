@@ -7,7 +7,10 @@ import { pod } from '../rules/helpers.js';
 
 describe('links to the rule reference', () => {
   test('docsBaseURL: /<id>.md appended, or {rule} replaced; only http(s)', () => {
-    assert.equal(ruleDocsURL({ docsBaseURL: 'https://docs.example/rules/' }, 'no-shell-entrypoint'), 'https://docs.example/rules/no-shell-entrypoint.md');
+    assert.equal(
+      ruleDocsURL({ docsBaseURL: 'https://docs.example/rules/' }, 'no-shell-entrypoint'),
+      'https://docs.example/rules/no-shell-entrypoint.md',
+    );
     assert.equal(ruleDocsURL({ docsBaseURL: 'https://docs.example/r/{rule}.html' }, 'x'), 'https://docs.example/r/x.html');
     assert.throws(() => policyFromObject({ docsBaseURL: 'javascript:alert(1)' }, 'p'), PolicyError);
     assert.throws(() => policyFromObject({ docsBaseURL: 'not a url' }, 'p'), PolicyError);
@@ -15,7 +18,10 @@ describe('links to the rule reference', () => {
 
   test('a denial names the reference page of every rule it cites, once', () => {
     const policy = policyFromObject({ docsBaseURL: 'https://docs.example/rules' }, 'p');
-    const object = pod([{ name: 'a', command: ['sh', '-c', 'x; y'] }, { name: 'b', command: ['sh', '-c', 'x; y'] }]);
+    const object = pod([
+      { name: 'a', command: ['sh', '-c', 'x; y'] },
+      { name: 'b', command: ['sh', '-c', 'x; y'] },
+    ]);
     const findings = evaluateObject(object, policy, { ruleType: 'validating' }).findings;
     const message = denialMessage('Pod default/demo', findings);
     assert.equal(message.split('\n').filter((line) => line === '  Docs: https://docs.example/rules/no-shell-entrypoint.md').length, 1);
@@ -24,7 +30,9 @@ describe('links to the rule reference', () => {
 
   test('a warning ends with the link when it fits whole, and leaves it out rather than cut it', () => {
     const policy = policyFromObject({ docsBaseURL: 'https://docs.example/rules' }, 'p');
-    const [finding] = evaluateObject(pod([{ name: 'app', readinessProbe: { exec: { command: ['true'] } } }]), policy, { ruleType: 'mutating' }).findings;
+    const [finding] = evaluateObject(pod([{ name: 'app', readinessProbe: { exec: { command: ['true'] } } }]), policy, {
+      ruleType: 'mutating',
+    }).findings;
     assert.ok(finding);
     const [short] = warningsFor([finding], () => 'audit mode, not applied');
     assert.match(short ?? '', /\(see https:\/\/docs\.example\/rules\/[a-z-]+\.md\)$/);

@@ -25,7 +25,15 @@ const NOW = Date.parse('2026-06-15T12:00:00Z');
 describe('policy exceptions: matching', () => {
   test('named workloads with * and ? wildcards lift only the named rules', () => {
     const policy = policyFromObject(
-      { exceptions: [{ rules: ['no-shell-entrypoint'], workloads: [{ namespace: 'team-*', kind: 'Deploy*', name: 'legacy-?' }], reason: 'rewrite in Q3' }] },
+      {
+        exceptions: [
+          {
+            rules: ['no-shell-entrypoint'],
+            workloads: [{ namespace: 'team-*', kind: 'Deploy*', name: 'legacy-?' }],
+            reason: 'rewrite in Q3',
+          },
+        ],
+      },
       'p',
     );
     assert.deepEqual(validatingRules(legacy('team-a', 'legacy-1'), policy), ['require-readiness-probe']);
@@ -35,29 +43,59 @@ describe('policy exceptions: matching', () => {
     assert.deepEqual(evaluation.excepted, [{ rule: 'no-shell-entrypoint', exception: 0 }]);
   });
 
-  test('objectSelector: matchLabels and matchExpressions on the object\'s own labels; `all` lifts every rule', () => {
+  test("objectSelector: matchLabels and matchExpressions on the object's own labels; `all` lifts every rule", () => {
     const policy = policyFromObject(
-      { exceptions: [{ rules: ['all'], objectSelector: { matchLabels: { tier: 'legacy' }, matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['payments'] }] } }] },
+      {
+        exceptions: [
+          {
+            rules: ['all'],
+            objectSelector: {
+              matchLabels: { tier: 'legacy' },
+              matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['payments'] }],
+            },
+          },
+        ],
+      },
       'p',
     );
     assert.deepEqual(validatingRules(legacy('shop', 'a', { tier: 'legacy', team: 'search' }), policy), []);
     assert.equal(mutateObject(legacy('shop', 'a', { tier: 'legacy' }), policy).patch.length, 0);
-    assert.deepEqual(validatingRules(legacy('shop', 'a', { tier: 'legacy', team: 'payments' }), policy), ['no-shell-entrypoint', 'require-readiness-probe']);
+    assert.deepEqual(validatingRules(legacy('shop', 'a', { tier: 'legacy', team: 'payments' }), policy), [
+      'no-shell-entrypoint',
+      'require-readiness-probe',
+    ]);
     assert.deepEqual(validatingRules(legacy('shop', 'a', { tier: 'modern' }), policy), ['no-shell-entrypoint', 'require-readiness-probe']);
   });
 
-  test('namespaceSelector needs the namespace\'s labels: unknown labels mean the rules apply', () => {
-    const policy = policyFromObject({ exceptions: [{ rules: ['require-readiness-probe'], namespaceSelector: { matchLabels: { env: 'sandbox' } } }] }, 'p');
+  test("namespaceSelector needs the namespace's labels: unknown labels mean the rules apply", () => {
+    const policy = policyFromObject(
+      { exceptions: [{ rules: ['require-readiness-probe'], namespaceSelector: { matchLabels: { env: 'sandbox' } } }] },
+      'p',
+    );
     const labels = (namespace: string) => (namespace === 'play' ? { env: 'sandbox' } : namespace === 'prod' ? { env: 'prod' } : undefined);
     assert.deepEqual(validatingRules(legacy('play', 'a'), policy, { namespaceLabels: labels }), ['no-shell-entrypoint']);
-    assert.deepEqual(validatingRules(legacy('prod', 'a'), policy, { namespaceLabels: labels }), ['no-shell-entrypoint', 'require-readiness-probe']);
-    assert.deepEqual(validatingRules(legacy('unknown', 'a'), policy, { namespaceLabels: labels }), ['no-shell-entrypoint', 'require-readiness-probe']);
+    assert.deepEqual(validatingRules(legacy('prod', 'a'), policy, { namespaceLabels: labels }), [
+      'no-shell-entrypoint',
+      'require-readiness-probe',
+    ]);
+    assert.deepEqual(validatingRules(legacy('unknown', 'a'), policy, { namespaceLabels: labels }), [
+      'no-shell-entrypoint',
+      'require-readiness-probe',
+    ]);
     assert.deepEqual(validatingRules(legacy('play', 'a'), policy), ['no-shell-entrypoint', 'require-readiness-probe']);
   });
 
   test('every matcher an exception sets must match', () => {
     const policy = policyFromObject(
-      { exceptions: [{ rules: ['no-shell-entrypoint'], objectSelector: { matchLabels: { tier: 'legacy' } }, workloads: [{ namespace: 'shop', name: '*' }] }] },
+      {
+        exceptions: [
+          {
+            rules: ['no-shell-entrypoint'],
+            objectSelector: { matchLabels: { tier: 'legacy' } },
+            workloads: [{ namespace: 'shop', name: '*' }],
+          },
+        ],
+      },
       'p',
     );
     assert.deepEqual(validatingRules(legacy('shop', 'a', { tier: 'legacy' }), policy), ['require-readiness-probe']);
@@ -76,7 +114,10 @@ describe('policy exceptions: matching', () => {
       'p',
     );
     assert.deepEqual(validatingRules(legacy('shop', 'by-date'), policy, { now: NOW }), ['require-readiness-probe']);
-    assert.deepEqual(validatingRules(legacy('shop', 'by-date'), policy, { now: Date.parse('2026-06-16T00:00:00Z') }), ['no-shell-entrypoint', 'require-readiness-probe']);
+    assert.deepEqual(validatingRules(legacy('shop', 'by-date'), policy, { now: Date.parse('2026-06-16T00:00:00Z') }), [
+      'no-shell-entrypoint',
+      'require-readiness-probe',
+    ]);
     assert.deepEqual(validatingRules(legacy('shop', 'by-time'), policy, { now: NOW }), ['no-shell-entrypoint', 'require-readiness-probe']);
   });
 });
@@ -94,13 +135,22 @@ describe('policy exceptions: validation', () => {
   test('unknown rule ids, missing matchers, bad dates and bad selectors are refused with the key named', () => {
     assert.match(refused({ rules: ['no-such-rule'], workloads: [{ name: 'x' }] }), /exceptions\.0\.rules\.0/);
     assert.match(refused({ rules: ['all'] }), /namespaceSelector, objectSelector or workloads/);
-    assert.match(refused({ rules: ['all'], workloads: [{ name: 'x' }], expires: 'next week' }), /exceptions\.0\.expires: a date such as 2026-12-31/);
-    assert.match(refused({ rules: ['all'], objectSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }), /In and NotIn need values/);
+    assert.match(
+      refused({ rules: ['all'], workloads: [{ name: 'x' }], expires: 'next week' }),
+      /exceptions\.0\.expires: a date such as 2026-12-31/,
+    );
+    assert.match(
+      refused({ rules: ['all'], objectSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }),
+      /In and NotIn need values/,
+    );
     assert.match(refused({ rules: ['all'], workloads: [{ name: 'x', cluster: 'y' }] }), /unknown key/);
   });
 
   test('a YAML policy with an exception loads', () => {
-    const policy = parsePolicy('exceptions:\n- rules: [require-readiness-probe]\n  workloads: [{namespace: batch, kind: Deployment, name: "*"}]\n  reason: workers\n  expires: 2027-01-31\n', 'p');
+    const policy = parsePolicy(
+      'exceptions:\n- rules: [require-readiness-probe]\n  workloads: [{namespace: batch, kind: Deployment, name: "*"}]\n  reason: workers\n  expires: 2027-01-31\n',
+      'p',
+    );
     assert.equal(policy.exceptions[0]?.expires?.text, '2027-01-31');
   });
 });
@@ -112,7 +162,12 @@ describe('policy exceptions: check, fix and the report', () => {
   const policy = policyFromObject(
     {
       exceptions: [
-        { rules: ['require-readiness-probe', 'inject-prestop-delay'], namespaceSelector: { matchLabels: { env: 'sandbox' } }, reason: 'sandbox', expires: '2999-01-01' },
+        {
+          rules: ['require-readiness-probe', 'inject-prestop-delay'],
+          namespaceSelector: { matchLabels: { env: 'sandbox' } },
+          reason: 'sandbox',
+          expires: '2999-01-01',
+        },
         { rules: ['all'], workloads: [{ name: 'gone' }], reason: 'old migration', expires: '2020-01-01' },
       ],
     },
@@ -130,8 +185,18 @@ describe('policy exceptions: check, fix and the report', () => {
         [1, true, 0],
       ],
     );
-    const table = formatTable(result, () => 'all.yaml', { bold: String, dim: String, red: String, yellow: String, cyan: String, green: String } as never);
-    assert.match(table, /exception #1 \(require-readiness-probe, inject-prestop-delay\): sandbox: 1 object\(s\) excepted, until 2999-01-01/);
+    const table = formatTable(result, () => 'all.yaml', {
+      bold: String,
+      dim: String,
+      red: String,
+      yellow: String,
+      cyan: String,
+      green: String,
+    } as never);
+    assert.match(
+      table,
+      /exception #1 \(require-readiness-probe, inject-prestop-delay\): sandbox: 1 object\(s\) excepted, until 2999-01-01/,
+    );
     assert.match(table, /exception #2 \(all\): old migration: expired 2020-01-01, no longer applied/);
   });
 

@@ -49,7 +49,13 @@ describe('policy defaults', () => {
     const { mode, failureMode, mutateTemplates, allowSkipAnnotation, exclude } = DEFAULT_POLICY;
     // The rules named here; a rule added later (off by default) needs no change to this test.
     const rules = Object.fromEntries(
-      ['no-shell-entrypoint', 'require-readiness-probe', 'distinct-liveness-readiness', 'inject-prestop-delay', 'termination-message-fallback'].map((id) => [id, DEFAULT_POLICY.rules[id]]),
+      [
+        'no-shell-entrypoint',
+        'require-readiness-probe',
+        'distinct-liveness-readiness',
+        'inject-prestop-delay',
+        'termination-message-fallback',
+      ].map((id) => [id, DEFAULT_POLICY.rules[id]]),
     );
     assert.deepEqual(
       { mode, failureMode, mutateTemplates, allowSkipAnnotation, exclude, rules },
@@ -106,11 +112,18 @@ describe('policy defaults', () => {
     assert.deepEqual(Object.keys(raw).sort(), Object.keys(DEFAULT_POLICY).sort());
     // Every rule on by default is written out; an opt-in rule may be documented only in docs/rules/<id>.md.
     const listed = Object.keys(raw.rules);
-    assert.deepEqual(listed, RULE_IDS.filter((id) => listed.includes(id)), 'in registry order');
-    for (const rule of RULES.filter((candidate) => candidate.meta.defaultMode !== 'off')) assert.ok(listed.includes(rule.meta.id), rule.meta.id);
+    assert.deepEqual(
+      listed,
+      RULE_IDS.filter((id) => listed.includes(id)),
+      'in registry order',
+    );
+    for (const rule of RULES.filter((candidate) => candidate.meta.defaultMode !== 'off'))
+      assert.ok(listed.includes(rule.meta.id), rule.meta.id);
     // Durations are text in the file and milliseconds once loaded: compare which keys are written.
     const keysOf = (value: unknown): unknown =>
-      typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, keysOf(inner)])) : true;
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, keysOf(inner)]))
+        : true;
     for (const id of listed) assert.deepEqual(keysOf(raw.rules[id]), keysOf(DEFAULT_POLICY.rules[id]), id);
   });
 });
@@ -147,24 +160,46 @@ describe('partial policies take the defaults for the rest', () => {
 
   test('every top-level key can be set', () => {
     const policy = parsePolicy(
-      ['mode: off', 'failureMode: deny', 'mutateTemplates: true', 'allowSkipAnnotation: false', 'exclude: {namespaces: [a]}', 'rules: {}'].join('\n'),
+      [
+        'mode: off',
+        'failureMode: deny',
+        'mutateTemplates: true',
+        'allowSkipAnnotation: false',
+        'exclude: {namespaces: [a]}',
+        'rules: {}',
+      ].join('\n'),
       'p',
     );
     const { mode, failureMode, mutateTemplates, allowSkipAnnotation, exclude, rules } = policy;
     assert.deepEqual(
       { mode, failureMode, mutateTemplates, allowSkipAnnotation, exclude, rules },
-      { mode: 'off', failureMode: 'deny', mutateTemplates: true, allowSkipAnnotation: false, exclude: { namespaces: ['a'] }, rules: DEFAULT_POLICY.rules },
+      {
+        mode: 'off',
+        failureMode: 'deny',
+        mutateTemplates: true,
+        allowSkipAnnotation: false,
+        exclude: { namespaces: ['a'] },
+        rules: DEFAULT_POLICY.rules,
+      },
     );
   });
 
   test('JSON is YAML', () => {
-    assert.equal(parsePolicy('{"mode": "audit", "rules": {"inject-prestop-delay": {"action": "exec"}}}', 'p.json').rules['inject-prestop-delay']?.action, 'exec');
+    assert.equal(
+      parsePolicy('{"mode": "audit", "rules": {"inject-prestop-delay": {"action": "exec"}}}', 'p.json').rules['inject-prestop-delay']
+        ?.action,
+      'exec',
+    );
   });
 });
 
 describe('invalid policies name the key and what is allowed', () => {
   const cases: [string, unknown, RegExp[]][] = [
-    ['unknown top-level key', { bogus: 1 }, [/bogus: unknown key \(allowed: [^)]*\bmode, failureMode, mutateTemplates, allowSkipAnnotation, exclude\b[^)]*\brules\b/]],
+    [
+      'unknown top-level key',
+      { bogus: 1 },
+      [/bogus: unknown key \(allowed: [^)]*\bmode, failureMode, mutateTemplates, allowSkipAnnotation, exclude\b[^)]*\brules\b/],
+    ],
     ['misspelt top-level key', { exclusions: {} }, [/exclusions: unknown key/]],
     ['bad global mode', { mode: 'block' }, [/mode:/, /"enforce"\|"audit"\|"off"/]],
     ['bad failureMode', { failureMode: 'ignore' }, [/failureMode:/, /"allow"\|"deny"/]],
@@ -176,27 +211,66 @@ describe('invalid policies name the key and what is allowed', () => {
       { rules: { 'inject-prestop-delay': { delay: 5 } } },
       [/rules\.inject-prestop-delay\.delay: unknown key/, /allowed: seconds, action, shutdownWindowSeconds, mode/],
     ],
-    ['parameter of a rule without parameters', { rules: { 'require-readiness-probe': { seconds: 1 } } }, [/rules\.require-readiness-probe\.seconds: unknown key/, /allowed: mode/]],
-    ['bad rule mode', { rules: { 'require-readiness-probe': { mode: 'on' } } }, [/rules\.require-readiness-probe\.mode:/, /"enforce"\|"audit"\|"off"/]],
-    ['bad action', { rules: { 'inject-prestop-delay': { action: 'wait' } } }, [/rules\.inject-prestop-delay\.action:/, /"auto"\|"sleep"\|"exec"/]],
+    [
+      'parameter of a rule without parameters',
+      { rules: { 'require-readiness-probe': { seconds: 1 } } },
+      [/rules\.require-readiness-probe\.seconds: unknown key/, /allowed: mode/],
+    ],
+    [
+      'bad rule mode',
+      { rules: { 'require-readiness-probe': { mode: 'on' } } },
+      [/rules\.require-readiness-probe\.mode:/, /"enforce"\|"audit"\|"off"/],
+    ],
+    [
+      'bad action',
+      { rules: { 'inject-prestop-delay': { action: 'wait' } } },
+      [/rules\.inject-prestop-delay\.action:/, /"auto"\|"sleep"\|"exec"/],
+    ],
     ['seconds too small', { rules: { 'inject-prestop-delay': { seconds: 0 } } }, [/rules\.inject-prestop-delay\.seconds:/, />=1/]],
     ['seconds too large', { rules: { 'inject-prestop-delay': { seconds: 301 } } }, [/rules\.inject-prestop-delay\.seconds:/, /<=300/]],
     ['seconds not an integer', { rules: { 'inject-prestop-delay': { seconds: 2.5 } } }, [/rules\.inject-prestop-delay\.seconds:/]],
     ['seconds a string', { rules: { 'inject-prestop-delay': { seconds: '5' } } }, [/rules\.inject-prestop-delay\.seconds:/, /number/]],
-    ['shutdownWindowSeconds too large', { rules: { 'inject-prestop-delay': { shutdownWindowSeconds: 3601 } } }, [/shutdownWindowSeconds:/, /<=3600/]],
-    ['shell given as a path', { rules: { 'no-shell-entrypoint': { shells: ['/bin/sh'] } } }, [/rules\.no-shell-entrypoint\.shells\.0:/, /bare program name/]],
+    [
+      'shutdownWindowSeconds too large',
+      { rules: { 'inject-prestop-delay': { shutdownWindowSeconds: 3601 } } },
+      [/shutdownWindowSeconds:/, /<=3600/],
+    ],
+    [
+      'shell given as a path',
+      { rules: { 'no-shell-entrypoint': { shells: ['/bin/sh'] } } },
+      [/rules\.no-shell-entrypoint\.shells\.0:/, /bare program name/],
+    ],
     ['empty shells list', { rules: { 'no-shell-entrypoint': { shells: [] } } }, [/rules\.no-shell-entrypoint\.shells:/]],
     ['scan interval below a second', { scan: { interval: '500ms' } }, [/scan\.interval: a duration such as 30s/]],
     [
       'unknown key under images',
       { rules: { 'no-shell-entrypoint': { images: { budget: '1s' } } } },
-      [/rules\.no-shell-entrypoint\.images\.budget: unknown key/, /allowed: inspect, timeout, cacheTTL, platforms, registries, warnUninspected, pullSecrets/],
+      [
+        /rules\.no-shell-entrypoint\.images\.budget: unknown key/,
+        /allowed: inspect, timeout, cacheTTL, platforms, registries, warnUninspected, pullSecrets/,
+      ],
     ],
-    ['image timeout longer than a webhook may wait', { rules: { 'no-shell-entrypoint': { images: { timeout: '30s' } } } }, [/images\.timeout: a duration from 100ms to 25s/]],
+    [
+      'image timeout longer than a webhook may wait',
+      { rules: { 'no-shell-entrypoint': { images: { timeout: '30s' } } } },
+      [/images\.timeout: a duration from 100ms to 25s/],
+    ],
     ['image timeout not a duration', { rules: { 'no-shell-entrypoint': { images: { timeout: 2 } } } }, [/images\.timeout:/]],
-    ['platform not linux/arch', { rules: { 'no-shell-entrypoint': { images: { platforms: ['amd64'] } } } }, [/images\.platforms\.0: a platform such as linux\/amd64/]],
-    ['unknown key under registries', { rules: { 'no-shell-entrypoint': { images: { registries: { mirror: {} } } } } }, [/images\.registries\.mirror: unknown key \(allowed: mirrors, insecure, credentials\)/]],
-    ['insecure registry with a scheme', { rules: { 'no-shell-entrypoint': { images: { registries: { insecure: ['http://r:5000'] } } } } }, [/images\.registries\.insecure\.0: a registry host/]],
+    [
+      'platform not linux/arch',
+      { rules: { 'no-shell-entrypoint': { images: { platforms: ['amd64'] } } } },
+      [/images\.platforms\.0: a platform such as linux\/amd64/],
+    ],
+    [
+      'unknown key under registries',
+      { rules: { 'no-shell-entrypoint': { images: { registries: { mirror: {} } } } } },
+      [/images\.registries\.mirror: unknown key \(allowed: mirrors, insecure, credentials\)/],
+    ],
+    [
+      'insecure registry with a scheme',
+      { rules: { 'no-shell-entrypoint': { images: { registries: { insecure: ['http://r:5000'] } } } } },
+      [/images\.registries\.insecure\.0: a registry host/],
+    ],
     ['unknown key under exclude', { exclude: { namespace: ['a'] } }, [/exclude\.namespace: unknown key/, /allowed: namespaces/]],
     ['namespaces not a list', { exclude: { namespaces: 'kube-system' } }, [/exclude\.namespaces:/, /array/]],
     ['empty namespace name', { exclude: { namespaces: [''] } }, [/exclude\.namespaces\.0:/]],
@@ -240,7 +314,8 @@ describe('effectiveMode', () => {
   const assertModes = (policy: Policy, expected: Record<string, string>) => {
     const modes = Object.fromEntries(RULES.map((r) => [r.meta.id, effectiveMode(policy, r)]));
     assert.deepEqual(Object.fromEntries(Object.keys(expected).map((id) => [id, modes[id]])), expected);
-    for (const other of RULES.filter((r) => !(r.meta.id in expected) && r.meta.defaultMode === 'off')) assert.equal(modes[other.meta.id], 'off', other.meta.id);
+    for (const other of RULES.filter((r) => !(r.meta.id in expected) && r.meta.defaultMode === 'off'))
+      assert.equal(modes[other.meta.id], 'off', other.meta.id);
   };
   const modes = (policy: Policy) => Object.fromEntries(RULES.map((r) => [r.meta.id, effectiveMode(policy, r)]));
 
@@ -272,7 +347,11 @@ describe('effectiveMode', () => {
     const policy = policyFromObject(
       {
         mode: 'off',
-        rules: { 'no-shell-entrypoint': { mode: 'enforce' }, 'distinct-liveness-readiness': { mode: 'audit' }, 'inject-prestop-delay': { mode: 'audit' } },
+        rules: {
+          'no-shell-entrypoint': { mode: 'enforce' },
+          'distinct-liveness-readiness': { mode: 'audit' },
+          'inject-prestop-delay': { mode: 'audit' },
+        },
       },
       'p',
     );
@@ -287,6 +366,12 @@ describe('effectiveMode', () => {
   });
 
   test('the opt-in rule is on once its own mode is set', () => {
-    assert.equal(effectiveMode(policyFromObject({ rules: { 'distinct-liveness-readiness': { mode: 'enforce' } } }, 'p'), rule('distinct-liveness-readiness')), 'enforce');
+    assert.equal(
+      effectiveMode(
+        policyFromObject({ rules: { 'distinct-liveness-readiness': { mode: 'enforce' } } }, 'p'),
+        rule('distinct-liveness-readiness'),
+      ),
+      'enforce',
+    );
   });
 });

@@ -70,7 +70,10 @@ test('known command lines get the engine verdict', () => {
 
 test('generated command lines get the engine verdict', () => {
   fc.assert(
-    fc.property(fc.array(shellWords, { maxLength: 7 }), (argv) => celSaysViolation(argv, DEFAULT_SHELLS) === engineSaysViolation(argv, DEFAULT_SHELLS)),
+    fc.property(
+      fc.array(shellWords, { maxLength: 7 }),
+      (argv) => celSaysViolation(argv, DEFAULT_SHELLS) === engineSaysViolation(argv, DEFAULT_SHELLS),
+    ),
     { numRuns: 20_000 },
   );
 });
@@ -80,12 +83,20 @@ test('a command line whose launcher and options run past the window is admitted,
   assert.equal(celSaysViolation(['sh', ...options, '-c', 'x'], DEFAULT_SHELLS), false);
   // Cut right after "-c" of "-c1" (an operand, not the flag): still not a violation.
   const padding = 'x'.repeat(PREFIX_WINDOW - '/sh\u0000-c'.length - 1);
-  assert.equal(celSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS), engineSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS));
+  assert.equal(
+    celSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS),
+    engineSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS),
+  );
 });
 
 test('custom shell names are matched by basename, regex characters literally', () => {
   const shells = ['python3', 'c++sh'];
-  for (const argv of [['/opt/c++sh', '-c', 'x'], ['python3', '-c', 'x'], ['cxxsh', '-c', 'x'], ['sh', '-c', 'x']]) {
+  for (const argv of [
+    ['/opt/c++sh', '-c', 'x'],
+    ['python3', '-c', 'x'],
+    ['cxxsh', '-c', 'x'],
+    ['sh', '-c', 'x'],
+  ]) {
     assert.equal(celSaysViolation(argv, shells), engineSaysViolation(argv, shells), JSON.stringify(argv));
   }
 });

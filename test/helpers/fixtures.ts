@@ -68,6 +68,14 @@ export function loadFixture(ruleId: string, file: string): Fixture {
     description,
     objects,
     params,
-    ...(expect === undefined ? {} : { expectContainers: expect.split(',').map((name) => name.trim()).filter((name) => name !== '').sort() }),
+    ...(expect === undefined
+      ? {}
+      : {
+          expectContainers: expect
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name !== '')
+            .sort(),
+        }),
   };
 }

@@ -6,7 +6,9 @@ import { apiVersionOf, BUILT_IN_KINDS, POD_BEARING_KINDS, type PodBearingKind } 
 export const WORKLOAD_KINDS: readonly string[] = POD_BEARING_KINDS;
 /** Kinds whose pod spec is a template (every kind but Pod). */
 export const TEMPLATE_KINDS: readonly string[] = POD_BEARING_KINDS.filter((kind) => kind !== 'Pod');
-export const LONG_RUNNING_KINDS: readonly string[] = BUILT_IN_KINDS.filter((entry) => entry.runToCompletion !== true).map(({ kind }) => kind);
+export const LONG_RUNNING_KINDS: readonly string[] = BUILT_IN_KINDS.filter((entry) => entry.runToCompletion !== true).map(
+  ({ kind }) => kind,
+);
 
 /** The table entry of a built-in kind; unknown kinds get a Deployment-like shape in example.com. */
 export function kindEntry(kind: string): PodBearingKind {
@@ -25,7 +27,12 @@ export function kindEntry(kind: string): PodBearingKind {
  * Wraps a pod spec in an object of the given kind, at that kind's path; a template gets `labels` and
  * `templateMetadata`, a Deployment-like spec a selector, a CronJob a schedule.
  */
-export function wrap(kind: string, podSpec: unknown, metadata: JsonObject = { name: 'demo', namespace: 'default' }, templateMetadata: JsonObject = {}): JsonObject {
+export function wrap(
+  kind: string,
+  podSpec: unknown,
+  metadata: JsonObject = { name: 'demo', namespace: 'default' },
+  templateMetadata: JsonObject = {},
+): JsonObject {
   const entry = kindEntry(kind);
   const object: JsonObject = { apiVersion: apiVersionOf(entry), kind, metadata };
   let parent = object;

@@ -13,7 +13,9 @@ let env: NodeJS.ProcessEnv;
 
 /** A Deployment the other rules accept, with no `command` unless given: its image decides PID 1. */
 function deployment(image: string, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify(deploymentObject('web', 'shop', { containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] }));
+  return JSON.stringify(
+    deploymentObject('web', 'shop', { containers: [{ name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra }] }),
+  );
 }
 
 before(async () => {
@@ -45,9 +47,15 @@ describe('check --inspect-images', () => {
   test('a shell-form CMD in the image: exit 1, the finding names the image and the Dockerfile fix', () => {
     const result = runCli(['check', 'web.yaml', '--inspect-images', '-o', 'json'], { cwd: dir, env });
     assert.equal(result.status, 1, result.stderr);
-    const report = JSON.parse(result.stdout) as { findings: { rule: string; message: string; fix: string }[]; uninspectedImages: unknown[] };
+    const report = JSON.parse(result.stdout) as {
+      findings: { rule: string; message: string; fix: string }[];
+      uninspectedImages: unknown[];
+    };
     const finding = report.findings.find((candidate) => candidate.rule === 'no-shell-entrypoint');
-    assert.match(finding?.message ?? '', new RegExp(`from image ${registry.host}/shop/web:1 .*Dockerfile \`CMD /app/server --port 80\` \\(shell form\\)`));
+    assert.match(
+      finding?.message ?? '',
+      new RegExp(`from image ${registry.host}/shop/web:1 .*Dockerfile \`CMD /app/server --port 80\` \\(shell form\\)`),
+    );
     assert.match(finding?.fix ?? '', /`CMD \["\/app\/server", "--port", "80"\]`/);
     assert.deepEqual(report.uninspectedImages, []);
   });
@@ -63,7 +71,10 @@ describe('check --inspect-images', () => {
   test('--registry-config replaces ~/.docker/config.json: without credentials the image is not inspected, and stderr says why', () => {
     const result = runCli(['check', 'web.yaml', '--inspect-images', '--registry-config', 'other-config.json'], { cwd: dir, env });
     assert.equal(result.status, 0);
-    assert.match(result.stderr, new RegExp(`warning: image ${registry.host}/shop/web:1 not inspected .*refused access|asks for credentials`));
+    assert.match(
+      result.stderr,
+      new RegExp(`warning: image ${registry.host}/shop/web:1 not inspected .*refused access|asks for credentials`),
+    );
   });
 
   test('a tag that does not exist is listed as not inspected and never denies', () => {

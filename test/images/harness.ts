@@ -45,11 +45,15 @@ interface Reply {
 function call(url: string, ca: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('http:') ? httpRequest : request;
-    const req = send(url, { method: options.method ?? 'GET', headers: options.headers, ...(url.startsWith('http:') ? {} : { ca }) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = send(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, ...(url.startsWith('http:') ? {} : { ca }) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -88,7 +92,9 @@ async function startTokenServer(bundle: CertificateBundle): Promise<TokenServer>
     const authorization = req.headers.authorization;
     let user: string | undefined;
     if (authorization !== undefined) {
-      const [name, password] = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString().split(':');
+      const [name, password] = Buffer.from(authorization.replace(/^Basic /, ''), 'base64')
+        .toString()
+        .split(':');
       if (name !== USER.username || password !== USER.password) {
         res.writeHead(401).end('{"details":"wrong credentials"}');
         return;
@@ -100,7 +106,9 @@ async function startTokenServer(bundle: CertificateBundle): Promise<TokenServer>
       .map((scope) => scope.split(':'))
       .filter(([type, name]) => type === 'repository' && name !== undefined && (user !== undefined || !name.startsWith('private/')))
       .map(([type, name]) => ({ type: type ?? '', name: name ?? '', actions: ['pull'] }));
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: mintToken(bundle.ca, access), expires_in: 300 }));
+    res
+      .writeHead(200, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ token: mintToken(bundle.ca, access), expires_in: 300 }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -166,13 +174,16 @@ export async function startRegistry(auth: 'htpasswd' | 'token' | 'plain-http'): 
   } else {
     tokenServer = await startTokenServer(bundle);
     authConfig = `  token:\n    realm: ${tokenServer.realm}\n    service: ${TOKEN_SERVICE}\n    issuer: ${TOKEN_ISSUER}\n    rootcertbundle: ${join(dir, 'token-ca.crt')}\n`;
-    pushAuthorization = (repository) => `Bearer ${mintToken(bundle.ca, [{ type: 'repository', name: repository, actions: ['pull', 'push'] }])}`;
+    pushAuthorization = (repository) =>
+      `Bearer ${mintToken(bundle.ca, [{ type: 'repository', name: repository, actions: ['pull', 'push'] }])}`;
   }
   writeFileSync(
     join(dir, 'config.yml'),
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n` +
       `http:\n  addr: 127.0.0.1:${port}\n  secret: lifecycle-guard-test\n` +
-      (auth === 'plain-http' ? '' : `  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\nauth:\n${authConfig}`),
+      (auth === 'plain-http'
+        ? ''
+        : `  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\nauth:\n${authConfig}`),
   );
   const child = spawn(REGISTRY_BINARY, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
@@ -197,13 +208,25 @@ export async function startRegistry(auth: 'htpasswd' | 'token' | 'plain-http'): 
     await stop();
     throw error;
   }
-  return { host, ca: bundle.ca.cert, pushAuthorization, scheme: auth === 'plain-http' ? 'http' : 'https', ...(tokenServer === undefined ? {} : { tokenServer }), stop };
+  return {
+    host,
+    ca: bundle.ca.cert,
+    pushAuthorization,
+    scheme: auth === 'plain-http' ? 'http' : 'https',
+    ...(tokenServer === undefined ? {} : { tokenServer }),
+    stop,
+  };
 }
 
 // --- pushing images through the registry API ---
 
 const MEDIA = {
-  oci: { manifest: 'application/vnd.oci.image.manifest.v1+json', index: 'application/vnd.oci.image.index.v1+json', config: 'application/vnd.oci.image.config.v1+json', layer: 'application/vnd.oci.image.layer.v1.tar+gzip' },
+  oci: {
+    manifest: 'application/vnd.oci.image.manifest.v1+json',
+    index: 'application/vnd.oci.image.index.v1+json',
+    config: 'application/vnd.oci.image.config.v1+json',
+    layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  },
   docker: {
     manifest: 'application/vnd.docker.distribution.manifest.v2+json',
     index: 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -231,21 +254,35 @@ function authorizationHeader(registry: RunningRegistry, repository: string): Rec
 
 async function pushBlob(registry: RunningRegistry, repository: string, body: Buffer): Promise<string> {
   const digest = digestOf(body);
-  const start = await call(`${registry.scheme}://${registry.host}/v2/${repository}/blobs/uploads/`, registry.ca, { method: 'POST', headers: authorizationHeader(registry, repository) });
+  const start = await call(`${registry.scheme}://${registry.host}/v2/${repository}/blobs/uploads/`, registry.ca, {
+    method: 'POST',
+    headers: authorizationHeader(registry, repository),
+  });
   const location = start.headers.location;
-  if (start.status !== 202 || typeof location !== 'string') throw new Error(`blob upload refused: ${start.status} ${start.body.toString()}`);
+  if (start.status !== 202 || typeof location !== 'string')
+    throw new Error(`blob upload refused: ${start.status} ${start.body.toString()}`);
   const url = new URL(location, `${registry.scheme}://${registry.host}`);
   url.searchParams.set('digest', digest);
   const done = await call(url.href, registry.ca, {
     method: 'PUT',
-    headers: { ...authorizationHeader(registry, repository), 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) },
+    headers: {
+      ...authorizationHeader(registry, repository),
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(body.length),
+    },
     body,
   });
   if (done.status !== 201) throw new Error(`blob upload failed: ${done.status} ${done.body.toString()}`);
   return digest;
 }
 
-async function putManifest(registry: RunningRegistry, repository: string, reference: string, mediaType: string, manifest: unknown): Promise<{ digest: string; size: number }> {
+async function putManifest(
+  registry: RunningRegistry,
+  repository: string,
+  reference: string,
+  mediaType: string,
+  manifest: unknown,
+): Promise<{ digest: string; size: number }> {
   const body = Buffer.from(JSON.stringify(manifest));
   const reply = await call(`${registry.scheme}://${registry.host}/v2/${repository}/manifests/${reference}`, registry.ca, {
     method: 'PUT',
@@ -257,14 +294,23 @@ async function putManifest(registry: RunningRegistry, repository: string, refere
 }
 
 /** Pushes a one-layer image whose config holds `spec`; tags it when `tag` is given. Returns the manifest's digest. */
-export async function pushImage(registry: RunningRegistry, repository: string, tag: string | undefined, spec: ImageSpec, format: ManifestFormat = 'oci') {
+export async function pushImage(
+  registry: RunningRegistry,
+  repository: string,
+  tag: string | undefined,
+  spec: ImageSpec,
+  format: ManifestFormat = 'oci',
+) {
   const media = MEDIA[format];
   const layer = Buffer.from(`layer of ${repository} ${JSON.stringify(spec)}`);
   const config = Buffer.from(
     JSON.stringify({
       architecture: spec.architecture ?? 'amd64',
       os: 'linux',
-      config: { ...(spec.entrypoint === undefined ? {} : { Entrypoint: spec.entrypoint }), ...(spec.cmd === undefined ? {} : { Cmd: spec.cmd }) },
+      config: {
+        ...(spec.entrypoint === undefined ? {} : { Entrypoint: spec.entrypoint }),
+        ...(spec.cmd === undefined ? {} : { Cmd: spec.cmd }),
+      },
       rootfs: { type: 'layers', diff_ids: [digestOf(layer)] },
     }),
   );
@@ -281,13 +327,24 @@ export async function pushImage(registry: RunningRegistry, repository: string, t
 }
 
 /** Pushes a multi-platform image (OCI index or Docker manifest list) of one image per architecture. */
-export async function pushIndex(registry: RunningRegistry, repository: string, tag: string, images: ImageSpec[], format: ManifestFormat = 'oci') {
+export async function pushIndex(
+  registry: RunningRegistry,
+  repository: string,
+  tag: string,
+  images: ImageSpec[],
+  format: ManifestFormat = 'oci',
+) {
   const manifests = [];
   for (const spec of images) {
     const child = await pushImage(registry, repository, undefined, spec, format);
-        // `unknown` stands for an attestation manifest, as BuildKit adds them to an index.
+    // `unknown` stands for an attestation manifest, as BuildKit adds them to an index.
     const os = spec.architecture === 'unknown' ? 'unknown' : 'linux';
-    manifests.push({ mediaType: child.mediaType, digest: child.digest, size: child.size, platform: { os, architecture: spec.architecture ?? 'amd64' } });
+    manifests.push({
+      mediaType: child.mediaType,
+      digest: child.digest,
+      size: child.size,
+      platform: { os, architecture: spec.architecture ?? 'amd64' },
+    });
   }
   return putManifest(registry, repository, tag, MEDIA[format].index, { schemaVersion: 2, mediaType: MEDIA[format].index, manifests });
 }

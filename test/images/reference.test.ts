@@ -37,14 +37,20 @@ describe('image references, with Docker Hub defaults', () => {
 
 describe('WWW-Authenticate challenges', () => {
   test('bearer with quoted parameters, commas inside quotes', () => {
-    assert.deepEqual(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"'), {
-      scheme: 'bearer',
-      params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
-    });
+    assert.deepEqual(
+      parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"'),
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
+      },
+    );
   });
 
   test('basic, with spaces and an unquoted value', () => {
-    assert.deepEqual(parseChallenge('Basic realm=registry , charset="UTF-8"'), { scheme: 'basic', params: { realm: 'registry', charset: 'UTF-8' } });
+    assert.deepEqual(parseChallenge('Basic realm=registry , charset="UTF-8"'), {
+      scheme: 'basic',
+      params: { realm: 'registry', charset: 'UTF-8' },
+    });
   });
 });
 
@@ -61,11 +67,17 @@ describe('docker config files', () => {
       }),
       'test',
     );
-    assert.deepEqual(Object.fromEntries(config), { 'docker.io': { username: 'hub', password: 'pa:ss' }, 'registry.example:5000': { username: 'u', password: 'p' } });
+    assert.deepEqual(Object.fromEntries(config), {
+      'docker.io': { username: 'hub', password: 'pa:ss' },
+      'registry.example:5000': { username: 'u', password: 'p' },
+    });
   });
 
   test('a legacy .dockercfg (auths at the top level) and invalid JSON', () => {
-    assert.deepEqual(Object.fromEntries(parseDockerConfig(JSON.stringify({ 'r.example': { auth: Buffer.from('a:b').toString('base64') } }), 'x')), { 'r.example': { username: 'a', password: 'b' } });
+    assert.deepEqual(
+      Object.fromEntries(parseDockerConfig(JSON.stringify({ 'r.example': { auth: Buffer.from('a:b').toString('base64') } }), 'x')),
+      { 'r.example': { username: 'a', password: 'b' } },
+    );
     assert.throws(() => parseDockerConfig('{', 'cfg.json'), /invalid docker config cfg\.json/);
   });
 });

@@ -22,7 +22,10 @@ let dir: string;
 let dockerConfig: string;
 const digests: Record<string, string> = {};
 
-function settings(extra: Partial<ImageInspectionParams> = {}, registries: Partial<ImageInspectionParams['registries']> = {}): ImageInspectionParams {
+function settings(
+  extra: Partial<ImageInspectionParams> = {},
+  registries: Partial<ImageInspectionParams['registries']> = {},
+): ImageInspectionParams {
   return { ...DEFAULTS, timeout: 10_000, ...extra, registries: { ...DEFAULTS.registries, ...registries } };
 }
 
@@ -30,7 +33,10 @@ function inspector(metrics?: RegistryMetrics): ImageInspector {
   return new ImageInspector({ ca: bearer.ca, ...(metrics === undefined ? {} : { metrics }) });
 }
 
-async function inspectOne(image: string, options: { settings?: ImageInspectionParams; inspector?: ImageInspector } = {}): Promise<ImageInspection> {
+async function inspectOne(
+  image: string,
+  options: { settings?: ImageInspectionParams; inspector?: ImageInspector } = {},
+): Promise<ImageInspection> {
   const facts = await (options.inspector ?? inspector()).inspect([image], options.settings ?? settings());
   const inspection = facts.get(image);
   assert.ok(inspection, `no result for ${image}`);
@@ -52,7 +58,10 @@ before(async () => {
   digests.shell = (await pushImage(bearer, 'shop/shell-entrypoint', '1', SHELL_ENTRYPOINT)).digest;
   await pushImage(bearer, 'shop/shell-cmd', '1', { cmd: ['/bin/sh', '-c', '/app/server --port 80'] });
   await pushImage(bearer, 'shop/exec', '1', { entrypoint: ['/app/server'], cmd: ['--port', '80'] });
-  await pushImage(bearer, 'shop/entrypoint-script', '1', { entrypoint: ['/docker-entrypoint.sh'], cmd: ['/bin/sh', '-c', 'nginx -g "daemon off;"'] });
+  await pushImage(bearer, 'shop/entrypoint-script', '1', {
+    entrypoint: ['/docker-entrypoint.sh'],
+    cmd: ['/bin/sh', '-c', 'nginx -g "daemon off;"'],
+  });
   digests.index = (
     await pushIndex(bearer, 'shop/multi', '1', [
       { entrypoint: ['/app/server'], architecture: 'amd64' },
@@ -60,7 +69,16 @@ before(async () => {
       { architecture: 'unknown' },
     ])
   ).digest;
-  await pushIndex(bearer, 'shop/docker-list', '1', [{ cmd: ['/bin/sh', '-c', 'x'], architecture: 'amd64' }, { cmd: ['/bin/sh', '-c', 'x'], architecture: 'arm64' }], 'docker');
+  await pushIndex(
+    bearer,
+    'shop/docker-list',
+    '1',
+    [
+      { cmd: ['/bin/sh', '-c', 'x'], architecture: 'amd64' },
+      { cmd: ['/bin/sh', '-c', 'x'], architecture: 'arm64' },
+    ],
+    'docker',
+  );
   await pushImage(bearer, 'private/app', '1', SHELL_ENTRYPOINT);
   await pushImage(basic, 'team/private', '1', SHELL_ENTRYPOINT, 'docker');
   dir = mkdtempSync(join(tmpdir(), 'lg-docker-config-'));
@@ -79,14 +97,19 @@ describe('registry client against a real Distribution registry', () => {
     const before = bearer.tokenServer?.requests ?? 0;
     const result = inspected(await inspectOne(`${bearer.host}/shop/shell-entrypoint:1`));
     assert.equal(result.digest, digests.shell);
-    assert.deepEqual(result.platforms.map(({ platform, entrypoint, cmd }) => ({ platform, entrypoint, cmd })), [
-      { platform: 'linux/amd64', entrypoint: ['/bin/sh', '-c', 'node server.js'], cmd: [] },
-    ]);
+    assert.deepEqual(
+      result.platforms.map(({ platform, entrypoint, cmd }) => ({ platform, entrypoint, cmd })),
+      [{ platform: 'linux/amd64', entrypoint: ['/bin/sh', '-c', 'node server.js'], cmd: [] }],
+    );
     assert.ok((bearer.tokenServer?.requests ?? 0) > before, 'the token endpoint was asked');
   });
 
   test('a shell-form CMD only, an exec form, and an exec ENTRYPOINT with a shell-form CMD', async () => {
-    assert.deepEqual(inspected(await inspectOne(`${bearer.host}/shop/shell-cmd:1`)).platforms[0]?.cmd, ['/bin/sh', '-c', '/app/server --port 80']);
+    assert.deepEqual(inspected(await inspectOne(`${bearer.host}/shop/shell-cmd:1`)).platforms[0]?.cmd, [
+      '/bin/sh',
+      '-c',
+      '/app/server --port 80',
+    ]);
     const exec = inspected(await inspectOne(`${bearer.host}/shop/exec:1`)).platforms[0];
     assert.deepEqual([exec?.entrypoint, exec?.cmd], [['/app/server'], ['--port', '80']]);
     const script = inspected(await inspectOne(`${bearer.host}/shop/entrypoint-script:1`)).platforms[0];
@@ -96,21 +119,30 @@ describe('registry client against a real Distribution registry', () => {
   test('an OCI index: every linux platform, attestation manifests left out; `platforms` narrows it', async () => {
     const all = inspected(await inspectOne(`${bearer.host}/shop/multi:1`));
     assert.equal(all.digest, digests.index);
-    assert.deepEqual(all.platforms.map(({ platform, entrypoint }) => [platform, entrypoint]), [
-      ['linux/amd64', ['/app/server']],
-      ['linux/arm64', ['/bin/sh', '-c', 'node server.js']],
-    ]);
+    assert.deepEqual(
+      all.platforms.map(({ platform, entrypoint }) => [platform, entrypoint]),
+      [
+        ['linux/amd64', ['/app/server']],
+        ['linux/arm64', ['/bin/sh', '-c', 'node server.js']],
+      ],
+    );
     assert.notEqual(all.platforms[0]?.digest, all.platforms[1]?.digest);
     const amd64 = inspected(await inspectOne(`${bearer.host}/shop/multi:1`, { settings: settings({ platforms: ['linux/amd64'] }) }));
-    assert.deepEqual(amd64.platforms.map(({ platform }) => platform), ['linux/amd64']);
+    assert.deepEqual(
+      amd64.platforms.map(({ platform }) => platform),
+      ['linux/amd64'],
+    );
   });
 
   test('a Docker v2 manifest list', async () => {
     const list = inspected(await inspectOne(`${bearer.host}/shop/docker-list:1`));
-    assert.deepEqual(list.platforms.map(({ platform, cmd }) => [platform, cmd]), [
-      ['linux/amd64', ['/bin/sh', '-c', 'x']],
-      ['linux/arm64', ['/bin/sh', '-c', 'x']],
-    ]);
+    assert.deepEqual(
+      list.platforms.map(({ platform, cmd }) => [platform, cmd]),
+      [
+        ['linux/amd64', ['/bin/sh', '-c', 'x']],
+        ['linux/arm64', ['/bin/sh', '-c', 'x']],
+      ],
+    );
   });
 
   test('by digest: the pinned manifest is fetched and verified', async () => {
@@ -146,7 +178,7 @@ describe('registry client against a real Distribution registry', () => {
     assert.equal((await shared.inspect([image], withConfig)).get(image)?.status, 'inspected');
   });
 
-  test("what a pull secret may read is not served from the cache to a request without it", async () => {
+  test('what a pull secret may read is not served from the cache to a request without it', async () => {
     const shared = inspector();
     const image = `${basic.host}/team/private:1`;
     const withSecret = await shared.inspect([image], settings(), { credentials: new Map([[basic.host, USER]]) });
@@ -163,7 +195,11 @@ describe('registry client against a real Distribution registry', () => {
       const elapsed = performance.now() - started;
       assert.ok(elapsed < 300 + 500, `answered after ${Math.round(elapsed)}ms`);
       assert.ok(elapsed >= 290, `gave up early, after ${Math.round(elapsed)}ms`);
-      assert.deepEqual(result, { status: 'uninspected', reference: `${silent.host}/shop/app:1`, reason: 'no answer within the 300ms budget' });
+      assert.deepEqual(result, {
+        status: 'uninspected',
+        reference: `${silent.host}/shop/app:1`,
+        reason: 'no answer within the 300ms budget',
+      });
     } finally {
       await silent.stop();
     }
@@ -173,7 +209,9 @@ describe('registry client against a real Distribution registry', () => {
     const unreachable = await startSilentServer();
     try {
       const image = `${unreachable.host}/shop/shell-entrypoint:1`;
-      const mirrored = inspected(await inspectOne(image, { settings: settings({ timeout: 5000 }, { mirrors: { [unreachable.host]: [bearer.host] } }) }));
+      const mirrored = inspected(
+        await inspectOne(image, { settings: settings({ timeout: 5000 }, { mirrors: { [unreachable.host]: [bearer.host] } }) }),
+      );
       assert.equal(mirrored.digest, digests.shell);
     } finally {
       await unreachable.stop();
@@ -198,7 +236,10 @@ describe('registry client against a real Distribution registry', () => {
     try {
       const images = Array.from({ length: 33 }, (_, index) => `${silent.host}/shop/app:${index}`);
       const facts = await inspector().inspect(images, settings({ timeout: 200 }));
-      const reasons = images.map((image) => { const inspection = facts.get(image); return inspection?.status === 'uninspected' ? inspection.reason : ''; });
+      const reasons = images.map((image) => {
+        const inspection = facts.get(image);
+        return inspection?.status === 'uninspected' ? inspection.reason : '';
+      });
       assert.equal(reasons.filter((reason) => reason === 'no answer within the 200ms budget').length, 32);
       assert.equal(reasons[32], 'more than 32 images to look up at once');
     } finally {

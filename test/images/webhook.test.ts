@@ -25,7 +25,12 @@ function webhook(policy: Json = {}) {
 
 async function validate(app: ReturnType<typeof webhook>['app'], object: Json) {
   const reply = await request(app).post('/validate').send(review(object)).expect(200);
-  return reply.body.response as { allowed: boolean; status?: { message: string }; warnings?: string[]; auditAnnotations?: Record<string, string> };
+  return reply.body.response as {
+    allowed: boolean;
+    status?: { message: string };
+    warnings?: string[];
+    auditAnnotations?: Record<string, string>;
+  };
 }
 
 before(async () => {
@@ -44,13 +49,19 @@ describe('webhook: image inspection before /validate decides', () => {
     const image = `${registry.host}/shop/web:1`;
     const response = await validate(webhook().app, workload('Deployment', [container(image)]));
     assert.equal(response.allowed, false);
-    assert.match(response.status?.message ?? '', new RegExp(`from image ${image} \\(sha256:[0-9a-f]{12}, linux/amd64\\), Dockerfile \`ENTRYPOINT node server\\.js\` \\(shell form\\)`));
+    assert.match(
+      response.status?.message ?? '',
+      new RegExp(`from image ${image} \\(sha256:[0-9a-f]{12}, linux/amd64\\), Dockerfile \`ENTRYPOINT node server\\.js\` \\(shell form\\)`),
+    );
     assert.match(response.status?.message ?? '', /Fix: In the Dockerfile of .*write `ENTRYPOINT \["node", "server\.js"\]`/);
   });
 
   test('the same image with `command` overriding it is admitted; an exec-form image is admitted', async () => {
     const { app } = webhook();
-    assert.equal((await validate(app, workload('Deployment', [container(`${registry.host}/shop/web:1`, { command: ['node', 'server.js'] })]))).allowed, true);
+    assert.equal(
+      (await validate(app, workload('Deployment', [container(`${registry.host}/shop/web:1`, { command: ['node', 'server.js'] })]))).allowed,
+      true,
+    );
     assert.equal((await validate(app, workload('Deployment', [container(`${registry.host}/shop/api:1`)]))).allowed, true);
   });
 
@@ -61,7 +72,10 @@ describe('webhook: image inspection before /validate decides', () => {
     const elapsed = performance.now() - started;
     assert.equal(response.allowed, true);
     assert.ok(elapsed < 400 + 500, `answered after ${Math.round(elapsed)}ms`);
-    assert.match(response.auditAnnotations?.['images-not-inspected'] ?? '', new RegExp(`${silent.host}/shop/web:1: no answer within the 400ms budget`));
+    assert.match(
+      response.auditAnnotations?.['images-not-inspected'] ?? '',
+      new RegExp(`${silent.host}/shop/web:1: no answer within the 400ms budget`),
+    );
     assert.equal(response.warnings, undefined);
     assert.match(await metrics.registry.metrics(), /lifecycle_guard_image_inspections_total\{outcome="timeout"\} 1/);
   });
@@ -85,6 +99,7 @@ describe('webhook: image inspection before /validate decides', () => {
     await validate(app, pod([container(`${registry.host}/shop/web:1`)]));
     const { app: excludedApp, metrics: excludedMetrics } = webhook({ exclude: { namespaces: ['default'] } });
     assert.equal((await validate(excludedApp, pod([container(`${registry.host}/shop/web:1`)]))).allowed, true);
-    for (const registryMetrics of [metrics, excludedMetrics]) assert.doesNotMatch(await registryMetrics.registry.metrics(), /lifecycle_guard_registry_requests_total\{/);
+    for (const registryMetrics of [metrics, excludedMetrics])
+      assert.doesNotMatch(await registryMetrics.registry.metrics(), /lifecycle_guard_registry_requests_total\{/);
   });
 });

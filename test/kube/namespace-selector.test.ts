@@ -23,7 +23,9 @@ test('namespacesExcludedBySelector: NotIn on the namespace name, in every webhoo
 });
 
 test('hiddenFromPolicy: what the selector hides and the policy would check; the policy excluding more is fine', () => {
-  assert.deepEqual(hiddenFromPolicy(['kube-system', 'kube-public', 'lifecycle-guard'], ['kube-public', 'lifecycle-guard']), ['kube-system']);
+  assert.deepEqual(hiddenFromPolicy(['kube-system', 'kube-public', 'lifecycle-guard'], ['kube-public', 'lifecycle-guard']), [
+    'kube-system',
+  ]);
   assert.deepEqual(hiddenFromPolicy(['lifecycle-guard'], ['kube-system', 'lifecycle-guard']), []);
   assert.deepEqual(hiddenFromPolicy(['b', 'a', 'b'], []), ['a', 'b']);
 });

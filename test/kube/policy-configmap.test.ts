@@ -30,7 +30,14 @@ class FakeApiServer {
       return;
     }
     this.lists += 1;
-    response.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: String(this.lists) }, items: this.configMap ? [this.configMap] : [] }));
+    response.end(
+      JSON.stringify({
+        kind: 'ConfigMapList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(this.lists) },
+        items: this.configMap ? [this.configMap] : [],
+      }),
+    );
   });
 
   /** Down: open watches are cut and new connections reset. */
@@ -87,13 +94,19 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
   await watcher.start();
   assert.equal(policies.length, 0);
   assert.doesNotMatch(lines.join('\n'), /not found/);
-  assert.match(lines[0] ?? '', /^cannot read policy ConfigMap lifecycle-guard\/lifecycle-guard-policy: the API server is unreachable \(.+\); the built-in default policy applies until it can be read; retrying in 0\.04s$/);
+  assert.match(
+    lines[0] ?? '',
+    /^cannot read policy ConfigMap lifecycle-guard\/lifecycle-guard-policy: the API server is unreachable \(.+\); the built-in default policy applies until it can be read; retrying in 0\.04s$/,
+  );
   await until(() => lines.length >= 3, 'two retries');
   assert.match(lines[1] ?? '', /retrying in 0\.08s$/, 'the delay doubles');
   assert.match(lines[2] ?? '', /retrying in 0\.16s$/);
 
   // Up: the policy is read.
-  api.configMap = { metadata: { name: 'lifecycle-guard-policy', namespace: 'lifecycle-guard', resourceVersion: '7' }, data: { 'policy.yaml': 'mode: audit\n' } };
+  api.configMap = {
+    metadata: { name: 'lifecycle-guard-policy', namespace: 'lifecycle-guard', resourceVersion: '7' },
+    data: { 'policy.yaml': 'mode: audit\n' },
+  };
   api.up = true;
   await until(() => policies.length === 1, 'the policy');
   assert.equal(policies[0]?.policy.mode, 'audit');
@@ -102,7 +115,10 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
   const before = lines.length;
   api.down();
   await until(() => lines.slice(before).some((line) => line.startsWith('cannot read')), 'the failure log');
-  assert.match(lines.slice(before).find((line) => line.startsWith('cannot read')) ?? '', /unreachable.*the last good policy stays in force; retrying in 0\.04s$/);
+  assert.match(
+    lines.slice(before).find((line) => line.startsWith('cannot read')) ?? '',
+    /unreachable.*the last good policy stays in force; retrying in 0\.04s$/,
+  );
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(policies.length, 1, 'no fallback to the default while unreachable');
 

@@ -27,14 +27,15 @@ const SERVED: Record<string, { name: string; kind: string; items: unknown[] }[]>
     { name: 'replicationcontrollers', kind: 'ReplicationController', items: [] },
     { name: 'namespaces', kind: 'Namespace', items: [] },
   ],
-  'apis/apps/v1': ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].map((kind) => ({ name: `${kind.toLowerCase()}s`, kind, items: [] })),
+  'apis/apps/v1': ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].map((kind) => ({
+    name: `${kind.toLowerCase()}s`,
+    kind,
+    items: [],
+  })),
   'apis/batch/v1': ['Job', 'CronJob'].map((kind) => ({ name: `${kind.toLowerCase()}s`, kind, items: [] })),
   'apis/apps.kruise.io/v1alpha1': [{ name: 'clonesets', kind: 'CloneSet', items: [cloneSet] }],
 };
-const NAMESPACES = [
-  { metadata: { name: 'shop', labels: {} } },
-  { metadata: { name: 'play', labels: { env: 'sandbox' } } },
-];
+const NAMESPACES = [{ metadata: { name: 'shop', labels: {} } }, { metadata: { name: 'play', labels: { env: 'sandbox' } } }];
 
 describe('scanCluster against a fake API server', () => {
   let server: Server;
@@ -44,13 +45,25 @@ describe('scanCluster against a fake API server', () => {
     server = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\//, '');
       requested.push(path);
-      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const json = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (path === 'api/v1/namespaces') return json(200, { kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: NAMESPACES });
       const groupVersion = Object.keys(SERVED).find((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-      if (groupVersion === undefined) return json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' });
+      if (groupVersion === undefined)
+        return json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' });
       const resources = SERVED[groupVersion] ?? [];
       if (path === groupVersion) {
-        return json(200, { kind: 'APIResourceList', groupVersion: groupVersion.replace(/^apis?\//, ''), resources: resources.map(({ name, kind }) => ({ name, kind, namespaced: name !== 'namespaces', singularName: '', verbs: ['list'] })) });
+        return json(200, {
+          kind: 'APIResourceList',
+          groupVersion: groupVersion.replace(/^apis?\//, ''),
+          resources: resources.map(({ name, kind }) => ({
+            name,
+            kind,
+            namespaced: name !== 'namespaces',
+            singularName: '',
+            verbs: ['list'],
+          })),
+        });
       }
       const resource = resources.find(({ name }) => path === `${groupVersion}/${name}`);
       if (resource === undefined) return json(404, { kind: 'Status', code: 404 });
@@ -75,8 +88,14 @@ describe('scanCluster against a fake API server', () => {
   test('an added kind is scanned, its owned Pods are not, uninstalled APIs are skipped, exceptions use namespace labels', async () => {
     const policy = policyFromObject(
       {
-        rules: { 'inject-prestop-delay': { mode: 'off' }, 'termination-message-fallback': { mode: 'off' }, 'require-readiness-probe': { mode: 'off' } },
-        workloadKinds: [{ kind: 'CloneSet', group: 'apps.kruise.io', version: 'v1alpha1', resource: 'clonesets', podSpecPath: 'spec.template.spec' }],
+        rules: {
+          'inject-prestop-delay': { mode: 'off' },
+          'termination-message-fallback': { mode: 'off' },
+          'require-readiness-probe': { mode: 'off' },
+        },
+        workloadKinds: [
+          { kind: 'CloneSet', group: 'apps.kruise.io', version: 'v1alpha1', resource: 'clonesets', podSpecPath: 'spec.template.spec' },
+        ],
         exceptions: [{ rules: ['all'], namespaceSelector: { matchLabels: { env: 'sandbox' } }, reason: 'sandbox' }],
       },
       'p',
@@ -86,8 +105,11 @@ describe('scanCluster against a fake API server', () => {
       report.findings.map(({ kind, namespace, name, rule }) => [kind, namespace, name, rule]),
       [['CloneSet', 'shop', 'web', 'no-shell-entrypoint']],
     );
-    assert.equal(report.summary.objects, 2, 'the CloneSet and the sandbox Pod; the owned Pod is its CloneSet\'s');
-    assert.deepEqual(report.exceptions?.map(({ reason, objects, expired }) => [reason, objects, expired]), [['sandbox', 1, false]]);
+    assert.equal(report.summary.objects, 2, "the CloneSet and the sandbox Pod; the owned Pod is its CloneSet's");
+    assert.deepEqual(
+      report.exceptions?.map(({ reason, objects, expired }) => [reason, objects, expired]),
+      [['sandbox', 1, false]],
+    );
     // In the PolicyReport of its namespace, the excepted rule is a `skip` result naming the exception.
     const play = buildReports(report, 'PolicyReport').find((item) => (item.metadata as { namespace: string }).namespace === 'play') as {
       summary: { skip: number };

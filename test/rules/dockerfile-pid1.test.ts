@@ -14,7 +14,10 @@ describe('plainWords: shell-form commands that exec form can replace', () => {
     ['nginx -g "daemon off;"', ['nginx', '-g', 'daemon off;']],
     ["redis-server --save '' --appendonly no", ['redis-server', '--save', '', '--appendonly', 'no']],
     ['java -Dkey="a b" -jar app.jar', ['java', '-Dkey=a b', '-jar', 'app.jar']],
-    ['gunicorn app:app -b 0.0.0.0:8000 -w 4 --log-level=info,debug @conf 50%', ['gunicorn', 'app:app', '-b', '0.0.0.0:8000', '-w', '4', '--log-level=info,debug', '@conf', '50%']],
+    [
+      'gunicorn app:app -b 0.0.0.0:8000 -w 4 --log-level=info,debug @conf 50%',
+      ['gunicorn', 'app:app', '-b', '0.0.0.0:8000', '-w', '4', '--log-level=info,debug', '@conf', '50%'],
+    ],
   ];
   for (const [script, words] of plain) test(script, () => assert.deepEqual(plainWords(script), words));
 
@@ -101,8 +104,15 @@ describe('checkDockerfile', () => {
     const { finding, uninspected } = checkDockerfile('FROM python:3.12 AS base\nCMD python app.py\nFROM base AS prod\n', shells);
     assert.equal(finding?.stage, 'prod');
     assert.match(finding?.message ?? '', /written in stage base, which the final stage builds on/);
-    assert.match(finding?.message ?? '', /assuming base image python:3\.12 has no ENTRYPOINT or one that runs its arguments: it was not inspected/);
-    assert.deepEqual(uninspected, { image: 'python:3.12', line: 1, reason: 'the final stage (prod) inherits its ENTRYPOINT from external image python:3.12, which was not inspected' });
+    assert.match(
+      finding?.message ?? '',
+      /assuming base image python:3\.12 has no ENTRYPOINT or one that runs its arguments: it was not inspected/,
+    );
+    assert.deepEqual(uninspected, {
+      image: 'python:3.12',
+      line: 1,
+      reason: 'the final stage (prod) inherits its ENTRYPOINT from external image python:3.12, which was not inspected',
+    });
   });
 
   test('no assumption about the base image once the file sets the ENTRYPOINT', () => {
@@ -116,16 +126,23 @@ describe('checkDockerfile', () => {
     assert.deepEqual(baseImageToInspect(text), {
       image: 'registry.example/app:1',
       line: 1,
-      reason: 'the final stage (stage-0) inherits its ENTRYPOINT and CMD from external image registry.example/app:1, which was not inspected',
+      reason:
+        'the final stage (stage-0) inherits its ENTRYPOINT and CMD from external image registry.example/app:1, which was not inspected',
     });
     assert.equal(checkDockerfile(text, shells).finding, undefined);
     const shellImage = checkDockerfile(text, shells, { entrypoint: null, cmd: ['/bin/sh', '-c', 'node server.js'] });
     assert.equal(shellImage.finding?.line, 1);
     assert.match(shellImage.finding?.message ?? '', /^the CMD of base image registry\.example\/app:1 runs `\/bin\/sh -c` as PID 1/);
     assert.equal(shellImage.finding?.rewrite, undefined);
-    assert.equal(checkDockerfile(text, shells, { entrypoint: ['/docker-entrypoint.sh'], cmd: ['/bin/sh', '-c', 'node server.js'] }).finding, undefined);
+    assert.equal(
+      checkDockerfile(text, shells, { entrypoint: ['/docker-entrypoint.sh'], cmd: ['/bin/sh', '-c', 'node server.js'] }).finding,
+      undefined,
+    );
     const shellEntrypoint = checkDockerfile(text, shells, { entrypoint: ['/bin/bash', '-c', 'node server.js'], cmd: ['--port', '80'] });
-    assert.match(shellEntrypoint.finding?.message ?? '', /^the ENTRYPOINT of base image registry\.example\/app:1 runs `\/bin\/bash -c` as PID 1/);
+    assert.match(
+      shellEntrypoint.finding?.message ?? '',
+      /^the ENTRYPOINT of base image registry\.example\/app:1 runs `\/bin\/bash -c` as PID 1/,
+    );
     assert.equal(baseImageToInspect('FROM alpine\nENTRYPOINT ["/app"]\n'), undefined);
   });
 
@@ -136,8 +153,14 @@ describe('checkDockerfile', () => {
   });
 
   test('the fix text teaches the rewrite, or says why there is none', () => {
-    assert.equal(checkDockerfile('FROM alpine\nCMD ./server -v\n', shells).finding?.fix, 'Write CMD in exec form: CMD ["./server", "-v"] (`lifecycle-guard fix` rewrites it)');
-    assert.match(checkDockerfile('FROM alpine\nCMD ./server | tee log\n', shells).finding?.fix ?? '', /cannot rewrite it: its last command is a pipeline/);
+    assert.equal(
+      checkDockerfile('FROM alpine\nCMD ./server -v\n', shells).finding?.fix,
+      'Write CMD in exec form: CMD ["./server", "-v"] (`lifecycle-guard fix` rewrites it)',
+    );
+    assert.match(
+      checkDockerfile('FROM alpine\nCMD ./server | tee log\n', shells).finding?.fix ?? '',
+      /cannot rewrite it: its last command is a pipeline/,
+    );
   });
 
   test('a rewrite of exec-form sh -c keeps the JSON as written around the insertion', () => {
@@ -159,8 +182,37 @@ describe('checkDockerfile', () => {
 
 describe('checkDockerfile on odd input', () => {
   const piece = fc.constantFrom(
-    'FROM a AS b\n', 'FROM b\n', 'CMD ', 'ENTRYPOINT ', 'SHELL ["/bin/bash", "-c"]\n', '[', ']', '"', "'", 'sh', '-c', ' ', '\\\n', '\r\n', '\n',
-    '# c\n', 'exec ', '&&', ';', '|', '$X', 'node', 'tini', '--', ',', '`', '<<EOF\n', 'EOF\n', '\\u0041', 'cd', 'X=1',
+    'FROM a AS b\n',
+    'FROM b\n',
+    'CMD ',
+    'ENTRYPOINT ',
+    'SHELL ["/bin/bash", "-c"]\n',
+    '[',
+    ']',
+    '"',
+    "'",
+    'sh',
+    '-c',
+    ' ',
+    '\\\n',
+    '\r\n',
+    '\n',
+    '# c\n',
+    'exec ',
+    '&&',
+    ';',
+    '|',
+    '$X',
+    'node',
+    'tini',
+    '--',
+    ',',
+    '`',
+    '<<EOF\n',
+    'EOF\n',
+    '\\u0041',
+    'cd',
+    'X=1',
   );
   test('never throws but a DockerfileError; every rewrite it offers checks clean and starts on its instruction', () => {
     fc.assert(

@@ -24,11 +24,18 @@ import { DOCKERFILE_NAME, FIXTURES_DIR as FIXTURES, fixtureFiles, loadFixture, t
 import { onlyRule } from './helpers.js';
 
 /** Problems with one Dockerfile fixture of no-shell-entrypoint. */
-function dockerfileProblems(directory: string, file: string, kind: 'pass' | 'fail' | 'mutated', caseName: string, shells: string[]): string[] {
+function dockerfileProblems(
+  directory: string,
+  file: string,
+  kind: 'pass' | 'fail' | 'mutated',
+  caseName: string,
+  shells: string[],
+): string[] {
   const text = readFileSync(join(directory, file), 'utf8');
   const finding = checkDockerfile(text, shells).finding;
   if (kind === 'mutated' && !existsSync(join(directory, `fail.${caseName}.Dockerfile`))) return [`no fail.${caseName}.Dockerfile to fix`];
-  if (kind === 'pass' || kind === 'mutated') return finding === undefined ? [] : [`expected no finding, got line ${finding.line}: ${finding.message}`];
+  if (kind === 'pass' || kind === 'mutated')
+    return finding === undefined ? [] : [`expected no finding, got line ${finding.line}: ${finding.message}`];
   if (finding === undefined) return ['expected a finding, got none'];
   const problems: string[] = [];
   const expectLine = /^# expect-line: (\d+)\r?$/m.exec(text)?.[1];
@@ -114,12 +121,15 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
       const expectPass = (objects: unknown[], label: string) => {
         const findings = evaluateAll(objects);
         if (findings.length > 0) {
-          problems.push(`${where}: ${label} expected no finding, got ${findings.map((f) => `${f.container ?? '(pod)'}: ${f.message}`).join(' | ')}`);
+          problems.push(
+            `${where}: ${label} expected no finding, got ${findings.map((f) => `${f.container ?? '(pod)'}: ${f.message}`).join(' | ')}`,
+          );
         }
         if (mutating) {
           for (const object of objects) {
             const mutation = mutateObject(object, policy);
-            if (mutation.patch.length > 0) problems.push(`${where}: ${label} expected no change, got patch ${JSON.stringify(mutation.patch)}`);
+            if (mutation.patch.length > 0)
+              problems.push(`${where}: ${label} expected no change, got patch ${JSON.stringify(mutation.patch)}`);
           }
         }
       };
@@ -144,7 +154,9 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
           problems.push(`${where}: mutated fixtures only make sense for mutating rules`);
           continue;
         }
-        const failPath = [`fail.${caseName}.yaml`, `fail.${caseName}.yml`].map((name) => join(FIXTURES, ruleId, name)).find((path) => existsSync(path));
+        const failPath = [`fail.${caseName}.yaml`, `fail.${caseName}.yml`]
+          .map((name) => join(FIXTURES, ruleId, name))
+          .find((path) => existsSync(path));
         if (failPath === undefined) {
           problems.push(`${where}: no fail.${caseName}.yaml to mutate`);
           continue;

@@ -27,14 +27,22 @@ describe('no-shell-entrypoint: effective command from the image (kubelet semanti
     const [finding, ...rest] = findingsOf(RULE, web(), {}, { images: inspected(SHELL_FORM_ENTRYPOINT) });
     assert.equal(rest.length, 0);
     assert.equal(finding?.container, 'web');
-    assert.match(finding?.message ?? '', /`\/bin\/sh -c` as PID 1 from image registry\.example:5000\/shop\/web:1\.2 \(sha256:abababababab, linux\/amd64\)/);
+    assert.match(
+      finding?.message ?? '',
+      /`\/bin\/sh -c` as PID 1 from image registry\.example:5000\/shop\/web:1\.2 \(sha256:abababababab, linux\/amd64\)/,
+    );
     assert.match(finding?.message ?? '', /Dockerfile `ENTRYPOINT node server\.js` \(shell form\)/);
     assert.match(finding?.fix ?? '', /write `ENTRYPOINT \["node", "server\.js"\]` \(exec form\)/);
     assert.match(finding?.fix ?? '', /set `command: \["node", "server\.js"\]` on container "web"/);
   });
 
   test('a shell-form CMD without ENTRYPOINT is PID 1 and the fix rewrites the CMD', () => {
-    const [finding] = findingsOf(RULE, web(), {}, { images: inspected(platform('linux/amd64', [], ['/bin/sh', '-c', '/app/server --port 80'])) });
+    const [finding] = findingsOf(
+      RULE,
+      web(),
+      {},
+      { images: inspected(platform('linux/amd64', [], ['/bin/sh', '-c', '/app/server --port 80'])) },
+    );
     assert.match(finding?.message ?? '', /Dockerfile `CMD \/app\/server --port 80` \(shell form\)/);
     assert.match(finding?.fix ?? '', /`CMD \["\/app\/server", "--port", "80"\]`/);
   });
@@ -63,14 +71,14 @@ describe('no-shell-entrypoint: effective command from the image (kubelet semanti
     assert.deepEqual(findingsOf(RULE, web({ args: ['--port', '80'] }), {}, { images }), []);
   });
 
-  test('`args` that start a shell, in an image without ENTRYPOINT, are the manifest\'s doing', () => {
+  test("`args` that start a shell, in an image without ENTRYPOINT, are the manifest's doing", () => {
     const images = inspected(platform('linux/amd64', [], ['/app/server']));
     const [finding] = findingsOf(RULE, web({ args: ['sh', '-c', './server'] }), {}, { images });
     assert.doesNotMatch(finding?.message ?? '', /from image/);
     assert.match(finding?.message ?? '', /`sh -c` as PID 1/);
   });
 
-  test('`args` behind an entrypoint script are that script\'s arguments: not flagged', () => {
+  test("`args` behind an entrypoint script are that script's arguments: not flagged", () => {
     const images = inspected(platform('linux/amd64', ['/docker-entrypoint.sh'], []));
     assert.deepEqual(findingsOf(RULE, web({ args: ['sh', '-c', './server'] }), {}, { images }), []);
   });

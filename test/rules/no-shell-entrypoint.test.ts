@@ -87,7 +87,10 @@ describe('no-shell-entrypoint: flagged command lines', () => {
   for (const kind of WORKLOAD_KINDS) {
     test(`${kind}: its containers are checked (run-to-completion ones with includeRunToCompletion)`, () => {
       const runsToCompletion = kind === 'Job' || kind === 'CronJob';
-      const object = wrap(kind, { restartPolicy: runsToCompletion ? 'Never' : 'Always', containers: [container('main', ['sh', '-c', 'run'])] });
+      const object = wrap(kind, {
+        restartPolicy: runsToCompletion ? 'Never' : 'Always',
+        containers: [container('main', ['sh', '-c', 'run'])],
+      });
       assert.deepEqual(flagged(RULE, object, { includeRunToCompletion: true }), ['main']);
       assert.deepEqual(flagged(RULE, object), runsToCompletion ? [] : ['main']);
     });

@@ -22,7 +22,13 @@ after(() => offThread.stop());
 
 function endpoint(name: 'validate' | 'mutate', policy: Json = {}): AdmissionEndpoint {
   const metrics = createMetrics();
-  return admissionHandler(name, { policy: new PolicyHolder(makePolicy(policy), metrics), metrics, logger: pino({ level: 'silent' }), cluster: () => ({}), offThread });
+  return admissionHandler(name, {
+    policy: new PolicyHolder(makePolicy(policy), metrics),
+    metrics,
+    logger: pino({ level: 'silent' }),
+    cluster: () => ({}),
+    offThread,
+  });
 }
 
 /** Calls the endpoint; `sync` is the answer when it was given before the call returned. */

@@ -22,7 +22,7 @@ const BUDGET = 256 * KIB;
 function reviewOfSize(bytes: number): { text: string; uid: string } {
   const body = review(pod([compliantContainer('app')], { annotations: { padding: '' } }));
   const base = Buffer.byteLength(JSON.stringify(body));
-  ((body.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations).padding = 'x'.repeat(bytes - base);
+  (body.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations.padding = 'x'.repeat(bytes - base);
   return { text: JSON.stringify(body), uid: body.request.uid };
 }
 
@@ -41,7 +41,12 @@ describe('bytes buffered across bodies in flight', () => {
 
   before(async () => {
     certs = await generateCertificates({ hosts: ['localhost', '127.0.0.1'] });
-    const app = createApp({ policy: new PolicyHolder(DEFAULT_POLICY), metrics, logger: pino({ level: 'silent' }), maxBufferedBodyBytes: BUDGET });
+    const app = createApp({
+      policy: new PolicyHolder(DEFAULT_POLICY),
+      metrics,
+      logger: pino({ level: 'silent' }),
+      maxBufferedBodyBytes: BUDGET,
+    });
     server = createServer({ cert: certs.serving.cert, key: certs.serving.key }, app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -59,12 +64,15 @@ describe('bytes buffered across bodies in flight', () => {
       const headers: Record<string, string | number> = { 'content-type': 'application/json' };
       if (options.chunked) headers['transfer-encoding'] = 'chunked';
       else headers['content-length'] = Buffer.byteLength(text);
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers, ca: certs.ca.cert, servername: 'localhost', agent }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path, headers, ca: certs.ca.cert, servername: 'localhost', agent },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        },
+      );
       req.on('error', reject);
       const half = Math.floor(text.length / 2);
       req.write(text.slice(0, options.stall ? half : text.length));

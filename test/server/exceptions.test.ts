@@ -10,7 +10,10 @@ interface Answer {
 }
 
 async function answer(app: ReturnType<typeof makeApp>['app'], endpoint: 'validate' | 'mutate', body: unknown): Promise<Answer> {
-  const res = await request(app).post(`/${endpoint}`).set('content-type', 'application/json').send(body as object);
+  const res = await request(app)
+    .post(`/${endpoint}`)
+    .set('content-type', 'application/json')
+    .send(body as object);
   assert.equal(res.status, 200);
   return res.body.response as Answer;
 }
@@ -19,13 +22,16 @@ describe('webhook: policy exceptions, as check and fix apply them', () => {
   const policy = {
     mutateTemplates: true,
     exceptions: [
-      { rules: ['no-shell-entrypoint', 'require-readiness-probe', 'inject-prestop-delay'], namespaceSelector: { matchLabels: { env: 'sandbox' } } },
+      {
+        rules: ['no-shell-entrypoint', 'require-readiness-probe', 'inject-prestop-delay'],
+        namespaceSelector: { matchLabels: { env: 'sandbox' } },
+      },
       { rules: ['all'], workloads: [{ namespace: '*', kind: 'Deployment', name: 'expired-*' }], expires: '2020-01-01' },
     ],
   };
   const namespaceLabels = (namespace: string) => (namespace === 'default' ? { env: 'sandbox' } : undefined);
 
-  test('namespace labels come from the server\'s lookup: an excepted namespace is admitted, an unknown one denied', async () => {
+  test("namespace labels come from the server's lookup: an excepted namespace is admitted, an unknown one denied", async () => {
     const object = workload('Deployment', [badContainer('app')]);
     const withLabels = makeApp(policy, { namespaceLabels }).app;
     assert.equal((await answer(withLabels, 'validate', review(object))).allowed, true);

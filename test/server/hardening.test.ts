@@ -32,7 +32,12 @@ async function slowestHealthz(target: TlsServer, done: Promise<unknown>): Promis
  * asserting that /healthz stayed responsive (generous for a loaded 2-core machine: evaluated on the
  * event loop, 30,000 containers took 9 to 75 s).
  */
-async function reviewBesideProbe(target: TlsServer, endpoint: string, count: number, make: (name: string) => Json): Promise<{ response: Json; bytes: number }> {
+async function reviewBesideProbe(
+  target: TlsServer,
+  endpoint: string,
+  count: number,
+  make: (name: string) => Json,
+): Promise<{ response: Json; bytes: number }> {
   const body = JSON.stringify(review(pod(Array.from({ length: count }, (_, index) => make(`c${index}`)))));
   const answer = httpsCall(target, 'POST', endpoint, body);
   const slowest = await slowestHealthz(target, answer);

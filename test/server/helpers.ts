@@ -58,7 +58,11 @@ export function pod(containers: Json[], options: PodOptions = {}): Json {
 }
 
 /** A workload of `kind` whose pod template holds `containers`; annotations go on the template. */
-export function workload(kind: WorkloadKind, containers: Json[], options: { name?: string; templateAnnotations?: Record<string, string> } = {}): Json {
+export function workload(
+  kind: WorkloadKind,
+  containers: Json[],
+  options: { name?: string; templateAnnotations?: Record<string, string> } = {},
+): Json {
   const name = options.name ?? `${kind.toLowerCase()}-app`;
   const spec = { containers, ...(kindEntry(kind).runToCompletion === true ? { restartPolicy: 'OnFailure' } : {}) };
   return wrap(kind, spec, { name, namespace: 'default' }, options.templateAnnotations ? { annotations: options.templateAnnotations } : {});

@@ -8,7 +8,9 @@ import { badContainer, makeApp, pod, review } from './helpers.js';
 test('without admission routes, /validate and /mutate are 404 while health answers, and metrics and extra routes on their port', async () => {
   const { app, metricsApp } = makeApp({}, { admission: false, routes: { '/reports': () => ({ status: 'no scan finished yet' }) } });
   for (const path of ['/validate', '/mutate']) {
-    const res = await request(app).post(path).send(review(pod([badContainer('web')])));
+    const res = await request(app)
+      .post(path)
+      .send(review(pod([badContainer('web')])));
     assert.equal(res.status, 404, path);
   }
   assert.equal((await request(app).get('/healthz')).status, 200);

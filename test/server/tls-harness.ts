@@ -50,10 +50,25 @@ export interface HttpsAnswer {
 }
 
 /** One request over TLS; `port` defaults to the webhook port. */
-export function httpsCall(target: TlsServer, method: string, path: string, body?: string | Buffer, agent?: Agent, port = target.server.port): Promise<HttpsAnswer> {
+export function httpsCall(
+  target: TlsServer,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  agent?: Agent,
+  port = target.server.port,
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port, method, path, ca: target.ca, agent: agent ?? false, headers: body === undefined ? {} : { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        ca: target.ca,
+        agent: agent ?? false,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -10,14 +10,19 @@ import { httpsCall, startTlsServer, type TlsServer } from './tls-harness.js';
 /** The suite negotiated by `openssl s_client`, or undefined when the handshake fails. Asynchronous: the server runs in this process. */
 function negotiate(port: number, args: string[]): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], { timeout: 10_000 }, (error, stdout) => {
-      if (error !== null && typeof error.code !== 'number') {
-        reject(new Error(`openssl s_client could not run: ${error.message}`));
-        return;
-      }
-      const cipher = /Cipher is (\S+)/.exec(stdout)?.[1];
-      resolve(error === null && cipher !== undefined && cipher !== '(NONE)' ? cipher : undefined);
-    });
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args],
+      { timeout: 10_000 },
+      (error, stdout) => {
+        if (error !== null && typeof error.code !== 'number') {
+          reject(new Error(`openssl s_client could not run: ${error.message}`));
+          return;
+        }
+        const cipher = /Cipher is (\S+)/.exec(stdout)?.[1];
+        resolve(error === null && cipher !== undefined && cipher !== '(NONE)' ? cipher : undefined);
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -38,14 +43,23 @@ describe('TLS 1.2 cipher suites', () => {
   }
 
   // CBC with SHA-1 or SHA-256 MACs, CCM with an 8-byte tag, ARIA: all in Node's default list.
-  for (const cipher of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-CCM8', 'ECDHE-ECDSA-AES256-CCM', 'ECDHE-ECDSA-ARIA128-GCM-SHA256']) {
+  for (const cipher of [
+    'ECDHE-ECDSA-AES128-SHA',
+    'ECDHE-ECDSA-AES256-SHA384',
+    'ECDHE-ECDSA-AES128-CCM8',
+    'ECDHE-ECDSA-AES256-CCM',
+    'ECDHE-ECDSA-ARIA128-GCM-SHA256',
+  ]) {
     test(`refuses ${cipher}`, async () => {
       assert.equal(await negotiate(target.server.port, tls12(cipher)), undefined);
     });
   }
 
   test('TLS 1.3 is accepted', async () => {
-    assert.match(String(await negotiate(target.server.port, ['-tls1_3'])), /^TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)$/);
+    assert.match(
+      String(await negotiate(target.server.port, ['-tls1_3'])),
+      /^TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)$/,
+    );
   });
 });
 

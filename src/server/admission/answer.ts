@@ -14,7 +14,12 @@ export type Endpoint = 'validate' | 'mutate';
  * Decides one review. A step that must wait (for example a lookup at the edge) returns a Promise;
  * everything else answers synchronously, which keeps the common path free of microtask hops.
  */
-export type Decide = (request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, inputs?: DecisionInputs) => Decision | Promise<Decision>;
+export type Decide = (
+  request: AdmissionRequest,
+  policy: Policy,
+  cluster: ClusterInfo,
+  inputs?: DecisionInputs,
+) => Decision | Promise<Decision>;
 
 /**
  * What the composition looks up for a decision: functions, so only for reviews decided inline. A
@@ -79,7 +84,9 @@ function summarize(request: AdmissionRequest, decision: Decision, exception?: An
 
 /** Plain data, so that it crosses from a worker thread to the log. */
 function exceptionOf(error: unknown): NonNullable<AnswerSummary['exception']> {
-  return error instanceof Error ? { type: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } : { type: typeof error, message: String(error) };
+  return error instanceof Error
+    ? { type: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) }
+    : { type: typeof error, message: String(error) };
 }
 
 /**
@@ -89,7 +96,13 @@ function exceptionOf(error: unknown): NonNullable<AnswerSummary['exception']> {
  * for an unreachable webhook, not for a bug in one rule. Pure, so it runs as well in a worker thread
  * as inline; synchronous unless the decision has to wait.
  */
-export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Policy, cluster: ClusterInfo, edge: DecisionEdge = {}): TextAnswer | Promise<TextAnswer> {
+export function answerReview(
+  endpoint: Endpoint,
+  body: Uint8Array,
+  policy: Policy,
+  cluster: ClusterInfo,
+  edge: DecisionEdge = {},
+): TextAnswer | Promise<TextAnswer> {
   // Checked on the bytes, before anything recursive (parse, copy, diff) can meet the nesting.
   if (jsonNestingExceeds(body)) return badRequest(`invalid request body: JSON nested deeper than ${MAX_NESTING_DEPTH} levels`);
   let parsed: unknown;
@@ -115,7 +128,11 @@ export function answerReview(endpoint: Endpoint, body: Uint8Array, policy: Polic
   const labels = edge.namespaceLabels === undefined ? {} : { namespaceLabels: edge.namespaceLabels };
   const decide = (lookup: ImageLookup | undefined): Decision | Promise<Decision> => {
     const decided = DECIDERS[endpoint](request, policy, cluster, lookup === undefined ? labels : { ...labels, images: lookup.facts });
-    return lookup === undefined ? decided : decided instanceof Promise ? decided.then((value) => noteUninspectedImages(value, lookup)) : noteUninspectedImages(decided, lookup);
+    return lookup === undefined
+      ? decided
+      : decided instanceof Promise
+        ? decided.then((value) => noteUninspectedImages(value, lookup))
+        : noteUninspectedImages(decided, lookup);
   };
   let decision: Decision | Promise<Decision>;
   try {

@@ -48,7 +48,9 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
     let answer: Answer | Promise<Answer>;
     try {
       answer =
-        body.length > OFF_THREAD_BYTES && deps.offThread !== undefined ? deps.offThread.answer(job) : answerReview(endpoint, body, job.policy, job.cluster, deps.edge);
+        body.length > OFF_THREAD_BYTES && deps.offThread !== undefined
+          ? deps.offThread.answer(job)
+          : answerReview(endpoint, body, job.policy, job.cluster, deps.edge);
     } catch (error) {
       unanswerable(error);
       return;
@@ -63,7 +65,12 @@ function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, dep
   // A rule that threw is a bug: log which one and why (the answer followed the policy's failureMode).
   if (summary.exception !== undefined) deps.logger.error({ err: summary.exception, uid: request.uid, endpoint }, 'admission failed');
   else if (summary.errors !== undefined) deps.logger.error({ uid: request.uid, endpoint, errors: summary.errors }, 'rule failed');
-  deps.metrics.requests.inc({ endpoint, operation: operationLabel(request.operation), kind: kindLabel(request.kind), verdict: summary.verdict });
+  deps.metrics.requests.inc({
+    endpoint,
+    operation: operationLabel(request.operation),
+    kind: kindLabel(request.kind),
+    verdict: summary.verdict,
+  });
   for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
   // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
   deps.logger.info(

@@ -31,10 +31,15 @@ export function noteUninspectedImages(decision: Decision, lookup: ImageLookup | 
   const annotation = missed.join('; ');
   const response = {
     ...decision.response,
-    auditAnnotations: { ...decision.response.auditAnnotations, [AUDIT_KEY]: annotation.length <= MAX_AUDIT_LENGTH ? annotation : `${annotation.slice(0, MAX_AUDIT_LENGTH - 1)}…` },
+    auditAnnotations: {
+      ...decision.response.auditAnnotations,
+      [AUDIT_KEY]: annotation.length <= MAX_AUDIT_LENGTH ? annotation : `${annotation.slice(0, MAX_AUDIT_LENGTH - 1)}…`,
+    },
   };
   if (lookup.warnUninspected) {
-    const notes = missed.map((line) => `[no-shell-entrypoint] image not inspected, its ENTRYPOINT/CMD was not checked: ${line}`.slice(0, 256));
+    const notes = missed.map((line) =>
+      `[no-shell-entrypoint] image not inspected, its ENTRYPOINT/CMD was not checked: ${line}`.slice(0, 256),
+    );
     response.warnings = limitWarnings([...(decision.response.warnings ?? []), ...notes]);
   }
   return { ...decision, response };

@@ -15,7 +15,12 @@ function isMutable(request: AdmissionRequest, policy: Policy): boolean {
 }
 
 /** The mutating webhook's decision: a JSON Patch for enforce-mode rules, warnings for audit-mode ones. */
-export function mutateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, { namespaceLabels }: DecisionInputs = {}): Decision {
+export function mutateRequest(
+  request: AdmissionRequest,
+  policy: Policy,
+  cluster: ClusterInfo,
+  { namespaceLabels }: DecisionInputs = {},
+): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (!isMutable(request, policy)) return allowed;
   // Audit mode: say what would change, change nothing.

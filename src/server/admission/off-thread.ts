@@ -31,7 +31,9 @@ function startWorker(): Worker {
   const extension = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
   const entry = new URL(`./decision-worker${extension}`, import.meta.url);
   if (extension === '.js') return new Worker(entry);
-  return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true });
+  return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`, {
+    eval: true,
+  });
 }
 
 /**

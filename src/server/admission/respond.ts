@@ -108,7 +108,10 @@ export function warningsFor(findings: readonly Finding[], noteFor: (finding: Fin
 function fixLines(group: readonly Finding[]): string {
   const fixes = new Set(group.map((finding) => `  Fix: ${truncate(finding.fix, MAX_LINE_LENGTH)}`));
   const docs = group[0]?.docs;
-  return [...fixes].slice(0, MAX_FIXES_PER_RULE).concat(docs === undefined ? [] : [`  Docs: ${truncate(docs, MAX_LINE_LENGTH)}`]).join('\n');
+  return [...fixes]
+    .slice(0, MAX_FIXES_PER_RULE)
+    .concat(docs === undefined ? [] : [`  Docs: ${truncate(docs, MAX_LINE_LENGTH)}`])
+    .join('\n');
 }
 
 /**
@@ -120,7 +123,13 @@ export function denialMessage(subject: string, findings: readonly Finding[]): st
   const header = `lifecycle-guard: ${truncate(subject, MAX_LINE_LENGTH)} violates ${byRule.size} lifecycle rule(s):`;
   const fixes = [...byRule.values()].map(fixLines);
   // Fixes are bounded in number and length, so their size is known; violations share what is left.
-  let budget = MAX_MESSAGE_BYTES - Buffer.byteLength(header) - Buffer.byteLength(fixes.join('\n')) - Buffer.byteLength(moreFindings(findings.length)) - byRule.size - 2;
+  let budget =
+    MAX_MESSAGE_BYTES -
+    Buffer.byteLength(header) -
+    Buffer.byteLength(fixes.join('\n')) -
+    Buffer.byteLength(moreFindings(findings.length)) -
+    byRule.size -
+    2;
   let listed = 0;
   const lines = [header];
   [...byRule.values()].forEach((group, index) => {
@@ -159,7 +168,12 @@ export function ruleFailureDecision(uid: string, errors: readonly RuleError[], f
   const names = errors.map((error) => error.rule).join(', ');
   if (failureMode === 'deny') {
     const message = `lifecycle-guard: internal error in rule(s) ${names}; denied because the policy's failureMode is deny`;
-    return { verdict: 'error', findings: [], errors, response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', message } } };
+    return {
+      verdict: 'error',
+      findings: [],
+      errors,
+      response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', message } },
+    };
   }
   const warning = `lifecycle-guard: internal error in rule(s) ${names}; admitted unchecked because the policy's failureMode is allow`;
   return { verdict: 'error', findings: [], errors, response: { uid, allowed: true, warnings: [truncate(warning, MAX_WARNING_LENGTH)] } };

@@ -71,7 +71,10 @@ export function admissionRoute(options: AdmissionRouteOptions): (req: IncomingMe
     const overload = () => {
       options.onOverload();
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-      reply(503, errorJson(`too many request bodies in flight (${budget.capacity} bytes buffered at most); retry in ${RETRY_AFTER_SECONDS}s`));
+      reply(
+        503,
+        errorJson(`too many request bodies in flight (${budget.capacity} bytes buffered at most); retry in ${RETRY_AFTER_SECONDS}s`),
+      );
     };
     // A known length is taken from the budget at once, so a refused body is never read.
     const declared = Number(req.headers['content-length']);

@@ -18,7 +18,12 @@ function subjectOf(request: AdmissionRequest): string {
  * previous version already had (UPDATE) and violations in Pods that a controller created are
  * admitted with a warning, so existing workloads keep rolling and scaling while a policy rolls out.
  */
-export function validateRequest(request: AdmissionRequest, policy: Policy, cluster: ClusterInfo, { namespaceLabels, images }: DecisionInputs = {}): Decision {
+export function validateRequest(
+  request: AdmissionRequest,
+  policy: Policy,
+  cluster: ClusterInfo,
+  { namespaceLabels, images }: DecisionInputs = {},
+): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (ALWAYS_ALLOWED_OPERATIONS.has(request.operation)) return allowed;
 

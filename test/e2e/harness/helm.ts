@@ -9,7 +9,10 @@ export const CHART = join(import.meta.dirname, '..', '..', '..', 'charts', 'life
 /** The helm binary: $HELM, or the one build-helm.sh builds and caches (instant once built). */
 export function helmBinary(): string {
   if (process.env.HELM) return process.env.HELM;
-  const out = execFileSync('bash', [join(import.meta.dirname, '..', 'build-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [join(import.meta.dirname, '..', 'build-helm.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const match = /^HELM=(.+)$/m.exec(out);
   if (!match?.[1]) throw new Error(`build-helm.sh printed no HELM=: ${out}`);
   return match[1];

@@ -50,18 +50,24 @@ export async function httpsGet(url: string, ca: string | Buffer): Promise<number
 export async function startWebhook(args: string[], caFile: () => string, env: NodeJS.ProcessEnv = process.env): Promise<Webhook> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...args],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   running.add(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    running.delete(child);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   const url = `https://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
