@@ -129,7 +129,7 @@ export const DEFAULT_LONE_COMMAND_SHELLS: readonly string[] = ['bash', 'zsh', 'm
  * Builtins and reserved words of bash, dash, zsh, mksh, ksh93 and busybox: a shell runs them itself,
  * so it stays PID 1 (ksh93's `sleep` is one).
  */
-const SHELL_BUILTINS: ReadonlySet<string> = new Set(
+export const SHELL_BUILTINS: ReadonlySet<string> = new Set(
   (
     '! . : [ [[ { } alias autoload bg bind break builtin caller case cd command compgen complete compound coproc continue ' +
     'declare dirs disown do done echo elif else enable enum esac eval exec exit export false fc fg fi float for function ' +
@@ -197,6 +197,9 @@ function shellImplementation(invocation: ShellInvocation): string {
  * True when the shell replaces itself with the script's only command: the script is one simple
  * command on one line and the shell is one of `loneCommandShells` (by bare name).
  */
-export function shellExecsLoneCommand(invocation: ShellInvocation, loneCommandShells: readonly string[] = DEFAULT_LONE_COMMAND_SHELLS): boolean {
+export function shellExecsLoneCommand(
+  invocation: ShellInvocation,
+  loneCommandShells: readonly string[] = DEFAULT_LONE_COMMAND_SHELLS,
+): boolean {
   return loneCommandShells.includes(shellImplementation(invocation)) && loneSimpleCommand(invocation.script) !== undefined;
 }

@@ -25,6 +25,7 @@ import { validateRequest } from '../../src/server/admission/validate.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { CLI, eventually } from './harness/webhook.js';
 import { shellWords } from '../export/arbitraries.js';
+import { LONE_COMMAND_WINDOW } from '../../src/export/shell-cel.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const CHECKED = 'checked';
@@ -57,39 +58,69 @@ function fixtureObjects(): JsonObject[] {
   return objects;
 }
 
-const CONTROLLER = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'owner', uid: '00000000-0000-0000-0000-000000000001', controller: true };
+const CONTROLLER = {
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  name: 'owner',
+  uid: '00000000-0000-0000-0000-000000000001',
+  controller: true,
+};
 
 /** The Pods a controller would create from each workload's pod template: admitted, then mutated. */
 function podsFromTemplates(objects: readonly JsonObject[]): JsonObject[] {
   return objects.flatMap((object) => {
     const template = getPath(object, ['spec', 'template']) ?? getPath(object, ['spec', 'jobTemplate', 'spec', 'template']);
     if (object.kind === 'Pod' || object.kind === 'PodTemplate' || !isObject(template) || !isObject(template.spec)) return [];
-    return [{ apiVersion: 'v1', kind: 'Pod', metadata: { ...(isObject(template.metadata) ? template.metadata : {}), ownerReferences: [CONTROLLER] }, spec: template.spec }];
+    return [
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { ...(isObject(template.metadata) ? template.metadata : {}), ownerReferences: [CONTROLLER] },
+        spec: template.spec,
+      },
+    ];
   });
 }
 
 // ---------------------------------------------------------------- generated objects
 
-const probe = fc.constantFrom<JsonObject>({ tcpSocket: { port: 80 } }, { httpGet: { path: '/', port: 80 } }, { exec: { command: ['true'] } });
+const probe = fc.constantFrom<JsonObject>(
+  { tcpSocket: { port: 80 } },
+  { httpGet: { path: '/', port: 80 } },
+  { exec: { command: ['true'] } },
+);
 const container = (name: string) =>
-  fc.record(
-    {
-      // Often a shell invocation to start with, so that no-shell-entrypoint has something to judge.
-      command: fc
-        .tuple(
-          fc.constantFrom<string[]>(['sh', '-c'], ['/bin/bash', '-ec'], ['env', 'A=1', 'sh', '-c'], ['busybox', 'sh', '-c'], ['bash', '-o', 'pipefail', '-c'], []),
-          fc.array(shellWords, { minLength: 1, maxLength: 4 }),
-        )
-        .map(([start, rest]) => [...start, ...rest]),
-      args: fc.array(shellWords, { maxLength: 3 }),
-      readinessProbe: probe,
-      livenessProbe: probe,
-      lifecycle: fc.constantFrom<JsonObject>({ preStop: { exec: { command: ['drain'] } } }, { postStart: { exec: { command: ['warm'] } } }),
-      terminationMessagePolicy: fc.constantFrom('File', 'FallbackToLogsOnError'),
-      restartPolicy: fc.constant('Always'),
-    },
-    { requiredKeys: [] },
-  ).map((fields) => ({ name, image: 'nginx', ...fields }));
+  fc
+    .record(
+      {
+        // Often a shell invocation to start with, so that no-shell-entrypoint has something to judge.
+        command: fc
+          .tuple(
+            fc.constantFrom<string[]>(
+              ['sh', '-c'],
+              ['/bin/bash', '-ec'],
+              ['env', 'A=1', 'sh', '-c'],
+              ['busybox', 'sh', '-c'],
+              ['bash', '-o', 'pipefail', '-c'],
+              ['zsh', '-c'],
+              [],
+            ),
+            fc.array(shellWords, { minLength: 1, maxLength: 4 }),
+          )
+          .map(([start, rest]) => [...start, ...rest]),
+        args: fc.array(shellWords, { maxLength: 3 }),
+        readinessProbe: probe,
+        livenessProbe: probe,
+        lifecycle: fc.constantFrom<JsonObject>(
+          { preStop: { exec: { command: ['drain'] } } },
+          { postStart: { exec: { command: ['warm'] } } },
+        ),
+        terminationMessagePolicy: fc.constantFrom('File', 'FallbackToLogsOnError'),
+        restartPolicy: fc.constant('Always'),
+      },
+      { requiredKeys: [] },
+    )
+    .map((fields) => ({ name, image: 'nginx', ...fields }));
 const podSpec = fc
   .record(
     {
@@ -110,33 +141,76 @@ const podSpec = fc
       : {
           initContainers: initContainers
             .filter((item) => item !== undefined)
-            .map(({ readinessProbe, livenessProbe, lifecycle, ...spec }) => (spec.restartPolicy === 'Always' ? { ...spec, readinessProbe, livenessProbe, lifecycle } : spec)),
+            .map(({ readinessProbe, livenessProbe, lifecycle, ...spec }) =>
+              spec.restartPolicy === 'Always' ? { ...spec, readinessProbe, livenessProbe, lifecycle } : spec,
+            ),
         }),
   }));
-const skipAnnotation = fc.option(fc.constantFrom('all', ' all ', 'no-shell-entrypoint', 'require-readiness-probe, inject-prestop-delay', 'termination-message-fallback,other', 'allx'), { nil: undefined });
+const skipAnnotation = fc.option(
+  fc.constantFrom(
+    'all',
+    ' all ',
+    'no-shell-entrypoint',
+    'require-readiness-probe, inject-prestop-delay',
+    'termination-message-fallback,other',
+    'allx',
+  ),
+  { nil: undefined },
+);
 const generatedObject = fc
-  .record({ kind: fc.constantFrom('Pod', 'Pod', 'Deployment', 'CronJob'), spec: podSpec, skip: skipAnnotation, controlled: fc.boolean(), templateSkip: skipAnnotation })
+  .record({
+    kind: fc.constantFrom('Pod', 'Pod', 'Deployment', 'CronJob'),
+    spec: podSpec,
+    skip: skipAnnotation,
+    controlled: fc.boolean(),
+    templateSkip: skipAnnotation,
+  })
   .map(({ kind, spec, skip, controlled, templateSkip }): JsonObject => {
     const annotations = skip === undefined ? {} : { annotations: { 'lifecycle-guard.io/skip': skip } };
-    const templateMetadata = { labels: { app: 'x' }, ...(templateSkip === undefined ? {} : { annotations: { 'lifecycle-guard.io/skip': templateSkip } }) };
+    const templateMetadata = {
+      labels: { app: 'x' },
+      ...(templateSkip === undefined ? {} : { annotations: { 'lifecycle-guard.io/skip': templateSkip } }),
+    };
     if (kind === 'Pod') {
       const owner = controlled ? { ownerReferences: [CONTROLLER] } : {};
       return { apiVersion: 'v1', kind, metadata: { ...annotations, ...owner }, spec };
     }
     if (kind === 'Deployment') {
-      return { apiVersion: 'apps/v1', kind, metadata: annotations, spec: { selector: { matchLabels: { app: 'x' } }, template: { metadata: templateMetadata, spec: { ...spec, restartPolicy: 'Always' } } } };
+      return {
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: annotations,
+        spec: {
+          selector: { matchLabels: { app: 'x' } },
+          template: { metadata: templateMetadata, spec: { ...spec, restartPolicy: 'Always' } },
+        },
+      };
     }
     const jobSpec = { ...spec, restartPolicy: spec.restartPolicy === 'Always' ? 'Never' : spec.restartPolicy };
-    return { apiVersion: 'batch/v1', kind, metadata: annotations, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { metadata: templateMetadata, spec: jobSpec } } } } };
+    return {
+      apiVersion: 'batch/v1',
+      kind,
+      metadata: annotations,
+      spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { metadata: templateMetadata, spec: jobSpec } } } },
+    };
   });
 
 // ---------------------------------------------------------------- dry runs
 
 /** Plural resource names of the kinds the fixtures hold; other kinds are left out. */
 const RESOURCES: Record<string, string> = {
-  Pod: 'pods', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets',
-  ReplicationController: 'replicationcontrollers', Job: 'jobs', CronJob: 'cronjobs', Service: 'services', ConfigMap: 'configmaps',
-  PodTemplate: 'podtemplates', PodDisruptionBudget: 'poddisruptionbudgets',
+  Pod: 'pods',
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  ReplicaSet: 'replicasets',
+  ReplicationController: 'replicationcontrollers',
+  Job: 'jobs',
+  CronJob: 'cronjobs',
+  Service: 'services',
+  ConfigMap: 'configmaps',
+  PodTemplate: 'podtemplates',
+  PodDisruptionBudget: 'poddisruptionbudgets',
 };
 
 interface DryRun {
@@ -158,7 +232,9 @@ function createDryRun(object: JsonObject, namespace: string): Promise<{ status: 
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject }),
+        );
       },
     );
     request.on('error', reject);
@@ -170,7 +246,10 @@ function createDryRun(object: JsonObject, namespace: string): Promise<{ status: 
 async function dryRun(objects: readonly JsonObject[], namespace: string): Promise<DryRun> {
   const stored = new Map<string, JsonObject>();
   const refused = new Map<string, string>();
-  const queue: JsonObject[] = objects.map((object, index) => ({ ...object, metadata: { ...(object.metadata as JsonObject), name: `obj-${index}`, namespace } }));
+  const queue: JsonObject[] = objects.map((object, index) => ({
+    ...object,
+    metadata: { ...(object.metadata as JsonObject), name: `obj-${index}`, namespace },
+  }));
   const worker = async () => {
     for (let object = queue.shift(); object !== undefined; object = queue.shift()) {
       if (!Object.hasOwn(RESOURCES, String(object.kind))) continue;
@@ -186,7 +265,16 @@ async function dryRun(objects: readonly JsonObject[], namespace: string): Promis
 
 function admissionRequest(object: JsonObject, namespace: string): AdmissionRequest {
   const metadata = object.metadata as JsonObject;
-  return { uid: 'x', operation: 'CREATE', kind: String(object.kind), namespace, name: String(metadata.name), object, oldObject: undefined, dryRun: true };
+  return {
+    uid: 'x',
+    operation: 'CREATE',
+    kind: String(object.kind),
+    namespace,
+    name: String(metadata.name),
+    object,
+    oldObject: undefined,
+    dryRun: true,
+  };
 }
 
 /** The object as the webhook's JSON Patch leaves it (Pods on CREATE; templates are not mutated by this policy). */
@@ -208,10 +296,18 @@ function sameSpec(a: JsonObject, b: JsonObject): boolean {
 }
 
 async function waitUntilEnforced(): Promise<void> {
-  const probePod = { apiVersion: 'v1', kind: 'Pod', metadata: {}, spec: { containers: [{ name: 'a', image: 'nginx', command: ['sh', '-c', 'x'] }] } };
+  const probePod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {},
+    spec: { containers: [{ name: 'a', image: 'nginx', command: ['sh', '-c', 'x'] }] },
+  };
   for (let attempt = 0; attempt < 60; attempt += 1) {
     const { refused } = await dryRun([probePod], CHECKED);
-    const mutated = await dryRun([{ ...probePod, spec: { containers: [{ name: 'a', image: 'nginx', readinessProbe: { tcpSocket: { port: 80 } } }] } }], CHECKED);
+    const mutated = await dryRun(
+      [{ ...probePod, spec: { containers: [{ name: 'a', image: 'nginx', readinessProbe: { tcpSocket: { port: 80 } } }] } }],
+      CHECKED,
+    );
     const pod = mutated.stored.get('obj-0');
     if (refused.size === 1 && (pod?.spec as { containers: JsonObject[] } | undefined)?.containers[0]?.lifecycle !== undefined) return;
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -241,7 +337,10 @@ before(async () => {
   }
   const policyFile = join(cp.dir, 'policy.yaml');
   execFileSync('sh', ['-c', `cat > ${policyFile}`], { input: POLICY_TEXT });
-  const exported = execFileSync(process.execPath, [CLI, 'export', '--policy', policyFile, '--kube-version', '1.37', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const exported = execFileSync(process.execPath, [CLI, 'export', '--policy', policyFile, '--kube-version', '1.37', '-o', 'json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const list = JSON.parse(exported) as { items: JsonObject[] };
   for (const item of list.items) {
     if (item.kind !== 'ValidatingAdmissionPolicyBinding') continue;
@@ -259,7 +358,10 @@ after(async () => {
 /** The policy with every validating rule but one turned off. */
 function onlyValidating(ruleId: string): Policy {
   const rules = Object.fromEntries(
-    Object.entries(POLICY.rules).map(([id, entry]) => [id, VALIDATING_RULES.includes(id) && id !== ruleId ? { ...entry, mode: 'off' as const } : entry]),
+    Object.entries(POLICY.rules).map(([id, entry]) => [
+      id,
+      VALIDATING_RULES.includes(id) && id !== ruleId ? { ...entry, mode: 'off' as const } : entry,
+    ]),
   );
   return { ...POLICY, rules };
 }
@@ -303,12 +405,16 @@ async function compare(objects: readonly JsonObject[]): Promise<Counts> {
     });
     const actual = mutatedOnly.stored.get(name);
     if (actual === undefined) {
-      problems.push(`${name} ${String(defaulted.kind)}: refused where only mutations apply: ${mutatedOnly.refused.get(name) ?? '(no answer)'}`);
+      problems.push(
+        `${name} ${String(defaulted.kind)}: refused where only mutations apply: ${mutatedOnly.refused.get(name) ?? '(no answer)'}`,
+      );
       continue;
     }
     const expected = webhookMutates(inNamespace(defaulted, MUTATE_ONLY), MUTATE_ONLY);
     if (!sameSpec(actual, expected)) {
-      problems.push(`${name} ${String(defaulted.kind)}: stored spec differs from the webhook's mutation\n  API server: ${JSON.stringify(actual.spec)}\n  webhook:    ${JSON.stringify(expected.spec)}`);
+      problems.push(
+        `${name} ${String(defaulted.kind)}: stored spec differs from the webhook's mutation\n  API server: ${JSON.stringify(actual.spec)}\n  webhook:    ${JSON.stringify(expected.spec)}`,
+      );
     }
     if (!sameSpec(actual, defaulted)) counts.mutated += 1;
   }
@@ -322,7 +428,10 @@ test('every rule fixture, and the Pods its controllers would create, get the web
   const result = await compare(objects);
   t.diagnostic(`${objects.length} objects: ${JSON.stringify(result)}`);
   // The fixtures must reach the API server, or the comparison says nothing.
-  assert.ok(result.checked >= objects.length * 0.9, `only ${result.checked} of ${objects.length} fixture objects were accepted by the API server`);
+  assert.ok(
+    result.checked >= objects.length * 0.9,
+    `only ${result.checked} of ${objects.length} fixture objects were accepted by the API server`,
+  );
   // Each rule must deny something and the mutations must change something, or agreeing proves little.
   assert.ok(Object.values(result.denied).every((count) => count >= 3) && result.mutated > 10, JSON.stringify(result));
 });
@@ -332,7 +441,10 @@ test('generated objects get the webhook verdict and mutation from the exported p
   const result = await compare(objects);
   t.diagnostic(`${objects.length} objects: ${JSON.stringify(result)}`);
   assert.ok(result.checked >= 250, `only ${result.checked} of 300 generated objects were accepted by the API server`);
-  assert.ok(Object.values(result.denied).every((count) => count >= 10 && count <= result.checked - 10), JSON.stringify(result));
+  assert.ok(
+    Object.values(result.denied).every((count) => count >= 10 && count <= result.checked - 10),
+    JSON.stringify(result),
+  );
 });
 
 test('a skip annotation for one rule leaves the others in force', async () => {
@@ -376,10 +488,32 @@ test('UPDATE denies only the violations it introduces; workloads that violated b
   await cp.kubectl(['label', 'namespace', namespace, 'lifecycle-guard-test/no-shell-entrypoint=on']);
   const update = (containers: JsonObject[], labels: Record<string, string>) =>
     cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: deployment(containers, labels), allowFail: true });
-  await eventually(async () => (await update([shell('web'), shell('worker')], {})).code !== 0, 30_000, 'the binding to select the labelled namespace');
+  await eventually(
+    async () => (await update([shell('web'), shell('worker')], {})).code !== 0,
+    30_000,
+    'the binding to select the labelled namespace',
+  );
   const added = await update([shell('web'), shell('worker')], {});
   assert.match(added.stderr, /container "worker" runs a shell/);
   assert.doesNotMatch(added.stderr, /container "web"/);
   const relabelled = await update([shell('web')], { team: 'shop' });
   assert.equal(relabelled.code, 0, relabelled.stderr);
+});
+
+test('a one-line script is read for a lone command up to the window within the CEL cost limit; past it, a lone-command shell is admitted', async () => {
+  const pod = (shell: string, size: number) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {},
+    spec: {
+      containers: [
+        { name: 'a', image: 'nginx', command: [shell, '-c', `app ${'x'.repeat(size)} | tee`], readinessProbe: { tcpSocket: { port: 80 } } },
+      ],
+    },
+  });
+  const objects = [pod('bash', LONE_COMMAND_WINDOW - 20), pod('bash', LONE_COMMAND_WINDOW + 1), pod('sh', LONE_COMMAND_WINDOW + 1)];
+  const { stored, refused } = await dryRun(objects, ruleNamespace('no-shell-entrypoint'));
+  assert.match(refused.get('obj-0') ?? '', /\[no-shell-entrypoint\]/);
+  assert.ok(stored.has('obj-1'), 'past the window, the listed difference: admitted unread');
+  assert.match(refused.get('obj-2') ?? '', /\[no-shell-entrypoint\]/);
 });

@@ -1,14 +1,85 @@
 import fc from 'fast-check';
 
-/** Pieces that the shell parser treats specially, so that generated command lines hit its branches. */
-const SCRIPT_PIECES = ['exec', 'exec app', ' ', '\t', '\n', '\\\n', ';', '&&', '&', '#', '>', '2>&1', '>log', '<>', '&>', '&>>', '1', 'app', 'set -e', '\u00a0', '\u0085', '\r'];
+/**
+ * Pieces that the shell parser treats specially, so that generated command lines hit its branches:
+ * `exec` hand-offs, separators, redirections, and what makes a lone command or not (quotes, escapes,
+ * builtins, assignments, `$(`, backticks, comments).
+ */
+const SCRIPT_PIECES = [
+  'exec',
+  'exec app',
+  ' ',
+  '\t',
+  '\n',
+  '\\\n',
+  ';',
+  '&&',
+  '&',
+  '#',
+  '>',
+  '2>&1',
+  '>log',
+  '<>',
+  '&>',
+  '&>>',
+  '1',
+  'app',
+  'set -e',
+  '\u00a0',
+  '\u0085',
+  '\r',
+  "'",
+  '"',
+  '\\',
+  '\\ ',
+  '$',
+  '$(',
+  '(',
+  ')',
+  '`',
+  'app --flag',
+  "'a b'",
+  '"a\\"b"',
+  '"$(x)"',
+  '"\\$(x)"',
+  "'$(x)'",
+  'A=1',
+  'A=1 app',
+  'sleep',
+  'echo',
+  '[',
+  '!',
+  'x#y',
+];
 
 /** A script: a few pieces glued together. */
 export const scripts = fc.array(fc.constantFrom(...SCRIPT_PIECES), { maxLength: 6 }).map((pieces) => pieces.join(''));
 
 /** One argv word: shells, launchers, flags and scripts. */
 export const shellWords = fc.oneof(
-  fc.constantFrom('sh', '/bin/sh', 'bash', 'busybox', 'env', '/usr/bin/env', 'A=1', 'A=/bin/sh', './sh', 'x/sh', '-u', '--unset', '-i', '-'),
+  fc.constantFrom(
+    'sh',
+    '/bin/sh',
+    'bash',
+    '/bin/bash',
+    'zsh',
+    'mksh',
+    'ksh',
+    'dash',
+    'ash',
+    'busybox',
+    '/bin/busybox',
+    'env',
+    '/usr/bin/env',
+    'A=1',
+    'A=/bin/sh',
+    './sh',
+    'x/sh',
+    '-u',
+    '--unset',
+    '-i',
+    '-',
+  ),
   fc.constantFrom('-c', '-lc', '-ec', '-e', '-o', '+o', '-O', 'pipefail', '--', '--login', '+x', '-x', '-oc', 'script.sh', '', 'c'),
   scripts,
 );
