@@ -129,7 +129,7 @@ export const DEFAULT_LONE_COMMAND_SHELLS: readonly string[] = ['bash', 'zsh', 'm
  * Builtins and reserved words of bash, dash, zsh, mksh, ksh93 and busybox: a shell runs them itself,
  * so it stays PID 1 (ksh93's `sleep` is one).
  */
-const SHELL_BUILTINS: ReadonlySet<string> = new Set(
+export const SHELL_BUILTINS: ReadonlySet<string> = new Set(
   (
     '! . : [ [[ { } alias autoload bg bind break builtin caller case cd command compgen complete compound coproc continue ' +
     'declare dirs disown do done echo elif else enable enum esac eval exec exit export false fc fg fi float for function ' +

@@ -1,8 +1,9 @@
 import type { JsonObject, Mode } from '../core/types.js';
+import { BUILT_IN_KINDS, type ContainerRole } from '../core/workload.js';
 import { DEFAULT_GRACE_PERIOD_SECONDS } from '../rules/inject-prestop-delay.js';
 import { RULES, type ClusterInfo, type Rule } from '../rules/index.js';
 import { effectiveMode, SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
-import { celString, shellCompliantExpression, shellDifferences } from './shell-cel.js';
+import { celString, shellCompliantExpression, shellDifferences, type ShellParams } from './shell-cel.js';
 
 /** The policy asks for something the target cluster cannot run. */
 export class ExportError extends Error {
@@ -43,8 +44,8 @@ const KINDS: Readonly<Record<string, KindPath>> = {
   CronJob: { group: 'batch', resource: 'cronjobs', template: '.spec.jobTemplate.spec.template' },
 };
 
-/** Kinds that run to completion: require-readiness-probe leaves them alone. */
-const RUN_TO_COMPLETION_KINDS = ['Job', 'CronJob'];
+/** Kinds that run to completion: rules scoped to long-running workloads leave them alone. */
+const RUN_TO_COMPLETION_KINDS = BUILT_IN_KINDS.filter((entry) => entry.runToCompletion === true).map((entry) => entry.kind);
 
 const LABELS = { 'app.kubernetes.io/managed-by': 'lifecycle-guard' };
 
@@ -139,42 +140,62 @@ function failurePolicy(policy: Policy): string {
   return policy.failureMode === 'deny' ? 'Fail' : 'Ignore';
 }
 
-/** CEL: regular containers and native sidecars of a pod spec. */
-function longRunning(podSpec: string): string {
-  return (
-    `((has(${podSpec}.initContainers) ? ${podSpec}.initContainers.filter(c, has(c.restartPolicy) && c.restartPolicy == "Always") : []) + ` +
-    `(has(${podSpec}.containers) ? ${podSpec}.containers : []))`
-  );
+const NATIVE_SIDECAR = 'has(c.restartPolicy) && c.restartPolicy == "Always"';
+
+/** CEL: the containers of a pod spec in the given roles (core/workload.ts containerViews). */
+function containersOf(podSpec: string, roles: readonly ContainerRole[]): string {
+  const sidecars = roles.includes('sidecar');
+  const inits = roles.includes('init');
+  const lists: string[] = [];
+  if (sidecars || inits) {
+    const filter = sidecars && inits ? '' : `.filter(c, ${sidecars ? '' : '!'}(${NATIVE_SIDECAR}))`;
+    lists.push(`(has(${podSpec}.initContainers) ? ${podSpec}.initContainers${filter} : [])`);
+  }
+  if (roles.includes('container')) lists.push(`(has(${podSpec}.containers) ? ${podSpec}.containers : [])`);
+  return lists.length === 0 ? '[]' : `(${lists.join(' + ')})`;
 }
 
-interface ValidatingCheck {
-  /** CEL over `c`, a long-running container: true when it violates the rule. */
-  violates: string;
-  /** Kinds that the rule applies to. */
+/** Where a rule applies, from its declared scope (engine/evaluate.ts containersInScope). */
+interface RuleReach {
   kinds: readonly string[];
   /** CEL over `podSpec`: true when the rule does not apply to this pod spec. */
   exempt?: (podSpec: string) => string;
+}
+
+function ruleReach(rule: Rule, params: Record<string, unknown>): RuleReach {
+  const allKinds = Object.keys(KINDS);
+  if (rule.meta.scope.workloads === 'all' || params.includeRunToCompletion === true) return { kinds: allKinds };
+  return {
+    kinds: allKinds.filter((kind) => !RUN_TO_COMPLETION_KINDS.includes(kind)),
+    exempt: (podSpec) =>
+      `(request.kind.kind == "Pod" && has(${podSpec}.restartPolicy) && ${podSpec}.restartPolicy in ["Never", "OnFailure"])`,
+  };
+}
+
+interface ValidatingCheck {
+  /** CEL over `c`, a container in the rule's scope: true when it violates the rule. */
+  violates: string;
   /** What is wrong with the named containers, after `container "a", "b"`. */
   problem: string;
+}
+
+/** no-shell-entrypoint's parameters, validated when the policy loaded. */
+function shellParams(policy: Policy): ShellParams {
+  return policy.rules['no-shell-entrypoint'] as unknown as ShellParams;
 }
 
 const HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'];
 
 function validatingCheck(rule: Rule, policy: Policy): ValidatingCheck | undefined {
-  const allKinds = Object.keys(KINDS);
   switch (rule.meta.id) {
     case 'no-shell-entrypoint':
       return {
-        violates: `!${shellCompliantExpression('c', (policy.rules[rule.meta.id] as { shells: string[] }).shells)}`,
-        kinds: allKinds,
+        violates: `!${shellCompliantExpression('c', shellParams(policy))}`,
         problem: 'runs a shell with -c as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
       };
     case 'require-readiness-probe':
       return {
         violates: '!has(c.readinessProbe)',
-        kinds: allKinds.filter((kind) => !RUN_TO_COMPLETION_KINDS.includes(kind)),
-        exempt: (podSpec) =>
-          `(request.kind.kind == "Pod" && has(${podSpec}.restartPolicy) && ${podSpec}.restartPolicy in ["Never", "OnFailure"])`,
         problem: 'has no readinessProbe',
       };
     case 'distinct-liveness-readiness':
@@ -185,7 +206,6 @@ function validatingCheck(rule: Rule, policy: Policy): ValidatingCheck | undefine
             (field) =>
               `has(c.livenessProbe.${field}) == has(c.readinessProbe.${field}) && (!has(c.livenessProbe.${field}) || c.livenessProbe.${field} == c.readinessProbe.${field})`,
           ).join(' && '),
-        kinds: allKinds,
         problem: 'runs the same check in livenessProbe and readinessProbe',
       };
     default:
@@ -197,15 +217,16 @@ function validatingPolicy(policy: Policy, rule: Rule, mode: Exclude<Mode, 'off'>
   const check = validatingCheck(rule, policy);
   if (check === undefined)
     throw new ExportError(`rule ${rule.meta.id} has no CEL form; set rules.${rule.meta.id}.mode: off to export the others`);
-  const setup: MatchSetup = { policy, rule, kinds: check.kinds, operations: ['CREATE', 'UPDATE'], skipControlled: true };
+  const reach = ruleReach(rule, policy.rules[rule.meta.id] ?? {});
+  const setup: MatchSetup = { policy, rule, kinds: reach.kinds, operations: ['CREATE', 'UPDATE'], skipControlled: true };
   const name = `lifecycle-guard-${rule.meta.id}`;
   const violating = (podSpec: string) => {
-    const all = `${longRunning(podSpec)}.filter(c, ${check.violates})`;
-    return check.exempt === undefined ? all : `${check.exempt(podSpec)} ? [] : ${all}`;
+    const all = `${containersOf(podSpec, rule.meta.scope.containers)}.filter(c, ${check.violates})`;
+    return reach.exempt === undefined ? all : `${reach.exempt(podSpec)} ? [] : ${all}`;
   };
   // UPDATE denies only what the update introduces, as the webhook does: a container (by name) that
   // already violated in the old object, and was not skipped there, is left alone.
-  const oldSkipped = setup.policy.allowSkipAnnotation ? ` || ${skippedExpression('oldObject', rule.meta.id, check.kinds)}` : '';
+  const oldSkipped = setup.policy.allowSkipAnnotation ? ` || ${skippedExpression('oldObject', rule.meta.id, reach.kinds)}` : '';
   const previous = `request.operation != "UPDATE" || oldObject == null${oldSkipped} ? [] : ${violating('variables.oldPodSpec')}`;
   const subject = `request.kind.kind + " " + (has(object.metadata.namespace) ? object.metadata.namespace + "/" : "") + (has(object.metadata.name) ? object.metadata.name : "")`;
   const policyObject: JsonObject = {
@@ -217,8 +238,8 @@ function validatingPolicy(policy: Policy, rule: Rule, mode: Exclude<Mode, 'off'>
       matchConstraints: matchConstraints(setup),
       matchConditions: matchConditions(setup),
       variables: [
-        { name: 'podSpec', expression: podSpecOf('object', check.kinds) },
-        { name: 'oldPodSpec', expression: `oldObject == null ? null : ${podSpecOf('oldObject', check.kinds)}` },
+        { name: 'podSpec', expression: podSpecOf('object', reach.kinds) },
+        { name: 'oldPodSpec', expression: `oldObject == null ? null : ${podSpecOf('oldObject', reach.kinds)}` },
         { name: 'previous', expression: `(${previous}).map(c, c.name)` },
         { name: 'violating', expression: `(${violating('variables.podSpec')}).map(c, c.name).filter(n, !(n in variables.previous))` },
       ],
@@ -263,7 +284,7 @@ function mutations(rule: Rule, policy: Policy, cluster: ClusterInfo): { variable
       const params = policy.rules[rule.meta.id] as { seconds: number; action: string; shutdownWindowSeconds: number };
       const handler = preStopHandler(params, cluster);
       const lacksPreStop = '!(has(c.lifecycle) && has(c.lifecycle.preStop))';
-      const sidecar = 'has(c.restartPolicy) && c.restartPolicy == "Always"';
+      const sidecar = NATIVE_SIDECAR;
       const add = (path: string) =>
         `has(c.lifecycle) ? JSONPatch{op: "add", path: ${path} + "/lifecycle/preStop", value: ${handler}} : ` +
         `JSONPatch{op: "add", path: ${path} + "/lifecycle", value: {"preStop": ${handler}}}`;
@@ -356,8 +377,7 @@ export function exportAdmissionPolicies(policy: Policy, version: KubeVersion = D
     if (mode === 'off') continue;
     if (rule.meta.type === 'validating') {
       objects.push(...validatingPolicy(policy, rule, mode));
-      if (rule.meta.id === 'no-shell-entrypoint')
-        differences.push(...shellDifferences((policy.rules[rule.meta.id] as { shells: string[] }).shells));
+      if (rule.meta.id === 'no-shell-entrypoint') differences.push(...shellDifferences(shellParams(policy)));
       continue;
     }
     if (mode === 'audit') {

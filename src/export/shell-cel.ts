@@ -7,6 +7,7 @@
  * the script, and two patterns decide whether the script hands off with `exec`.
  * Every alternative below is written so that a token can be read only one way, as the engine reads it.
  */
+import { SHELL_BUILTINS } from '../core/shell.js';
 
 /** Separator of argv tokens in the joined command line. */
 const SEP = '\\x00';
@@ -99,6 +100,43 @@ export const EXEC_LINE = `^${WS}*exec(?:${WS}+(?:${REDIRECTION_OPERATOR}${WS}+${
 /** A line of the script that does not count: blank, or a comment. */
 export const IGNORED_LINE = `^${WS}*(?:#.*)?$`;
 
+// A lone simple command (core/shell.ts loneSimpleCommand): words of single-quoted strings,
+// double-quoted strings (backslash escapes anything; no backtick, no `$(`), backslash escapes (not
+// before a line break or the end) and other characters but ` \t;&|<>()\n\r`, backtick and quotes.
+// `$(` fails outside quotes too: nothing matches its `(`.
+const QUOTED_OR_ESCAPED = `'[^']*'|"(?:\\$*(?:[^"\\\\\`$(]|\\\\[\\s\\S])|\\()*\\$*"|\\\\[^\\n\\r]`;
+/** Any other character; `#` among `others` where a word starts. */
+function plainChar(others = ''): string {
+  return `[^ \\t;&|<>()\\n\\r'"\\\\\`${others}]`;
+}
+
+/**
+ * A script that is one simple command on one line, of one or more words. Each repetition starts a
+ * word after blanks (or continues the last one): only there is `#` refused.
+ */
+export const LONE_COMMAND = `^(?:[ \\t]*(?:${QUOTED_OR_ESCAPED}|${plainChar('#')})(?:${QUOTED_OR_ESCAPED}|${plainChar()})*)+[ \\t]*$`;
+
+/** A script whose first word is a shell builtin or reserved word, or an assignment: the shell stays. */
+export const LONE_COMMAND_EXCLUDED_START = `^[ \\t]*(?:(?:${[...SHELL_BUILTINS].map(escapeRegex).join('|')})(?:[ \\t]|$)|[A-Za-z_][A-Za-z0-9_]*=)`;
+
+/**
+ * Matches a prefix (what shellPrefixPattern found) whose shell execs a lone command: a shell of
+ * `loneShells` by basename, directly or after `env`, and `busybox <shell>` when `busybox` is listed.
+ * Undefined when no shell qualifies.
+ */
+export function loneCommandPrefixPattern(shells: readonly string[], loneShells: readonly string[]): string | undefined {
+  const names = shells.filter((name) => !LAUNCHERS.includes(name));
+  const lone = names.filter((name) => loneShells.includes(name));
+  const forms: string[] = [];
+  if (lone.length > 0) forms.push(`${programToken(['env'])}${SEP}(?:${ENV_OPTION}${SEP})*${programAfterEnv(lone)}`);
+  if (loneShells.includes('busybox') && names.length > 0) forms.push(`${programToken(['busybox'])}${SEP}${programToken(names)}`);
+  if (lone.length > 0) forms.push(programToken(lone));
+  return forms.length === 0 ? undefined : `^(?:${forms.join('|')})${SEP}`;
+}
+
+/** Longest script matched against LONE_COMMAND; see SHELL_DIFFERENCES. */
+export const LONE_COMMAND_WINDOW = 16_384;
+
 /** Longest command-line prefix (launcher, shell, options) searched for `-c`; see SHELL_DIFFERENCES. */
 export const PREFIX_WINDOW = 1024;
 
@@ -112,31 +150,51 @@ function scriptLines(script: string): string {
   return `${script}.replace("\\\\\\r\\n", " ").replace("\\\\\\n", " ").replace("&&", "\\n").replace(";", "\\n").split("\\n")`;
 }
 
+/** What decides whether a shell stays PID 1: the rule's `shells` and `loneCommandShells`. */
+export interface ShellParams {
+  shells: readonly string[];
+  loneCommandShells: readonly string[];
+}
+
 /**
  * CEL, true when container `c` (a regular container or native sidecar) does NOT run `shell -c` as
- * PID 1 without handing off to a program with `exec`: the negation of the engine's
- * findShellInvocation + scriptHandsOffWithExec (`all` reads best stated positively).
+ * PID 1 without handing off to a program: the negation of the engine's findShellInvocation +
+ * scriptHandsOffWithExec + shellExecsLoneCommand (`all` reads best stated positively).
  */
-export function shellCompliantExpression(c: string, shells: readonly string[]): string {
+export function shellCompliantExpression(c: string, { shells, loneCommandShells }: ShellParams): string {
   const argv = `((has(${c}.command) ? ${c}.command : []) + (has(${c}.args) ? ${c}.args : []))`;
   // Only the first PREFIX_WINDOW characters are searched for the shell and its -c; a cut line ends
   // in U+0001 so that a token cut short never looks complete.
   const window = `(line.size() > ${PREFIX_WINDOW} ? line.substring(0, ${PREFIX_WINDOW}) + "\\u0001" : line)`;
+  const lonePrefix = loneCommandPrefixPattern(shells, loneCommandShells);
+  // Matched last, on the whole script: its cost grows with the script, so longer scripts are taken
+  // as lone commands unread (admitted, see SHELL_DIFFERENCES) rather than exhaust the budget.
+  const lone =
+    lonePrefix === undefined
+      ? ''
+      : ` || (prefix.matches(${celString(lonePrefix)}) && (script.size() > ${LONE_COMMAND_WINDOW} || ` +
+        `(script.matches(${celString(LONE_COMMAND)}) && !script.matches(${celString(LONE_COMMAND_EXCLUDED_START)}))))`;
   // `[value].all(name, body)` names a value: the API server's CEL has no cel.bind.
   return (
     `[${argv}].all(argv, argv.exists(a, a.contains("\\u0000")) || ` +
     `[argv.join("\\u0000")].all(line, [${window}.find(${celString(shellPrefixPattern(shells))})].all(prefix, ` +
-    `prefix == "" || [${scriptLines('line.substring(prefix.size()).split("\\u0000")[0]')}.filter(l, !l.matches(${celString(IGNORED_LINE)}))].all(lines, ` +
-    `lines.size() > 0 && (lines[0].matches(${celString(EXEC_LINE)}) || lines[lines.size() - 1].matches(${celString(EXEC_LINE)}))))))`
+    `prefix == "" || [line.substring(prefix.size()).split("\\u0000")[0]].all(script, ` +
+    `[${scriptLines('script')}.filter(l, !l.matches(${celString(IGNORED_LINE)}))].all(lines, ` +
+    `lines.size() > 0 && (lines[0].matches(${celString(EXEC_LINE)}) || lines[lines.size() - 1].matches(${celString(EXEC_LINE)})))${lone}))))`
   );
 }
 
 /** What the CEL check cannot say as the engine does. */
-export function shellDifferences(shells: readonly string[]): string[] {
+export function shellDifferences({ shells, loneCommandShells }: ShellParams): string[] {
   const differences = [
     'no-shell-entrypoint: a command or argument containing a NUL character is not examined (admitted).',
     `no-shell-entrypoint: only the first ${PREFIX_WINDOW} characters of a command line are searched for the shell and its -c (a longer launcher and option list is admitted).`,
   ];
+  if (loneCommandPrefixPattern(shells, loneCommandShells) !== undefined) {
+    differences.push(
+      `no-shell-entrypoint: a -c script longer than ${LONE_COMMAND_WINDOW} characters under a shell of loneCommandShells is admitted without being read as a lone command (the webhook denies it unless it is one or hands off with exec).`,
+    );
+  }
   for (const launcher of LAUNCHERS) {
     if (shells.includes(launcher))
       differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher, never the shell itself).`);

@@ -25,6 +25,7 @@ import { validateRequest } from '../../src/server/admission/validate.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { CLI, eventually } from './harness/webhook.js';
 import { shellWords } from '../export/arbitraries.js';
+import { LONE_COMMAND_WINDOW } from '../../src/export/shell-cel.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const CHECKED = 'checked';
@@ -101,6 +102,7 @@ const container = (name: string) =>
               ['env', 'A=1', 'sh', '-c'],
               ['busybox', 'sh', '-c'],
               ['bash', '-o', 'pipefail', '-c'],
+              ['zsh', '-c'],
               [],
             ),
             fc.array(shellWords, { minLength: 1, maxLength: 4 }),
@@ -496,4 +498,22 @@ test('UPDATE denies only the violations it introduces; workloads that violated b
   assert.doesNotMatch(added.stderr, /container "web"/);
   const relabelled = await update([shell('web')], { team: 'shop' });
   assert.equal(relabelled.code, 0, relabelled.stderr);
+});
+
+test('a one-line script is read for a lone command up to the window within the CEL cost limit; past it, a lone-command shell is admitted', async () => {
+  const pod = (shell: string, size: number) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {},
+    spec: {
+      containers: [
+        { name: 'a', image: 'nginx', command: [shell, '-c', `app ${'x'.repeat(size)} | tee`], readinessProbe: { tcpSocket: { port: 80 } } },
+      ],
+    },
+  });
+  const objects = [pod('bash', LONE_COMMAND_WINDOW - 20), pod('bash', LONE_COMMAND_WINDOW + 1), pod('sh', LONE_COMMAND_WINDOW + 1)];
+  const { stored, refused } = await dryRun(objects, ruleNamespace('no-shell-entrypoint'));
+  assert.match(refused.get('obj-0') ?? '', /\[no-shell-entrypoint\]/);
+  assert.ok(stored.has('obj-1'), 'past the window, the listed difference: admitted unread');
+  assert.match(refused.get('obj-2') ?? '', /\[no-shell-entrypoint\]/);
 });

@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { ensureRegistryInstalled, pushImage, startRegistry, USER, type RunningRegistry } from '../images/harness.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { deploymentObject, MANIFESTS_BASE } from './harness/manifests.js';
-import { eventually, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
+import { eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 function deployment(
   name: string,
@@ -138,7 +138,7 @@ describe('image inspection behind a real kube-apiserver', () => {
     let listed: { image: string; reason: string; usedBy: string[] }[] = [];
     await eventually(
       async () => {
-        const { body } = await httpsGetText(`${webhook?.url}/reports`, readFileSync(join(dir, 'ca.crt')));
+        const body = await (await fetch(`${webhook?.metricsUrl}/reports`)).text();
         listed = (JSON.parse(body) as { uninspectedImages?: typeof listed }).uninspectedImages ?? [];
         return listed.length > 0;
       },

@@ -52,6 +52,36 @@ test('readiness probes are not required of Jobs and CronJobs: the policy does no
   ]);
 });
 
+test('no-shell-entrypoint follows its scope: Jobs, CronJobs and run-to-completion Pods are left out unless includeRunToCompletion', () => {
+  const shellPolicy = (policy: ReturnType<typeof parsePolicy>) =>
+    spec(find(exportAdmissionPolicies(policy).objects, 'ValidatingAdmissionPolicy', 'no-shell-entrypoint'));
+  const resources = (policySpec: JsonObject) =>
+    ((policySpec.matchConstraints as JsonObject).resourceRules as JsonObject[]).flatMap((rule) => rule.resources as string[]).sort();
+  const violating = (policySpec: JsonObject) =>
+    String((policySpec.variables as JsonObject[]).find((variable) => variable.name === 'violating')?.expression);
+  const byDefault = shellPolicy(DEFAULT_POLICY);
+  assert.deepEqual(resources(byDefault), ['daemonsets', 'deployments', 'pods', 'replicasets', 'replicationcontrollers', 'statefulsets']);
+  assert.match(violating(byDefault), /restartPolicy in \["Never", "OnFailure"\]\) \? \[\]/);
+  const included = shellPolicy(parsePolicy('rules: {no-shell-entrypoint: {includeRunToCompletion: true}}', 'test'));
+  assert.ok(resources(included).includes('jobs') && resources(included).includes('cronjobs'));
+  assert.doesNotMatch(violating(included), /OnFailure/);
+});
+
+test('loneCommandShells reaches the CEL and the listed differences; [] leaves the lone-command check out', () => {
+  const expression = (policy: ReturnType<typeof parsePolicy>) =>
+    String(
+      (
+        spec(find(exportAdmissionPolicies(policy).objects, 'ValidatingAdmissionPolicy', 'no-shell-entrypoint')).variables as JsonObject[]
+      ).find((variable) => variable.name === 'violating')?.expression,
+    );
+  const strict = parsePolicy('rules: {no-shell-entrypoint: {loneCommandShells: []}}', 'test');
+  // The builtins' list is part of the lone-command check only.
+  assert.match(expression(DEFAULT_POLICY), /\|sleep\|/);
+  assert.doesNotMatch(expression(strict), /\|sleep\|/);
+  assert.ok(exportAdmissionPolicies(DEFAULT_POLICY).differences.some((line) => /loneCommandShells/.test(line)));
+  assert.ok(!exportAdmissionPolicies(strict).differences.some((line) => /loneCommandShells/.test(line)));
+});
+
 test('MutatingAdmissionPolicy is v1beta1 on 1.34 and 1.35, and refused before 1.34 unless the mutating rules are off', () => {
   const beta = exportAdmissionPolicies(DEFAULT_POLICY, { major: 1, minor: 35 }).objects;
   assert.equal(find(beta, 'MutatingAdmissionPolicy', 'inject-prestop-delay').apiVersion, 'admissionregistration.k8s.io/v1beta1');

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 
-/** Pieces that the shell parser treats specially, so that generated command lines hit its branches. */
+/**
+ * Pieces that the shell parser treats specially, so that generated command lines hit its branches:
+ * `exec` hand-offs, separators, redirections, and what makes a lone command or not (quotes, escapes,
+ * builtins, assignments, `$(`, backticks, comments).
+ */
 const SCRIPT_PIECES = [
   'exec',
   'exec app',
@@ -24,6 +28,28 @@ const SCRIPT_PIECES = [
   '\u00a0',
   '\u0085',
   '\r',
+  "'",
+  '"',
+  '\\',
+  '\\ ',
+  '$',
+  '$(',
+  '(',
+  ')',
+  '`',
+  'app --flag',
+  "'a b'",
+  '"a\\"b"',
+  '"$(x)"',
+  '"\\$(x)"',
+  "'$(x)'",
+  'A=1',
+  'A=1 app',
+  'sleep',
+  'echo',
+  '[',
+  '!',
+  'x#y',
 ];
 
 /** A script: a few pieces glued together. */
@@ -35,7 +61,14 @@ export const shellWords = fc.oneof(
     'sh',
     '/bin/sh',
     'bash',
+    '/bin/bash',
+    'zsh',
+    'mksh',
+    'ksh',
+    'dash',
+    'ash',
     'busybox',
+    '/bin/busybox',
     'env',
     '/usr/bin/env',
     'A=1',

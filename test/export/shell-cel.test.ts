@@ -1,9 +1,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { DEFAULT_SHELLS, findShellInvocation, scriptHandsOffWithExec } from '../../src/core/shell.js';
-import { EXEC_LINE, IGNORED_LINE, PREFIX_WINDOW, shellPrefixPattern } from '../../src/export/shell-cel.js';
-import { shellWords } from './arbitraries.js';
+import {
+  DEFAULT_LONE_COMMAND_SHELLS,
+  DEFAULT_SHELLS,
+  findShellInvocation,
+  scriptHandsOffWithExec,
+  shellExecsLoneCommand,
+} from '../../src/core/shell.js';
+import {
+  EXEC_LINE,
+  IGNORED_LINE,
+  LONE_COMMAND,
+  LONE_COMMAND_EXCLUDED_START,
+  LONE_COMMAND_WINDOW,
+  loneCommandPrefixPattern,
+  PREFIX_WINDOW,
+  shellPrefixPattern,
+  type ShellParams,
+} from '../../src/export/shell-cel.js';
+import { scripts, shellWords } from './arbitraries.js';
+
+const DEFAULTS: ShellParams = { shells: DEFAULT_SHELLS, loneCommandShells: DEFAULT_LONE_COMMAND_SHELLS };
 
 // The patterns are RE2; JavaScript's unicode mode reads them the same way once `\x{..}` is spelled
 // `\u{..}`, and both engines pick the leftmost-first match. This mirrors the CEL expression step by
@@ -12,25 +30,40 @@ function jsRegex(re2: string): RegExp {
   return new RegExp(re2.replace(/\\x\{([0-9a-f]+)\}/g, '\\u{$1}'), 'su');
 }
 
-function celSaysViolation(argv: string[], shells: readonly string[]): boolean {
+function celSaysViolation(argv: string[], { shells, loneCommandShells }: ShellParams): boolean {
   if (argv.some((arg) => arg.includes('\u0000'))) return false;
   const line = argv.join('\u0000');
   const window = line.length > PREFIX_WINDOW ? `${line.slice(0, PREFIX_WINDOW)}\u0001` : line;
   const prefix = jsRegex(shellPrefixPattern(shells)).exec(window)?.[0] ?? '';
   if (prefix === '') return false;
-  const lines = (line.slice(prefix.length).split('\u0000')[0] ?? '')
+  const script = line.slice(prefix.length).split('\u0000')[0] ?? '';
+  const lonePrefix = loneCommandPrefixPattern(shells, loneCommandShells);
+  const lone =
+    lonePrefix !== undefined &&
+    jsRegex(lonePrefix).test(prefix) &&
+    (script.length > LONE_COMMAND_WINDOW || (jsRegex(LONE_COMMAND).test(script) && !jsRegex(LONE_COMMAND_EXCLUDED_START).test(script)));
+  const lines = script
     .replaceAll('\\\r\n', ' ')
     .replaceAll('\\\n', ' ')
     .replaceAll('&&', '\n')
     .replaceAll(';', '\n')
     .split('\n')
     .filter((text) => !jsRegex(IGNORED_LINE).test(text));
-  return !(lines.length > 0 && (jsRegex(EXEC_LINE).test(lines[0] ?? '') || jsRegex(EXEC_LINE).test(lines[lines.length - 1] ?? '')));
+  return !(
+    lone ||
+    (lines.length > 0 && (jsRegex(EXEC_LINE).test(lines[0] ?? '') || jsRegex(EXEC_LINE).test(lines[lines.length - 1] ?? '')))
+  );
 }
 
-function engineSaysViolation(argv: string[], shells: readonly string[]): boolean {
+function engineSaysViolation(argv: string[], { shells, loneCommandShells }: ShellParams): boolean {
   const shell = findShellInvocation(argv, shells);
-  return shell !== undefined && !scriptHandsOffWithExec(shell.script);
+  return shell !== undefined && !scriptHandsOffWithExec(shell.script) && !shellExecsLoneCommand(shell, loneCommandShells);
+}
+
+/** Both the engine and the CEL patterns give `violation`. */
+function assertVerdict(argv: string[], params: ShellParams, violation: boolean): void {
+  assert.equal(engineSaysViolation(argv, params), violation, `engine: ${JSON.stringify([params, argv])}`);
+  assert.equal(celSaysViolation(argv, params), violation, `CEL: ${JSON.stringify([params, argv])}`);
 }
 
 test('known command lines get the engine verdict', () => {
@@ -62,31 +95,106 @@ test('known command lines get the engine verdict', () => {
     ['sh', '-c', `${'a; '.repeat(5000)}exec app`],
   ];
   for (const argv of cases) {
-    assert.equal(celSaysViolation(argv, DEFAULT_SHELLS), engineSaysViolation(argv, DEFAULT_SHELLS), JSON.stringify(argv));
+    assert.equal(celSaysViolation(argv, DEFAULTS), engineSaysViolation(argv, DEFAULTS), JSON.stringify(argv));
   }
-  assert.equal(celSaysViolation(['sh', '-c', 'nginx'], DEFAULT_SHELLS), true);
-  assert.equal(celSaysViolation(['sh', '-c', 'exec nginx'], DEFAULT_SHELLS), false);
+  assert.equal(celSaysViolation(['sh', '-c', 'nginx'], DEFAULTS), true);
+  assert.equal(celSaysViolation(['sh', '-c', 'exec nginx'], DEFAULTS), false);
 });
 
 test('generated command lines get the engine verdict', () => {
   fc.assert(
-    fc.property(
-      fc.array(shellWords, { maxLength: 7 }),
-      (argv) => celSaysViolation(argv, DEFAULT_SHELLS) === engineSaysViolation(argv, DEFAULT_SHELLS),
-    ),
+    fc.property(fc.array(shellWords, { maxLength: 7 }), (argv) => celSaysViolation(argv, DEFAULTS) === engineSaysViolation(argv, DEFAULTS)),
     { numRuns: 20_000 },
   );
 });
 
+test('a lone simple command passes under the shells that exec it, and only a lone simple command', () => {
+  const cases: Array<[string[], boolean]> = [
+    [['bash', '-c', 'node server.js'], false],
+    [['bash', '-c', '  node  "a b" \'c;d\' e\\;f x#y  '], false],
+    [['/bin/busybox', 'sh', '-c', 'app'], false],
+    [['env', 'A=1', 'zsh', '-c', 'app'], false],
+    [['busybox', 'sh', '-c', 'app; other'], true],
+    [['sh', '-c', 'app'], true], // dash does not exec it
+    [['dash', '-c', 'app'], true],
+    [['bash', '-c', 'app &'], true],
+    [['bash', '-c', 'app > log'], true],
+    [['bash', '-c', 'app | tee'], true],
+    [['bash', '-c', 'app\n'], true],
+    [['bash', '-c', 'app "$(date)"'], true],
+    [['bash', '-c', 'app "\\$(date)"'], false],
+    [['bash', '-c', "app '$(date)'"], false],
+    [['bash', '-c', 'app `date`'], true],
+    [['bash', '-c', 'app "unclosed'], true],
+    [['bash', '-c', 'app \\'], true],
+    [['bash', '-c', 'sleep 30'], true], // a builtin of ksh93
+    [['bash', '-c', 'A=1 app'], true],
+    [['bash', '-c', 'app A=1'], false],
+    [['bash', '-c', '# app'], true],
+    [['bash', '-c', ''], true],
+    [['bash', '-c', '"sleep" 30'], false],
+    [['bash', '-c', '[ -f x ]'], true],
+    [['bash', '-c', '[x'], false],
+  ];
+  for (const [argv, violation] of cases) assertVerdict(argv, DEFAULTS, violation);
+});
+
+test('loneCommandShells decides which shells exec a lone command; busybox sh only when busybox is listed', () => {
+  const cases: Array<[ShellParams, string[], boolean]> = [
+    [{ shells: DEFAULT_SHELLS, loneCommandShells: [] }, ['bash', '-c', 'app'], true],
+    [{ shells: DEFAULT_SHELLS, loneCommandShells: ['sh'] }, ['/bin/sh', '-c', 'app'], false],
+    [{ shells: DEFAULT_SHELLS, loneCommandShells: ['sh'] }, ['busybox', 'sh', '-c', 'app'], true],
+    [{ shells: DEFAULT_SHELLS, loneCommandShells: ['busybox'] }, ['busybox', 'sh', '-c', 'app'], false],
+    [{ shells: DEFAULT_SHELLS, loneCommandShells: ['busybox'] }, ['sh', '-c', 'app'], true],
+    [{ shells: ['sh', 'busybox'], loneCommandShells: ['busybox'] }, ['busybox', '-c', 'app'], false],
+    [{ shells: ['sh'], loneCommandShells: ['bash'] }, ['bash', '-c', 'app'], false], // not a shell at all
+  ];
+  for (const [params, argv, violation] of cases) assertVerdict(argv, params, violation);
+});
+
+test('generated shell command lines, under varied shell lists, get the engine verdict', () => {
+  const start = fc.constantFrom<string[]>(
+    ['sh'],
+    ['/bin/bash'],
+    ['zsh'],
+    ['mksh'],
+    ['ksh'],
+    ['dash'],
+    ['ash'],
+    ['busybox', 'sh'],
+    ['/bin/busybox', 'ash'],
+    ['busybox'],
+    ['env', 'sh'],
+    ['/usr/bin/env', '-i', 'A=1', 'bash'],
+    ['env', '-u', 'X', 'busybox', 'sh'],
+    ['env', 'zsh'],
+  );
+  const flags = fc.constantFrom<string[]>(['-c'], ['-ec'], ['-o', 'pipefail', '-c'], ['-c', '-e'], ['--login', '-c']);
+  const names = fc.subarray(['sh', 'bash', 'zsh', 'mksh', 'ksh', 'dash', 'ash', 'busybox', 'env']);
+  const params = fc.record({ shells: names.filter((list) => list.length > 0), loneCommandShells: names });
+  fc.assert(
+    fc.property(start, flags, scripts, params, (shell, flag, script, shellParams) => {
+      const argv = [...shell, ...flag, script];
+      return celSaysViolation(argv, shellParams) === engineSaysViolation(argv, shellParams);
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
+test('a script past the lone-command window is admitted unread, in the safe direction', () => {
+  const long = `app ${'x'.repeat(LONE_COMMAND_WINDOW)}; other`;
+  assert.equal(engineSaysViolation(['bash', '-c', long], DEFAULTS), true);
+  assert.equal(celSaysViolation(['bash', '-c', long], DEFAULTS), false);
+  // Under a shell that never execs a lone command, it is still read.
+  assert.equal(celSaysViolation(['sh', '-c', long], DEFAULTS), true);
+});
+
 test('a command line whose launcher and options run past the window is admitted, never misread', () => {
   const options = Array.from({ length: PREFIX_WINDOW / 2 }, () => '-e');
-  assert.equal(celSaysViolation(['sh', ...options, '-c', 'x'], DEFAULT_SHELLS), false);
+  assert.equal(celSaysViolation(['sh', ...options, '-c', 'x'], DEFAULTS), false);
   // Cut right after "-c" of "-c1" (an operand, not the flag): still not a violation.
   const padding = 'x'.repeat(PREFIX_WINDOW - '/sh\u0000-c'.length - 1);
-  assert.equal(
-    celSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS),
-    engineSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULT_SHELLS),
-  );
+  assert.equal(celSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULTS), engineSaysViolation([`/${padding}/sh`, '-c1', 'x'], DEFAULTS));
 });
 
 test('custom shell names are matched by basename, regex characters literally', () => {
@@ -97,6 +205,7 @@ test('custom shell names are matched by basename, regex characters literally', (
     ['cxxsh', '-c', 'x'],
     ['sh', '-c', 'x'],
   ]) {
-    assert.equal(celSaysViolation(argv, shells), engineSaysViolation(argv, shells), JSON.stringify(argv));
+    const params = { shells, loneCommandShells: [] };
+    assert.equal(celSaysViolation(argv, params), engineSaysViolation(argv, params), JSON.stringify(argv));
   }
 });
