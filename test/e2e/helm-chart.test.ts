@@ -93,7 +93,7 @@ function checkClean(text: string): { status: number | null; report: { findings: 
 
 describe('helm chart: rendering', () => {
   test('helm lint --strict passes, with defaults and with every mode', () => {
-    for (const set of [[], ['certificates.mode=cert-manager'], ['scanOnly=true', 'crds.install=false'], ['policy.existingConfigMap=mine']]) {
+    for (const set of [[], ['certificates.mode=cert-manager'], ['scanOnly=true', 'crds.install=false'], ['policy.existingConfigMap=mine'], ['imageInspection.readPullSecrets=true', 'networkPolicy.enabled=false']]) {
       const result = helm(['lint', '--strict', CHART, ...set.flatMap((value) => ['--set', value])]);
       assert.equal(result.code, 0, `${set.join(' ')}: ${result.stdout}${result.stderr}`);
     }
@@ -121,6 +121,65 @@ describe('helm chart: rendering', () => {
 
   test('no drift: crds.install=false renders manifests/overlays/without-crds', () => {
     assertNoDrift(template('crds.install=false'), kustomize(join(MANIFESTS, 'overlays', 'without-crds')));
+  });
+
+  test('no drift: scanOnly=true renders manifests/overlays/scan-only', () => {
+    assertNoDrift(template('scanOnly=true'), kustomize(join(MANIFESTS, 'overlays', 'scan-only')));
+  });
+
+  test('no drift: imageInspection.readPullSecrets=true renders manifests/overlays/image-pull-secrets, and the policy reads pull secrets', () => {
+    const chart = template('imageInspection.readPullSecrets=true', 'crds.install=false');
+    const policyOf = (objects: K8sObject[]) => parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    assert.equal((policyOf(chart).rules['no-shell-entrypoint'] as { images: { pullSecrets: boolean } }).images.pullSecrets, true);
+    assert.equal((policyOf(template()).rules['no-shell-entrypoint'] as { images: { pullSecrets: boolean } }).images.pullSecrets, false);
+    // The overlay leaves the policy to the user (its comment says to set pullSecrets); everything else must match.
+    const withoutPolicy = (objects: K8sObject[]) => objects.filter((object) => object.kind !== 'ConfigMap');
+    assertNoDrift(withoutPolicy(chart), withoutPolicy(kustomize(join(MANIFESTS, 'overlays', 'image-pull-secrets'))));
+    const secretRules = chart.filter((object) => object.kind === 'ClusterRole').flatMap((object) => (object as unknown as { rules: { resources: string[]; verbs: string[] }[] }).rules).filter((rule) => rule.resources.includes('secrets'));
+    assert.deepEqual(secretRules.map((rule) => rule.verbs), [['get']]);
+  });
+
+  test('workloadKinds: into the policy, both webhooks\' rules and the ClusterRole', () => {
+    const objects = template(
+      'workloadKinds[0].kind=CloneSet',
+      'workloadKinds[0].group=apps.kruise.io',
+      'workloadKinds[0].version=v1alpha1',
+      'workloadKinds[0].resource=clonesets',
+      'workloadKinds[0].podSpecPath=spec.template.spec',
+    );
+    const policy = parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    assert.deepEqual(policy.workloadKinds, [{ kind: 'CloneSet', group: 'apps.kruise.io', version: 'v1alpha1', resource: 'clonesets', podSpecPath: ['spec', 'template', 'spec'], runToCompletion: false }]);
+    for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+      const rules = (find(objects, kind) as unknown as { webhooks: { rules: { apiGroups: string[]; resources: string[]; operations: string[] }[] }[] }).webhooks[0]?.rules ?? [];
+      assert.deepEqual(rules.filter((rule) => rule.apiGroups.includes('apps.kruise.io')).map((rule) => [rule.resources, rule.operations]), [[['clonesets'], ['CREATE', 'UPDATE']]], kind);
+    }
+    const clusterRole = find(objects, 'ClusterRole') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    assert.deepEqual(clusterRole.rules.filter((rule) => rule.apiGroups.includes('apps.kruise.io')), [{ apiGroups: ['apps.kruise.io'], resources: ['clonesets'], verbs: ['list'] }]);
+  });
+
+  test('matchConditions: the skip annotation is left to the API server only while the policy honours it', () => {
+    const conditions = (objects: K8sObject[]) =>
+      ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].map((kind) =>
+        (find(objects, kind) as unknown as { webhooks: { matchConditions: { name: string; expression: string }[] }[] }).webhooks[0]?.matchConditions.map((condition) => condition.name),
+      );
+    assert.deepEqual(conditions(template()), [['not-skipped', 'not-lifecycle-guard-itself'], ['not-skipped', 'not-lifecycle-guard-itself']]);
+    assert.deepEqual(conditions(template('policy.inline.allowSkipAnnotation=false')), [['not-lifecycle-guard-itself'], ['not-lifecycle-guard-itself']]);
+    const other = helm(['template', 'lg', CHART, '--namespace', 'ops']);
+    assert.equal(other.code, 0, other.stderr);
+    const own = (find(parseObjects(other.stdout), 'ValidatingWebhookConfiguration') as unknown as { webhooks: { matchConditions: { expression: string }[] }[] }).webhooks[0]?.matchConditions[1];
+    assert.equal(own?.expression, "request.userInfo.username != 'system:serviceaccount:ops:lg-lifecycle-guard'");
+  });
+
+  test('metrics.port and networkPolicy values', () => {
+    const objects = template('metrics.port=9300', 'networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/24', 'networkPolicy.metricsNamespaceSelector.matchLabels.team=monitoring');
+    assert.match(JSON.stringify(find(objects, 'Deployment')), /"--metrics-port=9300"/);
+    assert.match(JSON.stringify(find(objects, 'Deployment')), /\{"name":"metrics","containerPort":9300\}/);
+    const service = objects.find((object) => object.metadata.name === 'lifecycle-guard-metrics') as unknown as { spec: { ports: { port: number }[] } };
+    assert.equal(service.spec.ports[0]?.port, 9300);
+    const ingress = (find(objects, 'NetworkPolicy') as unknown as { spec: { ingress: { from: unknown[] }[] } }).spec.ingress;
+    assert.deepEqual(ingress[0]?.from, [{ ipBlock: { cidr: '10.0.0.0/24' } }]);
+    assert.deepEqual(ingress[1]?.from, [{ namespaceSelector: { matchLabels: { 'lifecycle-guard.io/metrics-access': 'allowed', team: 'monitoring' } } }]);
+    assert.deepEqual(template('networkPolicy.enabled=false').filter((object) => object.kind === 'NetworkPolicy'), []);
   });
 
   test('the chart serves the CRD files of manifests/crds, unchanged', () => {
@@ -184,6 +243,10 @@ describe('helm chart: rendering', () => {
       ['webhook.failurePolicy=Maybe', /webhook\.failurePolicy must be Ignore or Fail/],
       ['webhook.timeoutSeconds=60', /webhook\.timeoutSeconds must be between 1 and 30/],
       ['policy.inline.exclude.namespaces={a}', /set exclude\.namespaces through excludeNamespaces/],
+      ['policy.inline.workloadKinds[0].kind=CloneSet', /set workloadKinds through the value workloadKinds/],
+      ['policy.inline.rules.no-shell-entrypoint.images.pullSecrets=true', /pullSecrets through imageInspection\.readPullSecrets/],
+      ['workloadKinds[0].kind=CloneSet', /workloadKinds\[0\]\.group is missing/],
+      ['metrics.port=8443', /metrics\.port must be a port from 1 to 65535 other than the webhook's 8443/],
     ] as const) {
       const result = helm(['template', 'x', CHART, '--set', set]);
       assert.notEqual(result.code, 0, set);
