@@ -306,6 +306,30 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
     assert.doesNotMatch(webhook.output(), /namespaceSelector/, 'the chart wrote one list to both places');
   });
 
+  test('the API server accepts the chart with every optional value set (server-side dry run)', async () => {
+    // Another release in its own namespace, so that nothing of the installed release is patched.
+    await cluster.kubectl(['create', 'namespace', 'dry-run']);
+    const values = [
+      'crds.install=false',
+      'imageInspection.readPullSecrets=true',
+      'policy.inline.allowSkipAnnotation=false',
+      'networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/24',
+      'metrics.port=9300',
+      'workloadKinds[0].kind=CloneSet',
+      'workloadKinds[0].group=apps.kruise.io',
+      'workloadKinds[0].version=v1alpha1',
+      'workloadKinds[0].resource=clonesets',
+      'workloadKinds[0].podSpecPath=spec.template.spec',
+    ];
+    const rendered = helm(['template', 'lg', CHART, '--namespace', 'dry-run', ...values.flatMap((value) => ['--set', value])]);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    const result = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: rendered.stdout, allowFail: true });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /networkpolicy\.networking\.k8s\.io\/lg-lifecycle-guard created \(server dry run\)/);
+    assert.match(result.stdout, /clusterrole\.rbac\.authorization\.k8s\.io\/lg-lifecycle-guard-image-pull-secrets created \(server dry run\)/);
+    assert.match(result.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/lg-lifecycle-guard created \(server dry run\)/);
+  });
+
   test('a namespaceSelector edited apart from the policy is reported when the policy is (re)read', async () => {
     assert.ok(webhook);
     const selector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'lifecycle-guard', 'apps'] }] };
