@@ -47,6 +47,8 @@ function kustomize(directory: string): K8sObject[] {
 
 const key = (object: K8sObject) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 const find = (objects: K8sObject[], kind: string) => objects.find((object) => object.kind === kind) ?? assert.fail(`no ${kind}`);
+/** The policy of the chart's ConfigMap, as the webhook reads it. */
+const policyOf = (objects: K8sObject[]) => parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
 
 /**
  * What must not drift: everything but labels (Helm adds its own, and an instance label to the
@@ -129,7 +131,6 @@ describe('helm chart: rendering', () => {
 
   test('no drift: imageInspection.readPullSecrets=true renders manifests/overlays/image-pull-secrets, and the policy reads pull secrets', () => {
     const chart = template('imageInspection.readPullSecrets=true', 'crds.install=false');
-    const policyOf = (objects: K8sObject[]) => parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
     assert.equal((policyOf(chart).rules['no-shell-entrypoint'] as { images: { pullSecrets: boolean } }).images.pullSecrets, true);
     assert.equal((policyOf(template()).rules['no-shell-entrypoint'] as { images: { pullSecrets: boolean } }).images.pullSecrets, false);
     // The overlay leaves the policy to the user (its comment says to set pullSecrets); everything else must match.
@@ -147,7 +148,7 @@ describe('helm chart: rendering', () => {
       'workloadKinds[0].resource=clonesets',
       'workloadKinds[0].podSpecPath=spec.template.spec',
     );
-    const policy = parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    const policy = policyOf(objects);
     assert.deepEqual(policy.workloadKinds, [{ kind: 'CloneSet', group: 'apps.kruise.io', version: 'v1alpha1', resource: 'clonesets', podSpecPath: ['spec', 'template', 'spec'], runToCompletion: false }]);
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
       const rules = (find(objects, kind) as unknown as { webhooks: { rules: { apiGroups: string[]; resources: string[]; operations: string[] }[] }[] }).webhooks[0]?.rules ?? [];
@@ -190,7 +191,7 @@ describe('helm chart: rendering', () => {
 
   test('excludeNamespaces drives both the webhooks\' namespaceSelector and the policy; the release namespace is always in', () => {
     const objects = template('excludeNamespaces={kube-system,legacy}');
-    const policy = parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    const policy = policyOf(objects);
     assert.deepEqual(policy.exclude.namespaces, ['kube-system', 'legacy', 'lifecycle-guard']);
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
       const webhook = (find(objects, kind) as unknown as { webhooks: { namespaceSelector: { matchExpressions: { values: string[] }[] } }[] }).webhooks[0];
@@ -216,7 +217,7 @@ describe('helm chart: rendering', () => {
     const webhook = (find(objects, 'ValidatingWebhookConfiguration') as unknown as { webhooks: { failurePolicy: string; timeoutSeconds: number }[] }).webhooks[0];
     assert.equal(webhook?.failurePolicy, 'Fail');
     assert.equal(webhook?.timeoutSeconds, 10);
-    const policy = parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
+    const policy = policyOf(objects);
     assert.equal(policy.mode, 'audit');
     assert.equal(policy.scan.reportFormat, 'OpenReports');
   });
