@@ -58,6 +58,9 @@ function kustomize(directory: string): K8sObject[] {
 
 const key = (object: K8sObject) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 const find = (objects: K8sObject[], kind: string) => objects.find((object) => object.kind === kind) ?? assert.fail(`no ${kind}`);
+/** The policy of the chart's ConfigMap, as the webhook reads it. */
+const policyOf = (objects: K8sObject[]) =>
+  parsePolicy((find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '', 'chart');
 
 /**
  * What must not drift: everything but labels (Helm adds its own, and an instance label to the
@@ -112,6 +115,7 @@ describe('helm chart: rendering', () => {
       ['certificates.mode=cert-manager'],
       ['scanOnly=true', 'crds.install=false'],
       ['policy.existingConfigMap=mine'],
+      ['imageInspection.readPullSecrets=true', 'networkPolicy.enabled=false'],
     ]) {
       const result = helm(['lint', '--strict', CHART, ...set.flatMap((value) => ['--set', value])]);
       assert.equal(result.code, 0, `${set.join(' ')}: ${result.stdout}${result.stderr}`);
@@ -142,6 +146,113 @@ describe('helm chart: rendering', () => {
     assertNoDrift(template('crds.install=false'), kustomize(join(MANIFESTS, 'overlays', 'without-crds')));
   });
 
+  test('no drift: scanOnly=true renders manifests/overlays/scan-only', () => {
+    assertNoDrift(template('scanOnly=true'), kustomize(join(MANIFESTS, 'overlays', 'scan-only')));
+  });
+
+  test('no drift: imageInspection.readPullSecrets=true renders manifests/overlays/image-pull-secrets, and the policy reads pull secrets', () => {
+    const chart = template('imageInspection.readPullSecrets=true', 'crds.install=false');
+    assert.equal((policyOf(chart).rules['no-shell-entrypoint'] as { images: { pullSecrets: boolean } }).images.pullSecrets, true);
+    assert.equal((policyOf(template()).rules['no-shell-entrypoint'] as { images: { pullSecrets: boolean } }).images.pullSecrets, false);
+    // The overlay leaves the policy to the user (its comment says to set pullSecrets); everything else must match.
+    const withoutPolicy = (objects: K8sObject[]) => objects.filter((object) => object.kind !== 'ConfigMap');
+    assertNoDrift(withoutPolicy(chart), withoutPolicy(kustomize(join(MANIFESTS, 'overlays', 'image-pull-secrets'))));
+    const secretRules = chart
+      .filter((object) => object.kind === 'ClusterRole')
+      .flatMap((object) => (object as unknown as { rules: { resources: string[]; verbs: string[] }[] }).rules)
+      .filter((rule) => rule.resources.includes('secrets'));
+    assert.deepEqual(
+      secretRules.map((rule) => rule.verbs),
+      [['get']],
+    );
+  });
+
+  test("workloadKinds: into the policy, both webhooks' rules and the ClusterRole", () => {
+    const objects = template(
+      'workloadKinds[0].kind=CloneSet',
+      'workloadKinds[0].group=apps.kruise.io',
+      'workloadKinds[0].version=v1alpha1',
+      'workloadKinds[0].resource=clonesets',
+      'workloadKinds[0].podSpecPath=spec.template.spec',
+    );
+    const policy = policyOf(objects);
+    assert.deepEqual(policy.workloadKinds, [
+      {
+        kind: 'CloneSet',
+        group: 'apps.kruise.io',
+        version: 'v1alpha1',
+        resource: 'clonesets',
+        podSpecPath: ['spec', 'template', 'spec'],
+        runToCompletion: false,
+      },
+    ]);
+    for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+      const rules =
+        (find(objects, kind) as unknown as { webhooks: { rules: { apiGroups: string[]; resources: string[]; operations: string[] }[] }[] })
+          .webhooks[0]?.rules ?? [];
+      assert.deepEqual(
+        rules.filter((rule) => rule.apiGroups.includes('apps.kruise.io')).map((rule) => [rule.resources, rule.operations]),
+        [[['clonesets'], ['CREATE', 'UPDATE']]],
+        kind,
+      );
+    }
+    const clusterRole = find(objects, 'ClusterRole') as unknown as {
+      rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    };
+    assert.deepEqual(
+      clusterRole.rules.filter((rule) => rule.apiGroups.includes('apps.kruise.io')),
+      [{ apiGroups: ['apps.kruise.io'], resources: ['clonesets'], verbs: ['list'] }],
+    );
+  });
+
+  test('matchConditions: the skip annotation is left to the API server only while the policy honours it', () => {
+    const conditions = (objects: K8sObject[]) =>
+      ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].map((kind) =>
+        (
+          find(objects, kind) as unknown as { webhooks: { matchConditions: { name: string; expression: string }[] }[] }
+        ).webhooks[0]?.matchConditions.map((condition) => condition.name),
+      );
+    assert.deepEqual(conditions(template()), [
+      ['not-skipped', 'not-lifecycle-guard-itself'],
+      ['not-skipped', 'not-lifecycle-guard-itself'],
+    ]);
+    assert.deepEqual(conditions(template('policy.inline.allowSkipAnnotation=false')), [
+      ['not-lifecycle-guard-itself'],
+      ['not-lifecycle-guard-itself'],
+    ]);
+    const other = helm(['template', 'lg', CHART, '--namespace', 'ops']);
+    assert.equal(other.code, 0, other.stderr);
+    const own = (
+      find(parseObjects(other.stdout), 'ValidatingWebhookConfiguration') as unknown as {
+        webhooks: { matchConditions: { expression: string }[] }[];
+      }
+    ).webhooks[0]?.matchConditions[1];
+    assert.equal(own?.expression, "request.userInfo.username != 'system:serviceaccount:ops:lg-lifecycle-guard'");
+  });
+
+  test('metrics.port and networkPolicy values', () => {
+    const objects = template(
+      'metrics.port=9300',
+      'networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/24',
+      'networkPolicy.metricsNamespaceSelector.matchLabels.team=monitoring',
+    );
+    assert.match(JSON.stringify(find(objects, 'Deployment')), /"--metrics-port=9300"/);
+    assert.match(JSON.stringify(find(objects, 'Deployment')), /\{"name":"metrics","containerPort":9300\}/);
+    const service = objects.find((object) => object.metadata.name === 'lifecycle-guard-metrics') as unknown as {
+      spec: { ports: { port: number }[] };
+    };
+    assert.equal(service.spec.ports[0]?.port, 9300);
+    const ingress = (find(objects, 'NetworkPolicy') as unknown as { spec: { ingress: { from: unknown[] }[] } }).spec.ingress;
+    assert.deepEqual(ingress[0]?.from, [{ ipBlock: { cidr: '10.0.0.0/24' } }]);
+    assert.deepEqual(ingress[1]?.from, [
+      { namespaceSelector: { matchLabels: { 'lifecycle-guard.io/metrics-access': 'allowed', team: 'monitoring' } } },
+    ]);
+    assert.deepEqual(
+      template('networkPolicy.enabled=false').filter((object) => object.kind === 'NetworkPolicy'),
+      [],
+    );
+  });
+
   test('the chart serves the CRD files of manifests/crds, unchanged', () => {
     const files = readdirSync(join(CHART, 'crds-files')).sort();
     assert.deepEqual(
@@ -156,10 +267,7 @@ describe('helm chart: rendering', () => {
 
   test("excludeNamespaces drives both the webhooks' namespaceSelector and the policy; the release namespace is always in", () => {
     const objects = template('excludeNamespaces={kube-system,legacy}');
-    const policy = parsePolicy(
-      (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '',
-      'chart',
-    );
+    const policy = policyOf(objects);
     assert.deepEqual(policy.exclude.namespaces, ['kube-system', 'legacy', 'lifecycle-guard']);
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
       const webhook = (
@@ -191,10 +299,7 @@ describe('helm chart: rendering', () => {
     ).webhooks[0];
     assert.equal(webhook?.failurePolicy, 'Fail');
     assert.equal(webhook?.timeoutSeconds, 10);
-    const policy = parsePolicy(
-      (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data['policy.yaml'] ?? '',
-      'chart',
-    );
+    const policy = policyOf(objects);
     assert.equal(policy.mode, 'audit');
     assert.equal(policy.scan.reportFormat, 'OpenReports');
   });
@@ -224,6 +329,10 @@ describe('helm chart: rendering', () => {
       ['webhook.failurePolicy=Maybe', /webhook\.failurePolicy must be Ignore or Fail/],
       ['webhook.timeoutSeconds=60', /webhook\.timeoutSeconds must be between 1 and 30/],
       ['policy.inline.exclude.namespaces={a}', /set exclude\.namespaces through excludeNamespaces/],
+      ['policy.inline.workloadKinds[0].kind=CloneSet', /set workloadKinds through the value workloadKinds/],
+      ['policy.inline.rules.no-shell-entrypoint.images.pullSecrets=true', /pullSecrets through imageInspection\.readPullSecrets/],
+      ['workloadKinds[0].kind=CloneSet', /workloadKinds\[0\]\.group is missing/],
+      ['metrics.port=8443', /metrics\.port must be a port from 1 to 65535 other than the webhook's 8443/],
     ] as const) {
       const result = helm(['template', 'x', CHART, '--set', set]);
       assert.notEqual(result.code, 0, set);
@@ -299,6 +408,36 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.doesNotMatch(legacy.stderr, /Warning/);
     assert.doesNotMatch(webhook.output(), /namespaceSelector/, 'the chart wrote one list to both places');
+  });
+
+  test('the API server accepts the chart with every optional value set (server-side dry run)', async () => {
+    // Another release in its own namespace, so that nothing of the installed release is patched.
+    await cluster.kubectl(['create', 'namespace', 'dry-run']);
+    const values = [
+      'crds.install=false',
+      'imageInspection.readPullSecrets=true',
+      'policy.inline.allowSkipAnnotation=false',
+      'networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/24',
+      'metrics.port=9300',
+      'workloadKinds[0].kind=CloneSet',
+      'workloadKinds[0].group=apps.kruise.io',
+      'workloadKinds[0].version=v1alpha1',
+      'workloadKinds[0].resource=clonesets',
+      'workloadKinds[0].podSpecPath=spec.template.spec',
+    ];
+    const rendered = helm(['template', 'lg', CHART, '--namespace', 'dry-run', ...values.flatMap((value) => ['--set', value])]);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    const result = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: rendered.stdout, allowFail: true });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /networkpolicy\.networking\.k8s\.io\/lg-lifecycle-guard created \(server dry run\)/);
+    assert.match(
+      result.stdout,
+      /clusterrole\.rbac\.authorization\.k8s\.io\/lg-lifecycle-guard-image-pull-secrets created \(server dry run\)/,
+    );
+    assert.match(
+      result.stdout,
+      /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/lg-lifecycle-guard created \(server dry run\)/,
+    );
   });
 
   test('a namespaceSelector edited apart from the policy is reported when the policy is (re)read', async () => {
