@@ -1,4 +1,4 @@
-import { ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import { ListWatch, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../engine/policy.js';
 import type { KubeClients } from './client.js';
@@ -80,7 +80,7 @@ export class PolicyConfigMapWatcher {
     const fieldSelector = `metadata.name=${name}`;
     const informer = new ListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
-      new Watch(this.#clients.config),
+      this.#clients.watch,
       () => this.#clients.core.listNamespacedConfigMap({ namespace, fieldSelector }),
       false,
       undefined,

@@ -1,4 +1,4 @@
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { asObjectArray, asString, getPath } from '../core/types.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
@@ -54,14 +54,13 @@ function isControlledByScannedKind(object: unknown): boolean {
  * validating and mutating alike: for what already runs, a missing preStop delay is a finding too.
  */
 export async function scanCluster(clients: KubeClients, options: ScanOptions): Promise<ScanReport> {
-  const api = KubernetesObjectApi.makeApiClient(clients.config);
   const findings: ScanFinding[] = [];
   const objectsByNamespace: Record<string, number> = {};
   let objects = 0;
   for (const { apiVersion, kind } of SCANNED_KINDS) {
     let continueToken: string | undefined;
     do {
-      const page = await api.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+      const page = await clients.objects.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
         if (isControlledByScannedKind(object)) continue;
@@ -82,7 +81,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   return {
     generatedAt: new Date().toISOString(),
-    cluster: clients.config.getCurrentCluster()?.server ?? '',
+    cluster: clients.server,
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,
