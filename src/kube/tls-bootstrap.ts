@@ -193,24 +193,33 @@ export class TlsBootstrap {
     ];
     let changed = false;
     for (const target of targets) {
-      let configuration;
-      try {
-        configuration = await target.read(target.name);
-      } catch (error) {
-        if (!isStatus(error, 404)) throw error;
-        logger.warn({ configuration: target.name }, 'webhook configuration not found; caBundle not set');
-        continue;
+      for (let attempt = 1; ; attempt += 1) {
+        let configuration;
+        try {
+          configuration = await target.read(target.name);
+        } catch (error) {
+          if (!isStatus(error, 404)) throw error;
+          logger.warn({ configuration: target.name }, 'webhook configuration not found; caBundle not set');
+          break;
+        }
+        const webhooks = configuration.webhooks ?? [];
+        const operations = webhooks.flatMap((webhook, index) => {
+          const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
+          return webhook.clientConfig.caBundle === encoded ? [] : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
+        });
+        if (operations.length === 0) break;
+        try {
+          // The test guards against a concurrent change of the list between read and patch.
+          await target.patch(target.name, [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion }, ...operations]);
+        } catch (error) {
+          // A failed test is 422: another replica changed the configuration in between; read it again.
+          if (isStatus(error, 422) && attempt < 5) continue;
+          throw error;
+        }
+        logger.info({ configuration: target.name, webhooks: operations.length }, 'caBundle updated');
+        changed = true;
+        break;
       }
-      const webhooks = configuration.webhooks ?? [];
-      const operations = webhooks.flatMap((webhook, index) => {
-        const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
-        return webhook.clientConfig.caBundle === encoded ? [] : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
-      });
-      if (operations.length === 0) continue;
-      // The test guards against a concurrent change of the list between read and patch.
-      await target.patch(target.name, [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion }, ...operations]);
-      logger.info({ configuration: target.name, webhooks: operations.length }, 'caBundle updated');
-      changed = true;
     }
     return changed;
   }
