@@ -30,16 +30,13 @@ export class PolicyConfigMapWatcher {
   #lastText: string | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
-  #synced = false;
+  /** Settles with the first successful list: until then the ConfigMap is neither read nor known to be missing. */
+  #listed: () => void = () => undefined;
+  readonly #firstList = new Promise<void>((resolve) => (this.#listed = resolve));
 
   constructor(clients: KubeClients, options: PolicyConfigMapOptions) {
     this.#clients = clients;
     this.#options = options;
-  }
-
-  /** True once the ConfigMap has been read (or found missing) at least once. */
-  get synced(): boolean {
-    return this.#synced;
   }
 
   get source(): string {
@@ -48,7 +45,6 @@ export class PolicyConfigMapWatcher {
 
   #apply(configMap: V1ConfigMap | undefined): void {
     const { logger, onPolicy, onInvalid } = this.#options;
-    this.#synced = true;
     const text = configMap?.data?.[POLICY_KEY];
     if (configMap === undefined || text === undefined) {
       if (this.#lastText === '') return;
@@ -74,14 +70,20 @@ export class PolicyConfigMapWatcher {
     }
   }
 
-  /** Resolves after the first read, so the server starts with the configured policy. */
+  /** Resolves after the first successful read (retried until then), so the server starts with the configured policy. */
   async start(): Promise<void> {
     const { namespace, name, logger, retryMs = 5000 } = this.#options;
     const fieldSelector = `metadata.name=${name}`;
     const informer = new ListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
       this.#clients.watch,
-      () => this.#clients.core.listNamespacedConfigMap({ namespace, fieldSelector }),
+      async () => {
+        const list = await this.#clients.core.listNamespacedConfigMap({ namespace, fieldSelector });
+        // Found missing only by a list that succeeded: a failed one keeps the policy in force.
+        if (list.items.length === 0) this.#apply(undefined);
+        this.#listed();
+        return list;
+      },
       false,
       undefined,
       fieldSelector,
@@ -96,7 +98,7 @@ export class PolicyConfigMapWatcher {
     });
     this.#informer = informer;
     await this.#startInformer(informer);
-    if (informer.list(namespace).length === 0) this.#apply(undefined);
+    await this.#firstList;
   }
 
   async #startInformer(informer: ListWatch<V1ConfigMap>): Promise<void> {
