@@ -71,7 +71,14 @@ async function measureServer(): Promise<autocannon.Result> {
   const body = JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
-    request: { uid: 'bench', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'shop', name: 'web', object: pod },
+    request: {
+      uid: 'bench',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      operation: 'CREATE',
+      namespace: 'shop',
+      name: 'web',
+      object: pod,
+    },
   });
   try {
     return await autocannon({
@@ -91,8 +98,18 @@ async function measureServer(): Promise<autocannon.Result> {
 const evaluationMicros = measureEvaluation();
 const result = await measureServer();
 const rows = [
-  ['evaluate + mutate one Deployment', `${evaluationMicros.toFixed(1)} µs`, `< ${TARGETS.evaluationMicros} µs`, evaluationMicros < TARGETS.evaluationMicros],
-  ['admission requests per second (16 connections)', result.requests.average.toFixed(0), `> ${TARGETS.requestsPerSecond}`, result.requests.average > TARGETS.requestsPerSecond],
+  [
+    'evaluate + mutate one Deployment',
+    `${evaluationMicros.toFixed(1)} µs`,
+    `< ${TARGETS.evaluationMicros} µs`,
+    evaluationMicros < TARGETS.evaluationMicros,
+  ],
+  [
+    'admission requests per second (16 connections)',
+    result.requests.average.toFixed(0),
+    `> ${TARGETS.requestsPerSecond}`,
+    result.requests.average > TARGETS.requestsPerSecond,
+  ],
   ['latency p99', `${result.latency.p99} ms`, `< ${TARGETS.p99Ms} ms`, result.latency.p99 < TARGETS.p99Ms],
   ['errors and non-2xx', String(result.errors + result.non2xx), '0', result.errors + result.non2xx === 0],
 ] as const;

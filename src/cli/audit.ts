@@ -43,7 +43,8 @@ export async function runAudit(options: AuditOptions): Promise<ScanReport> {
     throw new InputError(`cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`);
   }
   const progress = process.stderr.isTTY
-    ? ({ kind, objects }: { kind: string; objects: number }) => process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
+    ? ({ kind, objects }: { kind: string; objects: number }) =>
+        process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
     : undefined;
   let report: ScanReport;
   try {

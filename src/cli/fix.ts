@@ -89,7 +89,13 @@ function lineStart(text: string, offset: number): number {
  * was: a new key goes below the last line of its block mapping, at that mapping's indentation; a
  * replaced scalar is rewritten in place. Undefined when the target is not that simple (flow style).
  */
-function textEditFor(text: string, document: Document.Parsed, path: readonly (string | number)[], operation: Operation, indentSeq: boolean): TextEdit | undefined {
+function textEditFor(
+  text: string,
+  document: Document.Parsed,
+  path: readonly (string | number)[],
+  operation: Operation,
+  indentSeq: boolean,
+): TextEdit | undefined {
   const target = document.getIn(path, true);
   if (operation.op === 'replace') {
     if (!isScalar(target) || target.range === undefined || target.range === null || typeof operation.value === 'object') return undefined;
@@ -97,7 +103,16 @@ function textEditFor(text: string, document: Document.Parsed, path: readonly (st
   }
   const parent = document.getIn(path.slice(0, -1), true);
   const first = isMap(parent) ? parent.items[0] : undefined;
-  if (operation.op !== 'add' || !isMap(parent) || parent.flow || !parent.range || !isNode(first?.key) || !first.key.range || target !== undefined) return undefined;
+  if (
+    operation.op !== 'add' ||
+    !isMap(parent) ||
+    parent.flow ||
+    !parent.range ||
+    !isNode(first?.key) ||
+    !first.key.range ||
+    target !== undefined
+  )
+    return undefined;
   // The first key starts its line, after indentation and perhaps the `- ` of a sequence item.
   const before = text.slice(lineStart(text, first.key.range[0]), first.key.range[0]);
   if (!/^[ -]*$/.test(before)) return undefined;
@@ -136,7 +151,8 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
     changes += mutation.findings.length;
     if (!json && !hasAliases(document)) {
       for (const operation of mutation.patch) {
-        const edit: TextEdit | undefined = edits && textEditFor(file.text, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
+        const edit: TextEdit | undefined =
+          edits && textEditFor(file.text, document, [...path, ...pointerSegments(operation.path)], operation, indentSeq);
         edits = edit === undefined ? undefined : [...(edits ?? []), edit];
         applyToDocument(document, path, operation);
       }

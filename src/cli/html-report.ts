@@ -356,7 +356,11 @@ ${rows}
 </section>`;
 }
 
-function renderRules(byRule: Readonly<Record<string, number>>, findings: readonly ReportFinding[], colors: ReadonlyMap<string, string>): string {
+function renderRules(
+  byRule: Readonly<Record<string, number>>,
+  findings: readonly ReportFinding[],
+  colors: ReadonlyMap<string, string>,
+): string {
   const counts = countBy(findings, (finding) => finding.rule);
   const items = RULES.map(({ meta }) => {
     const count = counts.get(meta.id) ?? byRule[meta.id] ?? 0;

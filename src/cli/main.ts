@@ -6,7 +6,15 @@ import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { parseDuration, parseKubeVersion, parseList, parseNamespacedName, parsePort, parsePositiveInteger, parseSeconds } from './options.js';
+import {
+  parseDuration,
+  parseKubeVersion,
+  parseList,
+  parseNamespacedName,
+  parsePort,
+  parsePositiveInteger,
+  parseSeconds,
+} from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { formatJson, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -28,7 +36,8 @@ function readAll(paths: readonly string[]) {
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
   const result = checkManifests(readAll(paths), policy, options.kubeVersion);
-  for (const error of result.errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  for (const error of result.errors)
+    process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
   const { errors, ...report } = result;
   process.stdout.write(
     options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
@@ -69,7 +78,11 @@ export function buildProgram(): Command {
       .description(description)
       .argument('<paths...>', 'YAML or JSON manifests, directories (searched recursively), or - for stdin')
       .option('--policy <file>', 'policy file (default: the built-in policy)')
-      .option('--kube-version <version>', 'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)', parseKubeVersion);
+      .option(
+        '--kube-version <version>',
+        'target cluster version, e.g. 1.29 (before 1.30 the preStop delay is an exec `sleep`)',
+        parseKubeVersion,
+      );
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
@@ -91,11 +104,21 @@ export function buildProgram(): Command {
       new Option('--hosts <hosts>', 'DNS names and IPs, comma-separated')
         .argParser(parseList)
         .default(
-          ['localhost', '127.0.0.1', ...['', '.lifecycle-guard', '.lifecycle-guard.svc', '.lifecycle-guard.svc.cluster.local'].map((suffix) => `lifecycle-guard${suffix}`)],
+          [
+            'localhost',
+            '127.0.0.1',
+            ...['', '.lifecycle-guard', '.lifecycle-guard.svc', '.lifecycle-guard.svc.cluster.local'].map(
+              (suffix) => `lifecycle-guard${suffix}`,
+            ),
+          ],
           'localhost, 127.0.0.1 and the DNS names of the lifecycle-guard Service',
         ),
     )
-    .addOption(new Option('--validity <duration>', 'lifetime of the serving certificate (the CA lives twice as long)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
+    .addOption(
+      new Option('--validity <duration>', 'lifetime of the serving certificate (the CA lives twice as long)')
+        .argParser(parseDuration)
+        .default(parseDuration('365d'), '365d'),
+    )
     .action(async (options: { out: string; hosts: string[]; validity: number }) => {
       const { generateCertificates, writeCertificates } = await import('../server/certificates.js');
       const bundle = await generateCertificates({ hosts: options.hosts, validityDays: options.validity / 86_400_000 });
@@ -129,13 +152,21 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--policy-configmap <namespace/name>', `policy from this ConfigMap's policy.yaml key, followed live`, parseNamespacedName)
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
-    .option('--namespace <namespace>', 'the webhook\'s own namespace (always excluded)', process.env.POD_NAMESPACE ?? 'lifecycle-guard')
+    .option('--namespace <namespace>', "the webhook's own namespace (always excluded)", process.env.POD_NAMESPACE ?? 'lifecycle-guard')
     .option('--tls-secret <name>', 'keep the CA and serving certificate in this kubernetes.io/tls Secret and set caBundle')
     .option('--service-name <name>', 'Service in front of the webhook (the certificate covers its DNS names)', 'lifecycle-guard')
     .option('--mutating-webhook <name>', 'MutatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
     .option('--validating-webhook <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'lifecycle-guard')
-    .addOption(new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)').argParser(parseDuration).default(parseDuration('365d'), '365d'))
-    .option('--cert-extra-hosts <hosts>', 'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)', parseList)
+    .addOption(
+      new Option('--cert-validity <duration>', 'lifetime of serving certificates (renewed when a third is left)')
+        .argParser(parseDuration)
+        .default(parseDuration('365d'), '365d'),
+    )
+    .option(
+      '--cert-extra-hosts <hosts>',
+      'more DNS names or IPs for the certificate, comma-separated (a webhook reached by URL)',
+      parseList,
+    )
     .option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving this long with /readyz failing', parseSeconds, 5)
     .option('--shutdown-timeout <seconds>', 'then wait this long for in-flight requests', parseSeconds, 20)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
@@ -158,7 +189,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.clean;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT.clean : EXIT.badInput;
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? EXIT.clean
+        : EXIT.badInput;
     }
     if (error instanceof InputError || error instanceof PolicyError) {
       process.stderr.write(`error: ${error.message}\n`);

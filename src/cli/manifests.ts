@@ -36,7 +36,9 @@ export function expandPaths(paths: readonly string[]): string[] {
     try {
       stats = statSync(path);
     } catch (error) {
-      throw new InputError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+      throw new InputError(
+        `${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`,
+      );
     }
     return stats.isDirectory() ? manifestsIn(path) : [path];
   });
@@ -79,7 +81,8 @@ export function parseManifests(path: string, text: string): ManifestFile {
     const lineOf = (node: unknown) => lineCounter.linePos((getPath(node, ['range']) as number[] | undefined)?.[0] ?? 0).line;
     if (isList(value)) {
       (getPath(value, ['items']) as unknown[]).forEach((item, index) => {
-        if (isObject(item)) objects.push({ object: item, document, path: ['items', index], line: lineOf(document.getIn(['items', index], true)) });
+        if (isObject(item))
+          objects.push({ object: item, document, path: ['items', index], line: lineOf(document.getIn(['items', index], true)) });
       });
     } else if (value !== null && value !== undefined) {
       objects.push({ object: value, document, path: [], line: lineOf(document.contents) });

@@ -43,7 +43,12 @@ interface Background {
   stop(): void | Promise<void>;
 }
 
-async function startPolicy(options: ServeOptions, clients: KubeClients | undefined, holder: PolicyHolder, logger: Logger): Promise<Background[]> {
+async function startPolicy(
+  options: ServeOptions,
+  clients: KubeClients | undefined,
+  holder: PolicyHolder,
+  logger: Logger,
+): Promise<Background[]> {
   if (options.policyConfigmap === undefined || clients === undefined) return [];
   const own = (policy: Policy) => withExcludedNamespace(policy, options.namespace);
   const watcher = new PolicyConfigMapWatcher(clients, {
@@ -56,7 +61,11 @@ async function startPolicy(options: ServeOptions, clients: KubeClients | undefin
   return [watcher];
 }
 
-async function startTls(options: ServeOptions, clients: KubeClients | undefined, logger: Logger): Promise<{ files: TlsFiles; background: Background[] }> {
+async function startTls(
+  options: ServeOptions,
+  clients: KubeClients | undefined,
+  logger: Logger,
+): Promise<{ files: TlsFiles; background: Background[] }> {
   if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
     return { files: { certFile: options.tlsCert, keyFile: options.tlsKey }, background: [] };
   }
@@ -85,7 +94,13 @@ async function startTls(options: ServeOptions, clients: KubeClients | undefined,
   return { files, background: [] };
 }
 
-function startScanner(options: ServeOptions, clients: KubeClients, holder: PolicyHolder, cluster: ClusterInfo, logger: Logger): BackgroundScanner {
+function startScanner(
+  options: ServeOptions,
+  clients: KubeClients,
+  holder: PolicyHolder,
+  cluster: ClusterInfo,
+  logger: Logger,
+): BackgroundScanner {
   const lease = new LeaderLease(clients, {
     namespace: options.namespace,
     name: 'lifecycle-guard-reports',
@@ -109,7 +124,8 @@ async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Pr
 /** Composes policy, TLS, cluster access and the server; runs until SIGTERM or SIGINT, then shuts down gracefully. */
 export async function runServe(options: ServeOptions, metrics: Metrics = createMetrics()): Promise<WebhookServer> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new InputError('--tls-cert and --tls-key go together');
-  if (options.policy !== undefined && options.policyConfigmap !== undefined) throw new InputError('--policy and --policy-configmap exclude each other');
+  if (options.policy !== undefined && options.policyConfigmap !== undefined)
+    throw new InputError('--policy and --policy-configmap exclude each other');
   const logger = createLogger(options.logLevel);
   const needsCluster = options.policyConfigmap !== undefined || (options.tlsSecret !== undefined && options.tlsCert === undefined);
   const clients = needsCluster || options.kubeconfig !== undefined ? createClients(loadKubeConfig(options.kubeconfig)) : undefined;
@@ -129,7 +145,12 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     metrics,
     logger,
     cluster: () => cluster,
-    routes: { '/reports': () => scanner?.latest ?? { status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet' } },
+    routes: {
+      '/reports': () =>
+        scanner?.latest ?? {
+          status: scanner === undefined ? 'the background scan needs cluster access (--kubeconfig or in-cluster)' : 'no scan finished yet',
+        },
+    },
     shutdownDelayMs: options.shutdownDelay * 1000,
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
     ...(options.requestTimeout === undefined ? {} : { requestTimeoutMs: options.requestTimeout * 1000 }),

@@ -74,7 +74,8 @@ export function effectiveMode(policy: Policy, rule: Rule): Mode {
 function unwrap(schema: z.ZodType): z.ZodType {
   let inner = schema;
   for (;;) {
-    if (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+    if (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional)
+      inner = inner.unwrap() as z.ZodType;
     else if (inner instanceof z.ZodPipe) inner = inner.out as z.ZodType;
     else return inner;
   }
@@ -121,7 +122,9 @@ export function parsePolicy(text: string, source: string): Policy {
   }
   const value: unknown = document.toJS();
   if (value !== null && value !== undefined && !isObject(value)) {
-    throw new PolicyError(`invalid policy ${source}: expected a mapping of policy keys, got ${Array.isArray(value) ? 'a list' : typeof value}`);
+    throw new PolicyError(
+      `invalid policy ${source}: expected a mapping of policy keys, got ${Array.isArray(value) ? 'a list' : typeof value}`,
+    );
   }
   return policyFromObject(value, source);
 }

@@ -11,14 +11,18 @@ export interface ActiveRule {
 }
 
 export type Selection =
-  | { workload: Workload; rules: ActiveRule[]; skipped?: undefined }
-  | { workload?: Workload; rules: []; skipped: SkipReason };
+  { workload: Workload; rules: ActiveRule[]; skipped?: undefined } | { workload?: Workload; rules: []; skipped: SkipReason };
 
 /** Rule ids named by the opt-out annotation (comma-separated ids, or `all`). */
 function optedOutRules(annotations: Record<string, string>): ReadonlySet<string> {
   const value = annotations[SKIP_ANNOTATION];
   if (value === undefined) return new Set();
-  return new Set(value.split(',').map((id) => id.trim()).filter((id) => id !== ''));
+  return new Set(
+    value
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== ''),
+  );
 }
 
 export interface SelectionOptions {

@@ -75,7 +75,10 @@ export class BackgroundScanner {
     try {
       const report = await scanCluster(this.#clients, { policy, cluster, pageSize: policy.scan.pageSize });
       this.#latest = report;
-      logger.info({ objects: report.summary.objects, findings: report.summary.findings, durationMs: Date.now() - started }, 'scan finished');
+      logger.info(
+        { objects: report.summary.objects, findings: report.summary.findings, durationMs: Date.now() - started },
+        'scan finished',
+      );
       if (policy.scan.reportFormat !== 'none' && (await lease.tryAcquire(Math.max(60, (policy.scan.interval * 2.5) / 1000)))) {
         await writeReports(this.#clients, report, policy.scan.reportFormat, logger);
       }

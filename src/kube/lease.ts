@@ -48,14 +48,21 @@ export class LeaderLease {
         if (!isStatus(error, 404)) throw error;
       }
       if (lease === undefined) {
-        await this.#clients.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new MicroTime(now) } } });
+        await this.#clients.coordination.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new MicroTime(now) } },
+        });
       } else {
         const holder = lease.spec?.holderIdentity;
         const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
         const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
         if (holder !== identity && !expired) return this.#set(false);
         const acquireTime = new MicroTime(holder === identity && lease.spec?.acquireTime ? lease.spec.acquireTime : now);
-        await this.#clients.coordination.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime } } });
+        await this.#clients.coordination.replaceNamespacedLease({
+          name,
+          namespace,
+          body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime } },
+        });
       }
       return this.#set(true);
     } catch (error) {
@@ -66,7 +73,11 @@ export class LeaderLease {
   }
 
   #set(leader: boolean): boolean {
-    if (leader !== this.#leader) this.#options.logger.info({ lease: this.#options.name, identity: this.#options.identity, leader }, leader ? 'became leader' : 'not leader');
+    if (leader !== this.#leader)
+      this.#options.logger.info(
+        { lease: this.#options.name, identity: this.#options.identity, leader },
+        leader ? 'became leader' : 'not leader',
+      );
     this.#leader = leader;
     return leader;
   }

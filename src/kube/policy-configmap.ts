@@ -49,7 +49,12 @@ export class PolicyConfigMapWatcher {
     if (configMap === undefined || text === undefined) {
       if (this.#lastText === '') return;
       this.#lastText = '';
-      logger.warn({ configMap: this.source }, configMap === undefined ? 'policy ConfigMap not found: using the built-in default policy' : `policy ConfigMap has no ${POLICY_KEY}: using the built-in default policy`);
+      logger.warn(
+        { configMap: this.source },
+        configMap === undefined
+          ? 'policy ConfigMap not found: using the built-in default policy'
+          : `policy ConfigMap has no ${POLICY_KEY}: using the built-in default policy`,
+      );
       onPolicy(DEFAULT_POLICY, 'built-in default');
       return;
     }
@@ -64,7 +69,13 @@ export class PolicyConfigMapWatcher {
       onInvalid(error as Error);
       recordEvent(
         this.#clients.core,
-        { apiVersion: 'v1', kind: 'ConfigMap', name: this.#options.name, namespace: this.#options.namespace, ...(configMap.metadata?.uid ? { uid: configMap.metadata.uid } : {}) },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: this.#options.name,
+          namespace: this.#options.namespace,
+          ...(configMap.metadata?.uid ? { uid: configMap.metadata.uid } : {}),
+        },
         { type: 'Warning', reason: 'InvalidPolicy', message: `${(error as Error).message}; the last good policy stays in force` },
       ).catch((eventError: unknown) => logger.warn({ err: eventError }, 'could not record the InvalidPolicy event'));
     }

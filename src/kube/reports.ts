@@ -64,7 +64,12 @@ async function deleteReports(clients: KubeClients, api: (typeof REPORT_APIS)[Rep
   const { group, version, plural } = api;
   let existing: { items?: { metadata?: { name?: string; namespace?: string } }[] };
   try {
-    existing = (await clients.custom.listClusterCustomObject({ group, version, plural, labelSelector: MANAGED_BY_SELECTOR })) as typeof existing;
+    existing = (await clients.custom.listClusterCustomObject({
+      group,
+      version,
+      plural,
+      labelSelector: MANAGED_BY_SELECTOR,
+    })) as typeof existing;
   } catch (error) {
     if (isStatus(error, 404)) return 0; // the other format's CRD is not installed
     throw error;
@@ -85,7 +90,12 @@ async function deleteReports(clients: KubeClients, api: (typeof REPORT_APIS)[Rep
  * Writes one report per namespace, updated in place (never duplicated), and deletes this tool's
  * reports in namespaces that no longer hold anything to report on, and those of the other format.
  */
-export async function writeReports(clients: KubeClients, scan: ScanReport, format: ReportFormat, logger: Logger): Promise<{ written: number; deleted: number }> {
+export async function writeReports(
+  clients: KubeClients,
+  scan: ScanReport,
+  format: ReportFormat,
+  logger: Logger,
+): Promise<{ written: number; deleted: number }> {
   const { group, version, plural } = REPORT_APIS[format];
   let written = 0;
   for (const body of buildReports(scan, format)) {
@@ -94,7 +104,8 @@ export async function writeReports(clients: KubeClients, scan: ScanReport, forma
       try {
         const existing = (await clients.custom
           .getNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME })
-          .catch((error: unknown) => (isStatus(error, 404) ? undefined : Promise.reject(error)))) as { metadata?: { resourceVersion?: string } } | undefined;
+          .catch((error: unknown) => (isStatus(error, 404) ? undefined : Promise.reject(error)))) as
+          { metadata?: { resourceVersion?: string } } | undefined;
         if (existing === undefined) {
           await clients.custom.createNamespacedCustomObject({ group, version, namespace, plural, body });
         } else {

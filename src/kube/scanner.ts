@@ -60,7 +60,18 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   for (const { apiVersion, kind } of SCANNED_KINDS) {
     let continueToken: string | undefined;
     do {
-      const page = await clients.objects.list<KubernetesObject>(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, undefined, options.pageSize ?? 500, continueToken);
+      const page = await clients.objects.list<KubernetesObject>(
+        apiVersion,
+        kind,
+        options.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        options.pageSize ?? 500,
+        continueToken,
+      );
       for (const item of page.items) {
         const object = { ...item, apiVersion, kind };
         if (isControlledByScannedKind(object)) continue;

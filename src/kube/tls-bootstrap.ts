@@ -57,7 +57,12 @@ function fromSecret(secret: V1Secret): StoredCertificates {
 
 function toSecretData(stored: StoredCertificates): Record<string, string> {
   const encode = (text: string) => Buffer.from(text).toString('base64');
-  return { 'ca.crt': encode(stored.caBundle), 'ca.key': encode(stored.caKey), 'tls.crt': encode(stored.serving.cert), 'tls.key': encode(stored.serving.key) };
+  return {
+    'ca.crt': encode(stored.caBundle),
+    'ca.key': encode(stored.caKey),
+    'tls.crt': encode(stored.serving.cert),
+    'tls.key': encode(stored.serving.key),
+  };
 }
 
 function isExpired(pem: string, now: Date): boolean {
@@ -97,7 +102,13 @@ export class TlsBootstrap {
 
   get hosts(): string[] {
     const { serviceName: name, namespace } = this.#options;
-    return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, ...(this.#options.extraHosts ?? [])];
+    return [
+      name,
+      `${name}.${namespace}`,
+      `${name}.${namespace}.svc`,
+      `${name}.${namespace}.svc.cluster.local`,
+      ...(this.#options.extraHosts ?? []),
+    ];
   }
 
   get files() {
@@ -151,7 +162,12 @@ export class TlsBootstrap {
         apiVersion: 'v1',
         kind: 'Secret',
         type: 'kubernetes.io/tls',
-        metadata: { name: secretName, namespace, labels: { 'app.kubernetes.io/name': 'lifecycle-guard' }, ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}) },
+        metadata: {
+          name: secretName,
+          namespace,
+          labels: { 'app.kubernetes.io/name': 'lifecycle-guard' },
+          ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}),
+        },
         data: toSecretData(next),
       };
       try {
@@ -188,8 +204,16 @@ export class TlsBootstrap {
     const { mutatingWebhook, validatingWebhook, logger } = this.#options;
     const patchOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const targets = [
-      { name: mutatingWebhook, read: (name: string) => this.#clients.admission.readMutatingWebhookConfiguration({ name }), patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }, patchOptions) },
-      { name: validatingWebhook, read: (name: string) => this.#clients.admission.readValidatingWebhookConfiguration({ name }), patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }, patchOptions) },
+      {
+        name: mutatingWebhook,
+        read: (name: string) => this.#clients.admission.readMutatingWebhookConfiguration({ name }),
+        patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }, patchOptions),
+      },
+      {
+        name: validatingWebhook,
+        read: (name: string) => this.#clients.admission.readValidatingWebhookConfiguration({ name }),
+        patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }, patchOptions),
+      },
     ];
     let changed = false;
     for (const target of targets) {
@@ -205,12 +229,17 @@ export class TlsBootstrap {
         const webhooks = configuration.webhooks ?? [];
         const operations = webhooks.flatMap((webhook, index) => {
           const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
-          return webhook.clientConfig.caBundle === encoded ? [] : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
+          return webhook.clientConfig.caBundle === encoded
+            ? []
+            : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
         });
         if (operations.length === 0) break;
         try {
           // The test guards against a concurrent change of the list between read and patch.
-          await target.patch(target.name, [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion }, ...operations]);
+          await target.patch(target.name, [
+            { op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion },
+            ...operations,
+          ]);
         } catch (error) {
           // A failed test is 422: another replica changed the configuration in between; read it again.
           if (isStatus(error, 422) && attempt < 5) continue;

@@ -30,7 +30,9 @@ export const distinctLivenessReadiness: ValidatingRule<z.infer<typeof params>> =
     return longRunningContainers(workload)
       .filter(({ spec }) => {
         const { livenessProbe, readinessProbe } = spec;
-        return isObject(livenessProbe) && isObject(readinessProbe) && isDeepStrictEqual(handlerOf(livenessProbe), handlerOf(readinessProbe));
+        return (
+          isObject(livenessProbe) && isObject(readinessProbe) && isDeepStrictEqual(handlerOf(livenessProbe), handlerOf(readinessProbe))
+        );
       })
       .map((container) => ({ container: container.name, message: 'livenessProbe and readinessProbe run the same check' }));
   },

@@ -7,7 +7,10 @@ import type { ValidatingRule } from './rule.js';
 const params = z
   .object({
     /** Programs treated as shells, by bare name (any path matches). */
-    shells: z.array(z.string().regex(/^[^/\s]+$/, 'a bare program name such as "sh"')).min(1).default([...DEFAULT_SHELLS]),
+    shells: z
+      .array(z.string().regex(/^[^/\s]+$/, 'a bare program name such as "sh"'))
+      .min(1)
+      .default([...DEFAULT_SHELLS]),
   })
   .strict();
 

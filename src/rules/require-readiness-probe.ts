@@ -11,8 +11,7 @@ export const requireReadinessProbe: ValidatingRule<z.infer<typeof params>> = {
     type: 'validating',
     title: 'Readiness probe required',
     why:
-      'Without a readiness probe a container receives traffic before it can serve it, ' +
-      'and rollouts advance on Pods that are broken.',
+      'Without a readiness probe a container receives traffic before it can serve it, ' + 'and rollouts advance on Pods that are broken.',
     fix:
       'Add a readinessProbe (httpGet on a health endpoint, tcpSocket or exec) to the container; ' +
       'livenessProbe and startupProbe do not replace it.',
@@ -25,8 +24,7 @@ export const requireReadinessProbe: ValidatingRule<z.infer<typeof params>> = {
       .filter((container) => !isObject(container.spec.readinessProbe))
       .map((container) => ({
         container: container.name,
-        message:
-          container.role === 'sidecar' ? 'native sidecar has no readinessProbe' : 'has no readinessProbe',
+        message: container.role === 'sidecar' ? 'native sidecar has no readinessProbe' : 'has no readinessProbe',
       }));
   },
 };

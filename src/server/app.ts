@@ -48,7 +48,10 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/readyz', (_req, res) => {
     const ready = deps.isReady?.() ?? true;
-    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
+    res
+      .status(ready ? 200 : 503)
+      .type('text/plain')
+      .send(ready ? 'ok' : 'not ready');
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

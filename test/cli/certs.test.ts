@@ -14,7 +14,9 @@ describe('lifecycle-guard certs', () => {
 
   test('writes a CA and a serving certificate for the given hosts', () => {
     const out = join(dir, 'out');
-    const result = spawnSync(process.execPath, [CLI, 'certs', '--out', out, '--hosts', 'webhook.example,10.0.0.7', '--validity', '30d'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [CLI, 'certs', '--out', out, '--hosts', 'webhook.example,10.0.0.7', '--validity', '30d'], {
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 0, result.stderr);
     const ca = new X509Certificate(readFileSync(join(out, 'ca.crt')));
     const serving = new X509Certificate(readFileSync(join(out, 'tls.crt')));

@@ -93,7 +93,12 @@ describe('check: exit codes', () => {
 
   test('2: a YAML alias bomb is refused, not expanded', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let level = 1; level < 8; level += 1) lines.push(`l${level}: &l${level} [${Array(10).fill(`*${level === 1 ? 'a' : `l${level - 1}`}`).join(', ')}]`);
+    for (let level = 1; level < 8; level += 1)
+      lines.push(
+        `l${level}: &l${level} [${Array(10)
+          .fill(`*${level === 1 ? 'a' : `l${level - 1}`}`)
+          .join(', ')}]`,
+      );
     writeFiles(dir, { 'bomb.yaml': `${lines.join('\n')}\n` });
     const result = runCli(['check', 'bomb.yaml'], { cwd: dir });
     assert.equal(result.status, 2);
@@ -136,7 +141,13 @@ describe('check: exit codes', () => {
   });
 
   test('2: usage errors', () => {
-    for (const args of [['check', '--bogus', 'clean.yaml'], ['check'], ['check', '-o', 'xml', 'clean.yaml'], ['check', '--policy'], ['no-such-command']]) {
+    for (const args of [
+      ['check', '--bogus', 'clean.yaml'],
+      ['check'],
+      ['check', '-o', 'xml', 'clean.yaml'],
+      ['check', '--policy'],
+      ['no-such-command'],
+    ]) {
       const result = runCli(args, { cwd: dir });
       assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.notEqual(result.stderr, '', args.join(' '));
@@ -160,7 +171,14 @@ describe('check -o json', () => {
         message: 'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
         fix: fixOf('no-shell-entrypoint'),
       },
-      { ...common, rule: 'require-readiness-probe', type: 'validating', mode: 'enforce', message: 'has no readinessProbe', fix: fixOf('require-readiness-probe') },
+      {
+        ...common,
+        rule: 'require-readiness-probe',
+        type: 'validating',
+        mode: 'enforce',
+        message: 'has no readinessProbe',
+        fix: fixOf('require-readiness-probe'),
+      },
       {
         ...common,
         rule: 'inject-prestop-delay',
@@ -222,7 +240,12 @@ describe('check: inputs', () => {
     writeFiles(tree, {
       'a.yaml': CLEAN_DEPLOYMENT,
       'nested/deeper/b.yml': DENIED_POD.replace('name: denied', 'name: deep'),
-      'nested/c.json': JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'json-pod' }, spec: { containers: [{ name: 'c', image: 'x' }] } }),
+      'nested/c.json': JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'json-pod' },
+        spec: { containers: [{ name: 'c', image: 'x' }] },
+      }),
       'nested/notes.txt': 'kind: Pod\nspec: {containers: [{name: ignored}]}\n',
       'README.md': '# not a manifest\n',
     });
@@ -232,10 +255,10 @@ describe('check: inputs', () => {
     assert.equal(report.summary.files, 3);
     assert.equal(report.summary.objects, 3);
     assert.deepEqual([...new Set(report.findings.map((finding) => finding.name))].sort(), ['deep', 'json-pod']);
-    assert.deepEqual(
-      [...new Set(report.findings.map((finding) => finding.file))].sort(),
-      [join('nested', 'c.json'), join('nested', 'deeper', 'b.yml')],
-    );
+    assert.deepEqual([...new Set(report.findings.map((finding) => finding.file))].sort(), [
+      join('nested', 'c.json'),
+      join('nested', 'deeper', 'b.yml'),
+    ]);
   });
 
   test('multi-document YAML with comments: every object, each with its line', () => {
@@ -251,7 +274,10 @@ ${MUTATE_ONLY_DEPLOYMENT}`;
     assert.equal(report.summary.objects, 3);
     const lines = Object.fromEntries(report.findings.map((finding) => [finding.name, finding.line]));
     const lineOf = (needle: string) => text.split('\n').indexOf(needle) + 1;
-    assert.deepEqual(lines, { denied: lineOf('# second, denied') + 1, web: lineOf('# Only mutating rules have something to say about this one.') + 1 });
+    assert.deepEqual(lines, {
+      denied: lineOf('# second, denied') + 1,
+      web: lineOf('# Only mutating rules have something to say about this one.') + 1,
+    });
   });
 
   test('kind: List: its items are checked', () => {
@@ -285,17 +311,21 @@ items:
       shell.map((finding) => [finding.name, finding.line]),
       [['one', 4]],
     );
-    assert.deepEqual(
-      [...new Set(report.findings.map((finding) => finding.name))],
-      ['one', 'two'],
-    );
+    assert.deepEqual([...new Set(report.findings.map((finding) => finding.name))], ['one', 'two']);
   });
 
   test('JSON input, including a List', () => {
     const list = {
       apiVersion: 'v1',
       kind: 'List',
-      items: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' }, spec: { template: { spec: { containers: [{ name: 'db', image: 'pg' }] } } } }],
+      items: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: 'db' },
+          spec: { template: { spec: { containers: [{ name: 'db', image: 'pg' }] } } },
+        },
+      ],
     };
     writeFiles(dir, { 'list.json': JSON.stringify(list, null, 2) });
     const result = runCli(['check', '-o', 'json', 'list.json'], { cwd: dir });
@@ -316,7 +346,9 @@ items:
       'flow.yaml': '{apiVersion: v1, kind: Pod, metadata: {name: flow}, spec: {containers: [{name: c, image: x, args: [sh, -c, run]}]}}\n',
     });
     const report = json(runCli(['check', '-o', 'json', 'flow.yaml'], { cwd: dir }).stdout);
-    assert.ok(report.findings.some((finding) => finding.rule === 'no-shell-entrypoint' && finding.name === 'flow' && finding.container === 'c'));
+    assert.ok(
+      report.findings.some((finding) => finding.rule === 'no-shell-entrypoint' && finding.name === 'flow' && finding.container === 'c'),
+    );
   });
 });
 

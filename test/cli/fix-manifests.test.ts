@@ -53,7 +53,10 @@ describe('fixManifests', () => {
       .join('\n');
     assert.equal(removedAgain, text, 'every original line is kept, in order, untouched');
     const sidecar = parse(fixed.text).spec.template.spec.containers[1];
-    assert.deepEqual(sidecar.lifecycle, { postStart: { exec: { command: ['touch', '/tmp/started'] } }, preStop: { sleep: { seconds: 5 } } });
+    assert.deepEqual(sidecar.lifecycle, {
+      postStart: { exec: { command: ['touch', '/tmp/started'] } },
+      preStop: { sleep: { seconds: 5 } },
+    });
   });
 
   test('a replaced value keeps its trailing comment', () => {
@@ -89,7 +92,11 @@ describe('fixManifests', () => {
 
   test('JSON on stdin stays JSON', () => {
     const fixed = fixText('-', '{"kind": "Pod", "spec": {"containers": [{"name": "c"}]}}');
-    assert.equal((JSON.parse(fixed.text) as { spec: { containers: { terminationMessagePolicy: string }[] } }).spec.containers[0]?.terminationMessagePolicy, 'FallbackToLogsOnError');
+    assert.equal(
+      (JSON.parse(fixed.text) as { spec: { containers: { terminationMessagePolicy: string }[] } }).spec.containers[0]
+        ?.terminationMessagePolicy,
+      'FallbackToLogsOnError',
+    );
   });
 
   test('aliases: every use is fixed on its own (a Job sharing a container with a Deployment keeps no preStop)', () => {
@@ -104,9 +111,16 @@ describe('fixManifests', () => {
       '  spec: {template: {spec: {restartPolicy: Never, containers: [*c]}}}',
       '',
     ].join('\n');
-    const fixed = parse(fixText('a.yaml', text).text) as { items: { spec: { template: { spec: { containers: Record<string, unknown>[] } } } }[] };
+    const fixed = parse(fixText('a.yaml', text).text) as {
+      items: { spec: { template: { spec: { containers: Record<string, unknown>[] } } } }[];
+    };
     const [deployment, job] = fixed.items.map((item) => item.spec.template.spec.containers[0]);
-    assert.deepEqual(deployment, { name: 'c', image: 'x', lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: 'FallbackToLogsOnError' });
+    assert.deepEqual(deployment, {
+      name: 'c',
+      image: 'x',
+      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+    });
     assert.deepEqual(job, { name: 'c', image: 'x', terminationMessagePolicy: 'FallbackToLogsOnError' });
   });
 

@@ -35,7 +35,9 @@ describe('fix: YAML', () => {
   });
 
   test('applies the mutating rules', () => {
-    const fixed = parse(first) as { spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Record<string, unknown>[] } } } };
+    const fixed = parse(first) as {
+      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Record<string, unknown>[] } } };
+    };
     const spec = fixed.spec.template.spec;
     assert.equal(spec.terminationGracePeriodSeconds, 15);
     assert.deepEqual(spec.containers[0]?.lifecycle, { preStop: { sleep: { seconds: 5 } } });
@@ -59,7 +61,10 @@ describe('fix: YAML', () => {
   });
 
   test('keeps key order (labels zeta before alpha, new keys after the existing ones)', () => {
-    const fixed = parse(first) as { metadata: { labels: Record<string, string> }; spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+    const fixed = parse(first) as {
+      metadata: { labels: Record<string, string> };
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
     assert.deepEqual(Object.keys(fixed), ['apiVersion', 'kind', 'metadata', 'spec']);
     assert.deepEqual(Object.keys(fixed.metadata.labels), ['zeta', 'alpha']);
     assert.deepEqual(Object.keys(fixed.spec.template.spec.containers[0] ?? {}), [
@@ -189,7 +194,9 @@ items:
     const out = fix(['flow.yaml']).stdout;
     assert.match(out, /# one line/);
     assert.deepEqual((parse(out) as { spec: unknown }).spec, {
-      containers: [{ name: 'c', image: 'x', lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: 'FallbackToLogsOnError' }],
+      containers: [
+        { name: 'c', image: 'x', lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: 'FallbackToLogsOnError' },
+      ],
     });
     assert.equal(mutationsLeft('flow.fixed.yaml', out), 0);
   });

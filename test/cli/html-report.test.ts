@@ -39,8 +39,20 @@ const sample = report(
     finding({ namespace: 'payments', name: 'checkout', rule: 'no-shell-entrypoint', message: 'runs `sh -c` as PID 1' }),
     finding({ namespace: 'payments', name: 'ledger', rule: 'require-readiness-probe', mode: 'audit', message: 'has no readinessProbe' }),
     finding({ namespace: 'payments', name: 'ledger', rule: 'inject-prestop-delay', message: 'adds a preStop sleep of 5s' }),
-    finding({ namespace: 'shop', name: MALICIOUS_NAME, rule: 'no-shell-entrypoint', container: QUOTES, message: `a <b>bold</b> & "quoted" 'message'` }),
-    finding({ namespace: 'batch', kind: 'CronJob', name: 'nightly', rule: 'termination-message-fallback', message: 'sets terminationMessagePolicy to FallbackToLogsOnError' }),
+    finding({
+      namespace: 'shop',
+      name: MALICIOUS_NAME,
+      rule: 'no-shell-entrypoint',
+      container: QUOTES,
+      message: `a <b>bold</b> & "quoted" 'message'`,
+    }),
+    finding({
+      namespace: 'batch',
+      kind: 'CronJob',
+      name: 'nightly',
+      rule: 'termination-message-fallback',
+      message: 'sets terminationMessagePolicy to FallbackToLogsOnError',
+    }),
   ],
   ['batch', 'payments', 'quiet', 'shop'],
 );

@@ -19,7 +19,8 @@ describe('parseManifests', () => {
   });
 
   test('kind: List and typed lists (PodList) hold their objects in items', () => {
-    const text = 'kind: List\nitems:\n- kind: Pod\n  metadata: {name: a}\n- 5\n- kind: Pod\n  metadata: {name: b}\n---\nkind: PodList\nitems: [{kind: Pod, metadata: {name: c}}]\n';
+    const text =
+      'kind: List\nitems:\n- kind: Pod\n  metadata: {name: a}\n- 5\n- kind: Pod\n  metadata: {name: b}\n---\nkind: PodList\nitems: [{kind: Pod, metadata: {name: c}}]\n';
     const file = parseManifests('l.yaml', text);
     assert.deepEqual(
       file.objects.map(({ object, line, path }) => [objectIdentity(object).name, line, path]),
@@ -32,7 +33,10 @@ describe('parseManifests', () => {
   });
 
   test('JSON and flow style', () => {
-    assert.equal(objectIdentity(parseManifests('p.json', '{"kind":"Pod","metadata":{"name":"j","namespace":"n"}}').objects[0]?.object).namespace, 'n');
+    assert.equal(
+      objectIdentity(parseManifests('p.json', '{"kind":"Pod","metadata":{"name":"j","namespace":"n"}}').objects[0]?.object).namespace,
+      'n',
+    );
     assert.equal(objectIdentity(parseManifests('f.yaml', '{kind: Pod, metadata: {name: f}}').objects[0]?.object).name, 'f');
   });
 
@@ -44,7 +48,8 @@ describe('parseManifests', () => {
   });
 
   test('objectIdentity never throws', () => {
-    for (const value of [null, 'x', 1, [], { kind: 3, metadata: 'x' }]) assert.deepEqual(objectIdentity(value), { kind: '', namespace: '', name: '' });
+    for (const value of [null, 'x', 1, [], { kind: 3, metadata: 'x' }])
+      assert.deepEqual(objectIdentity(value), { kind: '', namespace: '', name: '' });
     assert.equal(objectIdentity({ metadata: { generateName: 'g-' } }).name, 'g-');
   });
 });
@@ -66,7 +71,10 @@ describe('expandPaths and readManifests', () => {
 
   test('files and - pass through; a missing path is an InputError', () => {
     assert.deepEqual(expandPaths(['-', join(dir, 'a', 'x.txt')]), ['-', join(dir, 'a', 'x.txt')]);
-    assert.throws(() => expandPaths([join(dir, 'nope.yaml')]), (error: unknown) => error instanceof InputError && /nope\.yaml: no such file or directory/.test(error.message));
+    assert.throws(
+      () => expandPaths([join(dir, 'nope.yaml')]),
+      (error: unknown) => error instanceof InputError && /nope\.yaml: no such file or directory/.test(error.message),
+    );
   });
 
   test('- reads stdin through the given reader', () => {

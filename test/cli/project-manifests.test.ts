@@ -13,8 +13,13 @@ test('lifecycle-guard check manifests/ is clean, with no namespace excluded and 
   const dir = mkdtempSync(join(tmpdir(), 'lg-own-'));
   try {
     const policy = join(dir, 'strict.yaml');
-    writeFileSync(policy, 'exclude:\n  namespaces: []\nallowSkipAnnotation: false\nrules:\n  distinct-liveness-readiness: {mode: enforce}\n');
-    const result = spawnSync(process.execPath, [CLI, 'check', join(ROOT, 'manifests'), '--policy', policy, '-o', 'json'], { encoding: 'utf8' });
+    writeFileSync(
+      policy,
+      'exclude:\n  namespaces: []\nallowSkipAnnotation: false\nrules:\n  distinct-liveness-readiness: {mode: enforce}\n',
+    );
+    const result = spawnSync(process.execPath, [CLI, 'check', join(ROOT, 'manifests'), '--policy', policy, '-o', 'json'], {
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const report = JSON.parse(result.stdout);
     assert.deepEqual(report.findings, [], 'no violation and nothing the mutating webhook would change');

@@ -7,13 +7,23 @@ import { reportFinding } from '../helpers/findings.js';
 
 const ESC = '\u001b[';
 
-const finding = (overrides: Partial<ReportFinding>): ReportFinding => reportFinding({ file: 'a.yaml', line: 3, kind: 'Pod', container: 'app', ...overrides });
+const finding = (overrides: Partial<ReportFinding>): ReportFinding =>
+  reportFinding({ file: 'a.yaml', line: 3, kind: 'Pod', container: 'app', ...overrides });
 
 const findings = [
   finding({}),
   finding({ rule: 'require-readiness-probe', mode: 'audit', message: 'has no readinessProbe', fix: 'add one' }),
   finding({ rule: 'inject-prestop-delay', type: 'mutating', container: '', message: 'raises terminationGracePeriodSeconds' }),
-  finding({ file: 'b.yaml', line: 1, kind: 'Deployment', namespace: '', name: 'api', rule: 'termination-message-fallback', type: 'mutating', message: 'sets it' }),
+  finding({
+    file: 'b.yaml',
+    line: 1,
+    kind: 'Deployment',
+    namespace: '',
+    name: 'api',
+    rule: 'termination-message-fallback',
+    type: 'mutating',
+    message: 'sets it',
+  }),
 ];
 const report: Report = { findings, summary: { files: 2, ...summarize(2, findings) } };
 
@@ -30,7 +40,11 @@ describe('styleFor: colours only on a terminal', () => {
       [{ isTTY: true }, { TERM: 'dumb' }],
     ] as const) {
       const style = styleFor(stream, env);
-      assert.equal(style.red('x') + style.yellow('y') + style.cyan('z') + style.bold('b') + style.dim('d'), 'xyzbd', JSON.stringify([stream, env]));
+      assert.equal(
+        style.red('x') + style.yellow('y') + style.cyan('z') + style.bold('b') + style.dim('d'),
+        'xyzbd',
+        JSON.stringify([stream, env]),
+      );
     }
   });
 });

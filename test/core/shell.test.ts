@@ -25,7 +25,11 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
     // launchers
     ['/usr/bin/env sh', ['/usr/bin/env', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
     ['env bash', ['env', 'bash', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
-    ['env with -i and NAME=value', ['/usr/bin/env', '-i', 'PORT=80', 'A_B=1', '/bin/sh', '-c', 'run'], { shell: '/bin/sh', flag: '-c', script: 'run' }],
+    [
+      'env with -i and NAME=value',
+      ['/usr/bin/env', '-i', 'PORT=80', 'A_B=1', '/bin/sh', '-c', 'run'],
+      { shell: '/bin/sh', flag: '-c', script: 'run' },
+    ],
     ['env -u NAME', ['env', '-u', 'HOME', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
     ['busybox sh', ['busybox', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run' }],
     ['/bin/busybox ash', ['/bin/busybox', 'ash', '-c', 'run'], { shell: 'ash', flag: '-c', script: 'run' }],

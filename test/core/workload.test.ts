@@ -61,7 +61,10 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
     const workload = describeWorkload({
       kind: 'CronJob',
       metadata: { name: 'c' },
-      spec: { template: { spec: { containers: [{ name: 'wrong-place' }] } }, jobTemplate: { spec: { template: { spec: { containers: [{ name: 'right' }] } } } } },
+      spec: {
+        template: { spec: { containers: [{ name: 'wrong-place' }] } },
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: 'right' }] } } } },
+      },
     });
     assert.deepEqual(
       workload?.containers.map(({ name }) => name),
@@ -70,7 +73,11 @@ describe('describeWorkload: every pod-bearing kind, pod template at its usual pa
   });
 
   test('Pod: the pod spec is spec', () => {
-    const workload = describeWorkload({ kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }], template: { spec: { containers: [{ name: 'no' }] } } } });
+    const workload = describeWorkload({
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'c' }], template: { spec: { containers: [{ name: 'no' }] } } },
+    });
     assert.deepEqual(
       workload?.containers.map(({ name }) => name),
       ['c'],
@@ -140,7 +147,9 @@ describe('describeWorkload: metadata', () => {
   });
 
   test('non-string annotation values are ignored, and a non-map annotations field is no annotation', () => {
-    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { annotations: { a: 1, b: 'x', c: null } }, spec: {} })?.annotations, { b: 'x' });
+    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { annotations: { a: 1, b: 'x', c: null } }, spec: {} })?.annotations, {
+      b: 'x',
+    });
     assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { annotations: 'a=b' }, spec: {} })?.annotations, {});
   });
 
@@ -157,7 +166,10 @@ describe('describeWorkload: metadata', () => {
       { kind: 'ConfigMap', name: 'not-controller' },
       { kind: 'ReplicaSet', name: 'web-5d4f', controller: true },
     ];
-    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: owners }, spec: {} })?.controlledBy, { kind: 'ReplicaSet', name: 'web-5d4f' });
+    assert.deepEqual(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: owners }, spec: {} })?.controlledBy, {
+      kind: 'ReplicaSet',
+      name: 'web-5d4f',
+    });
     assert.equal(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: [owners[0]] }, spec: {} })?.controlledBy, undefined);
     assert.equal(describeWorkload({ kind: 'Pod', metadata: { ownerReferences: 'x' }, spec: {} })?.controlledBy, undefined);
     const deployment = describeWorkload({ ...wrap('Deployment', {}), metadata: { ownerReferences: owners } });

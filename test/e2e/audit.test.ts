@@ -26,7 +26,13 @@ const deployment = (name: string, namespace: string, compliant: boolean) => ({
         terminationGracePeriodSeconds: 30,
         containers: [
           compliant
-            ? { name: 'web', image: 'nginx', readinessProbe: { tcpSocket: { port: 80 } }, lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: 'FallbackToLogsOnError' }
+            ? {
+                name: 'web',
+                image: 'nginx',
+                readinessProbe: { tcpSocket: { port: 80 } },
+                lifecycle: { preStop: { sleep: { seconds: 5 } } },
+                terminationMessagePolicy: 'FallbackToLogsOnError',
+              }
             : { name: 'web', image: 'nginx', command: ['sh', '-c', 'nginx'] },
         ],
       },
@@ -75,12 +81,18 @@ describe('audit reports against a real kube-apiserver', () => {
     cluster = await startControlPlane({ users: [SERVICE_ACCOUNT_USER] });
     for (const namespace of ['team-a', 'team-b', 'team-c']) await cluster.kubectl(['create', 'namespace', namespace]);
     // Workloads that ran before the webhook was registered.
-    await cluster.kubectl(['apply', '-f', '-'], { input: list([deployment('legacy', 'team-a', false), deployment('tidy', 'team-b', true)]) });
+    await cluster.kubectl(['apply', '-f', '-'], {
+      input: list([deployment('legacy', 'team-a', false), deployment('tidy', 'team-b', true)]),
+    });
     const owner = JSON.parse((await cluster.kubectl(['get', 'deployment', 'legacy', '-n', 'team-a', '-o', 'json'])).stdout);
     const replicaSet = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
-      metadata: { name: 'legacy-abc', namespace: 'team-a', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'legacy', uid: owner.metadata.uid, controller: true }] },
+      metadata: {
+        name: 'legacy-abc',
+        namespace: 'team-a',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'legacy', uid: owner.metadata.uid, controller: true }],
+      },
       spec: { selector: { matchLabels: { app: 'legacy' } }, template: owner.spec.template },
     };
     await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(replicaSet) });
@@ -92,17 +104,17 @@ describe('audit reports against a real kube-apiserver', () => {
       ]),
     });
 
-    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await cluster.kubectl(['apply', '-f', join(MANIFESTS_BASE, file)]);
+    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'])
+      await cluster.kubectl(['apply', '-f', join(MANIFESTS_BASE, file)]);
     await cluster.kubectl(['apply', '-k', join(MANIFESTS_BASE, '..', 'crds')]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io', 'crd/reports.openreports.io']);
     // A page size well below the object count: the scan must follow `continue`.
     await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('scan:\n  interval: 1h\n  pageSize: 10\n') });
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations('https://127.0.0.1:1') });
-    webhook = await startWebhook(
-      clusterModeArgs(await cluster.kubeconfigFor(SERVICE_ACCOUNT), dir),
-      () => join(dir, 'ca.crt'),
-      { ...process.env, POD_NAME: 'lifecycle-guard-e2e-0' },
-    );
+    webhook = await startWebhook(clusterModeArgs(await cluster.kubeconfigFor(SERVICE_ACCOUNT), dir), () => join(dir, 'ca.crt'), {
+      ...process.env,
+      POD_NAME: 'lifecycle-guard-e2e-0',
+    });
   });
 
   after(async () => {
@@ -117,13 +129,19 @@ describe('audit reports against a real kube-apiserver', () => {
     const teamA = byNamespace.get('team-a');
     assert.ok(teamA);
     assert.equal(teamA.metadata.name, 'lifecycle-guard');
-    const rules = teamA.results.map((result) => `${result.rule}:${result.result}:${result.resources[0]?.kind}/${result.resources[0]?.name}`).sort();
-    assert.deepEqual(rules, [
-      'inject-prestop-delay:fail:Deployment/legacy',
-      'no-shell-entrypoint:fail:Deployment/legacy',
-      'require-readiness-probe:fail:Deployment/legacy',
-      'termination-message-fallback:fail:Deployment/legacy',
-    ], 'the ReplicaSet and Pod owned by the Deployment are not reported again');
+    const rules = teamA.results
+      .map((result) => `${result.rule}:${result.result}:${result.resources[0]?.kind}/${result.resources[0]?.name}`)
+      .sort();
+    assert.deepEqual(
+      rules,
+      [
+        'inject-prestop-delay:fail:Deployment/legacy',
+        'no-shell-entrypoint:fail:Deployment/legacy',
+        'require-readiness-probe:fail:Deployment/legacy',
+        'termination-message-fallback:fail:Deployment/legacy',
+      ],
+      'the ReplicaSet and Pod owned by the Deployment are not reported again',
+    );
     assert.equal(teamA.summary.fail, 4);
     assert.deepEqual(byNamespace.get('team-b')?.summary, { pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
     assert.deepEqual(byNamespace.get('team-b')?.results ?? [], []);
@@ -143,20 +161,32 @@ describe('audit reports against a real kube-apiserver', () => {
     const report = JSON.parse(body);
     assert.deepEqual(report.namespaces, ['team-a', 'team-b', 'team-c']);
     assert.equal(report.summary.objects, 2 + PODS_IN_BULK);
-    assert.ok(report.findings.some((finding: { name: string; rule: string }) => finding.name === 'legacy' && finding.rule === 'no-shell-entrypoint'));
+    assert.ok(
+      report.findings.some(
+        (finding: { name: string; rule: string }) => finding.name === 'legacy' && finding.rule === 'no-shell-entrypoint',
+      ),
+    );
   });
 
   test('a policy change triggers a new scan: audit mode, an excluded namespace, OpenReports', async () => {
     await cluster.kubectl(['apply', '-f', '-'], {
-      input: policyConfigMap('mode: audit\nexclude:\n  namespaces: [kube-system, kube-public, kube-node-lease, team-b]\nscan:\n  interval: 1h\n  pageSize: 10\n'),
+      input: policyConfigMap(
+        'mode: audit\nexclude:\n  namespaces: [kube-system, kube-public, kube-node-lease, team-b]\nscan:\n  interval: 1h\n  pageSize: 10\n',
+      ),
     });
-    await eventually(async () => {
-      const byNamespace = await reports();
-      return byNamespace.get('team-a')?.summary.warn === 4 && !byNamespace.has('team-b');
-    }, 60_000, 'reports in audit mode, the stale team-b report removed');
+    await eventually(
+      async () => {
+        const byNamespace = await reports();
+        return byNamespace.get('team-a')?.summary.warn === 4 && !byNamespace.has('team-b');
+      },
+      60_000,
+      'reports in audit mode, the stale team-b report removed',
+    );
     assert.ok((await reports()).get('team-a')?.results.every((result) => result.result === 'warn'));
 
-    await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('scan:\n  interval: 1h\n  pageSize: 10\n  reportFormat: OpenReports\n') });
+    await cluster.kubectl(['apply', '-f', '-'], {
+      input: policyConfigMap('scan:\n  interval: 1h\n  pageSize: 10\n  reportFormat: OpenReports\n'),
+    });
     await eventually(async () => (await reports('reports.openreports.io')).size === 3, 60_000, 'OpenReports Reports');
     const teamA = (await reports('reports.openreports.io')).get('team-a');
     assert.equal(teamA?.summary.fail, 4);
@@ -168,11 +198,20 @@ describe('audit reports against a real kube-apiserver', () => {
     const { pino } = await import('pino');
     const { createClients, loadKubeConfig } = await import('../../src/kube/client.js');
     const { LeaderLease } = await import('../../src/kube/lease.js');
-    const held = JSON.parse((await cluster.kubectl(['get', 'lease', 'lifecycle-guard-reports', '-n', 'lifecycle-guard', '-o', 'json'])).stdout);
+    const held = JSON.parse(
+      (await cluster.kubectl(['get', 'lease', 'lifecycle-guard-reports', '-n', 'lifecycle-guard', '-o', 'json'])).stdout,
+    );
     assert.equal(held.spec.holderIdentity, 'lifecycle-guard-e2e-0', 'the webhook that wrote the reports holds the lease');
     // Two more replicas compete for a lease of their own, with a short duration.
     const clients = createClients(loadKubeConfig(cluster.kubeconfigPath));
-    const replica = (identity: string) => new LeaderLease(clients, { namespace: 'lifecycle-guard', name: 'lease-test', identity, durationSeconds: 2, logger: pino({ level: 'silent' }) });
+    const replica = (identity: string) =>
+      new LeaderLease(clients, {
+        namespace: 'lifecycle-guard',
+        name: 'lease-test',
+        identity,
+        durationSeconds: 2,
+        logger: pino({ level: 'silent' }),
+      });
     const [first, second] = [replica('replica-a'), replica('replica-b')];
     assert.equal(await first.tryAcquire(2), true, 'a free lease is acquired');
     assert.equal(await second.tryAcquire(2), false, 'a held lease is not taken');
@@ -221,9 +260,13 @@ describe('audit reports against a real kube-apiserver', () => {
       await page.goto(pathToFileURL(file).href);
       assert.match(await page.title(), /lifecycle/i);
       const text = await page.locator('body').innerText();
-      for (const expected of ['team-a', 'team-c', 'legacy', 'no-shell-entrypoint', 'bulk-0']) assert.ok(text.includes(expected), `report shows ${expected}`);
+      for (const expected of ['team-a', 'team-c', 'legacy', 'no-shell-entrypoint', 'bulk-0'])
+        assert.ok(text.includes(expected), `report shows ${expected}`);
       assert.ok(await page.locator('svg').first().isVisible(), 'the chart is visible');
-      assert.equal(await page.locator('tbody tr:visible').count(), JSON.parse((await runCli(['audit', '-o', 'json'], { ...process.env, KUBECONFIG: cluster.kubeconfigPath })).stdout).findings.length);
+      assert.equal(
+        await page.locator('tbody tr:visible').count(),
+        JSON.parse((await runCli(['audit', '-o', 'json'], { ...process.env, KUBECONFIG: cluster.kubeconfigPath })).stdout).findings.length,
+      );
       await page.screenshot({ path: join(artifacts, 'audit-cluster.png'), fullPage: true });
       assert.deepEqual(requests, [pathToFileURL(file).href], 'the report loads nothing else');
     } finally {

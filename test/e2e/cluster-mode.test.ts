@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
-import { BAD_DEPLOYMENT, clusterModeArgs, MANIFESTS_BASE, policyConfigMap, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';
+import {
+  BAD_DEPLOYMENT,
+  clusterModeArgs,
+  MANIFESTS_BASE,
+  policyConfigMap,
+  SERVICE_ACCOUNT,
+  SERVICE_ACCOUNT_USER,
+} from './harness/manifests.js';
 import { eventually, httpsGet, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 describe('cluster mode against a real kube-apiserver', () => {
@@ -48,7 +55,14 @@ describe('cluster mode against a real kube-apiserver', () => {
     // Point the configurations at the process, keeping the caBundle it wrote.
     for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {
       const path = kind.startsWith('mutating') ? '/mutate' : '/validate';
-      await cluster.kubectl(['patch', kind, 'lifecycle-guard', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig/url', value: `${webhook.url}${path}` }])]);
+      await cluster.kubectl([
+        'patch',
+        kind,
+        'lifecycle-guard',
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig/url', value: `${webhook.url}${path}` }]),
+      ]);
     }
     await eventually(async () => (await verdict()) === 'denied', 30_000, 'the webhook to deny');
   });
@@ -60,7 +74,9 @@ describe('cluster mode against a real kube-apiserver', () => {
   });
 
   test('certificates are bootstrapped through the API: Secret, caBundle, and TLS the API server verifies', async () => {
-    const secret = JSON.parse((await cluster.kubectl(['get', 'secret', 'lifecycle-guard-tls', '-n', 'lifecycle-guard', '-o', 'json'])).stdout);
+    const secret = JSON.parse(
+      (await cluster.kubectl(['get', 'secret', 'lifecycle-guard-tls', '-n', 'lifecycle-guard', '-o', 'json'])).stdout,
+    );
     assert.equal(secret.type, 'kubernetes.io/tls');
     for (const key of ['ca.crt', 'tls.crt', 'tls.key']) assert.ok(secret.data[key], `Secret has ${key}`);
     const serving = new X509Certificate(Buffer.from(secret.data['tls.crt'], 'base64'));
@@ -76,7 +92,12 @@ describe('cluster mode against a real kube-apiserver', () => {
   test('kubectl apply -k manifests/ is accepted by the API server; the cert-manager overlay renders', async () => {
     const all = await kubectl(['apply', '-k', join(MANIFESTS_BASE, '..'), '--dry-run=server']);
     assert.equal(all.code, 0, all.stderr);
-    for (const object of ['deployment.apps/lifecycle-guard', 'service/lifecycle-guard', 'poddisruptionbudget.policy/lifecycle-guard', 'validatingwebhookconfiguration.admissionregistration.k8s.io/lifecycle-guard']) {
+    for (const object of [
+      'deployment.apps/lifecycle-guard',
+      'service/lifecycle-guard',
+      'poddisruptionbudget.policy/lifecycle-guard',
+      'validatingwebhookconfiguration.admissionregistration.k8s.io/lifecycle-guard',
+    ]) {
       assert.match(all.stdout, new RegExp(`${object.replace(/[./]/g, '\\$&')} (created|configured|unchanged) \\(server dry run\\)`));
     }
     const certManager = await kubectl(['kustomize', join(MANIFESTS_BASE, '..', 'overlays', 'cert-manager')]);
@@ -88,7 +109,16 @@ describe('cluster mode against a real kube-apiserver', () => {
 
   test('the webhook ServiceAccount can do what the code does and no more', async () => {
     const can = async (...args: string[]) =>
-      (await kubectl(['auth', 'can-i', ...args, `--as=${SERVICE_ACCOUNT}`, '--as-group=system:serviceaccounts', '--as-group=system:authenticated'])).stdout.trim();
+      (
+        await kubectl([
+          'auth',
+          'can-i',
+          ...args,
+          `--as=${SERVICE_ACCOUNT}`,
+          '--as-group=system:serviceaccounts',
+          '--as-group=system:authenticated',
+        ])
+      ).stdout.trim();
     const allowed = [
       ['patch', 'mutatingwebhookconfigurations/lifecycle-guard'],
       ['get', 'validatingwebhookconfigurations/lifecycle-guard'],
@@ -130,12 +160,29 @@ describe('cluster mode against a real kube-apiserver', () => {
 
   test('an invalid ConfigMap keeps the last good policy and produces an Event and a metric', async () => {
     await cluster.kubectl(['apply', '-f', '-'], { input: policyConfigMap('mode: bogus\n') });
-    await eventually(async () => {
-      const events = JSON.parse(
-        (await cluster.kubectl(['get', 'events', '-n', 'lifecycle-guard', '--field-selector', 'involvedObject.name=lifecycle-guard-policy', '-o', 'json'])).stdout,
-      );
-      return events.items.some((event: { reason: string; message: string }) => event.reason === 'InvalidPolicy' && event.message.includes('mode'));
-    }, 20_000, 'the InvalidPolicy event');
+    await eventually(
+      async () => {
+        const events = JSON.parse(
+          (
+            await cluster.kubectl([
+              'get',
+              'events',
+              '-n',
+              'lifecycle-guard',
+              '--field-selector',
+              'involvedObject.name=lifecycle-guard-policy',
+              '-o',
+              'json',
+            ])
+          ).stdout,
+        );
+        return events.items.some(
+          (event: { reason: string; message: string }) => event.reason === 'InvalidPolicy' && event.message.includes('mode'),
+        );
+      },
+      20_000,
+      'the InvalidPolicy event',
+    );
     assert.equal(await verdict(), 'warned', 'the last good policy (audit) stays in force');
     assert.match(webhook.output(), /policy refused/);
     const metrics = await httpsGetText(`${webhook.url}/metrics`, readFileSync(join(dir, 'ca.crt')));
@@ -183,12 +230,18 @@ describe('cluster mode against a real kube-apiserver', () => {
     await cluster.kubectl(['delete', 'secret', 'lifecycle-guard-tls', '-n', 'lifecycle-guard']);
     const dirs = [mkdtempSync(join(tmpdir(), 'lg-replica-a-')), mkdtempSync(join(tmpdir(), 'lg-replica-b-'))];
     const kubeconfig = await cluster.kubeconfigFor(SERVICE_ACCOUNT);
-    const replicas = await Promise.all(dirs.map((certDir) => startWebhook(clusterModeArgs(kubeconfig, certDir), () => join(certDir, 'ca.crt'))));
+    const replicas = await Promise.all(
+      dirs.map((certDir) => startWebhook(clusterModeArgs(kubeconfig, certDir), () => join(certDir, 'ca.crt'))),
+    );
     try {
-      await eventually(async () => {
-        const stored = Buffer.from((await secretData())['tls.crt'] ?? '', 'base64').toString();
-        return dirs.every((certDir) => readFileSync(join(certDir, 'tls.crt'), 'utf8') === stored);
-      }, 30_000, 'every replica to serve the certificate in the Secret');
+      await eventually(
+        async () => {
+          const stored = Buffer.from((await secretData())['tls.crt'] ?? '', 'base64').toString();
+          return dirs.every((certDir) => readFileSync(join(certDir, 'tls.crt'), 'utf8') === stored);
+        },
+        30_000,
+        'every replica to serve the certificate in the Secret',
+      );
       const secrets = JSON.parse((await cluster.kubectl(['get', 'secrets', '-n', 'lifecycle-guard', '-o', 'json'])).stdout).items;
       assert.equal(secrets.length, 1, 'one Secret, not one per replica');
     } finally {

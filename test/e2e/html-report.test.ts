@@ -29,20 +29,92 @@ type Row = [namespace: string, kind: string, name: string, container: string, ru
 // 3 namespaces, 4 rules, validating (enforce and audit) and mutating findings; one name that
 // tries to inject markup, to see it shown as text.
 const ROWS: Row[] = [
-  ['payments', 'Deployment', 'checkout-api', 'api', 'no-shell-entrypoint', 'enforce', 'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period'],
-  ['payments', 'Deployment', 'checkout-api', 'api', 'inject-prestop-delay', 'enforce', 'adds a preStop sleep of 5s (lifecycle.preStop.sleep.seconds)'],
-  ['payments', 'Deployment', 'checkout-api', '', 'inject-prestop-delay', 'enforce', 'raises terminationGracePeriodSeconds from 10 to 35 (5s delay + 30s to shut down)'],
+  [
+    'payments',
+    'Deployment',
+    'checkout-api',
+    'api',
+    'no-shell-entrypoint',
+    'enforce',
+    'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
+  ],
+  [
+    'payments',
+    'Deployment',
+    'checkout-api',
+    'api',
+    'inject-prestop-delay',
+    'enforce',
+    'adds a preStop sleep of 5s (lifecycle.preStop.sleep.seconds)',
+  ],
+  [
+    'payments',
+    'Deployment',
+    'checkout-api',
+    '',
+    'inject-prestop-delay',
+    'enforce',
+    'raises terminationGracePeriodSeconds from 10 to 35 (5s delay + 30s to shut down)',
+  ],
   ['payments', 'StatefulSet', 'ledger', 'postgres', 'require-readiness-probe', 'audit', 'has no readinessProbe'],
-  ['payments', 'StatefulSet', 'ledger', 'postgres', 'termination-message-fallback', 'enforce', 'sets terminationMessagePolicy to FallbackToLogsOnError'],
+  [
+    'payments',
+    'StatefulSet',
+    'ledger',
+    'postgres',
+    'termination-message-fallback',
+    'enforce',
+    'sets terminationMessagePolicy to FallbackToLogsOnError',
+  ],
   ['payments', 'Deployment', 'fraud-scorer', 'model', 'require-readiness-probe', 'audit', 'has no readinessProbe'],
   ['payments', 'Deployment', 'fraud-scorer', 'envoy', 'require-readiness-probe', 'audit', 'native sidecar has no readinessProbe'],
-  ['shop', 'Deployment', 'storefront', 'web', 'no-shell-entrypoint', 'enforce', 'runs `bash -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period'],
-  ['shop', 'Deployment', 'storefront', 'web', 'termination-message-fallback', 'enforce', 'sets terminationMessagePolicy to FallbackToLogsOnError'],
-  ['shop', 'DaemonSet', '<script>alert("x")</script>', 'agent', 'no-shell-entrypoint', 'enforce', 'runs `sh -c` as PID 1 & <b>not</b> bold'],
+  [
+    'shop',
+    'Deployment',
+    'storefront',
+    'web',
+    'no-shell-entrypoint',
+    'enforce',
+    'runs `bash -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
+  ],
+  [
+    'shop',
+    'Deployment',
+    'storefront',
+    'web',
+    'termination-message-fallback',
+    'enforce',
+    'sets terminationMessagePolicy to FallbackToLogsOnError',
+  ],
+  [
+    'shop',
+    'DaemonSet',
+    '<script>alert("x")</script>',
+    'agent',
+    'no-shell-entrypoint',
+    'enforce',
+    'runs `sh -c` as PID 1 & <b>not</b> bold',
+  ],
   ['shop', 'Deployment', 'basket', 'app', 'inject-prestop-delay', 'enforce', 'adds a preStop exec `sleep 5`'],
   ['data-pipeline', 'StatefulSet', 'kafka-connect', 'connect', 'require-readiness-probe', 'audit', 'has no readinessProbe'],
-  ['data-pipeline', 'Deployment', 'airflow-scheduler', 'scheduler', 'no-shell-entrypoint', 'enforce', 'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period'],
-  ['data-pipeline', 'Deployment', 'airflow-scheduler', 'scheduler', 'termination-message-fallback', 'enforce', 'sets terminationMessagePolicy to FallbackToLogsOnError'],
+  [
+    'data-pipeline',
+    'Deployment',
+    'airflow-scheduler',
+    'scheduler',
+    'no-shell-entrypoint',
+    'enforce',
+    'runs `sh -c` as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
+  ],
+  [
+    'data-pipeline',
+    'Deployment',
+    'airflow-scheduler',
+    'scheduler',
+    'termination-message-fallback',
+    'enforce',
+    'sets terminationMessagePolicy to FallbackToLogsOnError',
+  ],
 ];
 
 const findings: ReportFinding[] = ROWS.map(([namespace, kind, name, container, rule, mode, message]) => ({
@@ -94,7 +166,11 @@ interface Opened {
 }
 
 /** Writes the report to a file and opens it; any request that is not for a file:// URL is recorded and aborted. */
-async function open(data: AuditReport, file: string, options: { javaScriptEnabled?: boolean; colorScheme?: 'light' | 'dark' } = {}): Promise<Opened> {
+async function open(
+  data: AuditReport,
+  file: string,
+  options: { javaScriptEnabled?: boolean; colorScheme?: 'light' | 'dark' } = {},
+): Promise<Opened> {
   const path = join(dir, file);
   await writeFile(path, renderHtmlReport(data));
   const url = pathToFileURL(path).href;
@@ -160,11 +236,25 @@ describe('HTML audit report in headless Chromium', () => {
       assert.ok(barBox && barBox.width > 20, 'a bar has a width');
     }
     // Bars are sorted by count: payments (7), shop (4), data-pipeline (3); longer bars for more findings.
-    assert.deepEqual(await bars.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-namespace'))), ['payments', 'shop', 'data-pipeline']);
+    assert.deepEqual(await bars.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-namespace'))), [
+      'payments',
+      'shop',
+      'data-pipeline',
+    ]);
     const widths = await bars.locator('rect.segment').evaluateAll((nodes) => nodes.length);
     assert.equal(widths, 10, 'segments: payments 4 rules, shop 3, data-pipeline 3');
-    const barWidths = await Promise.all((await bars.all()).map(async (bar) => (await bar.locator('rect.segment').evaluateAll((rects) => rects.reduce((sum, rect) => sum + (rect as SVGRectElement).getBBox().width, 0)))));
-    assert.ok((barWidths[0] ?? 0) > (barWidths[1] ?? 0) && (barWidths[1] ?? 0) > (barWidths[2] ?? 0), `bar lengths ${barWidths.join(', ')}`);
+    const barWidths = await Promise.all(
+      (await bars.all()).map(
+        async (bar) =>
+          await bar
+            .locator('rect.segment')
+            .evaluateAll((rects) => rects.reduce((sum, rect) => sum + (rect as SVGRectElement).getBBox().width, 0)),
+      ),
+    );
+    assert.ok(
+      (barWidths[0] ?? 0) > (barWidths[1] ?? 0) && (barWidths[1] ?? 0) > (barWidths[2] ?? 0),
+      `bar lengths ${barWidths.join(', ')}`,
+    );
     assert.equal(await page.locator('.legend li').count(), RULE_IDS.size);
   });
 
@@ -202,7 +292,9 @@ describe('HTML audit report in headless Chromium', () => {
     await page.getByLabel('Namespace', { exact: true }).selectOption('payments');
     assert.equal(await visibleRows(page), expected.filter((finding) => finding.namespace === 'payments').length);
     await page.getByRole('button', { name: 'Clear' }).click();
-    await page.waitForFunction(() => document.getElementById('shown-count')?.textContent === String(document.querySelectorAll('#findings tbody tr').length));
+    await page.waitForFunction(
+      () => document.getElementById('shown-count')?.textContent === String(document.querySelectorAll('#findings tbody tr').length),
+    );
     assert.equal(await visibleRows(page), findings.length);
     assert.equal(await page.getByLabel('Rule', { exact: true }).inputValue(), '');
   });

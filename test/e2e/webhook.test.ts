@@ -48,17 +48,25 @@ describe('webhook behind a real kube-apiserver', () => {
   async function serveWith(policy: string): Promise<void> {
     await webhook?.stop();
     writeFileSync(join(dir, 'policy.yaml'), policy);
-    webhook = await startWebhook(['--cert-dir', dir, '--policy', join(dir, 'policy.yaml'), '--shutdown-delay', '0'], () => join(dir, 'ca.crt'));
+    webhook = await startWebhook(['--cert-dir', dir, '--policy', join(dir, 'policy.yaml'), '--shutdown-delay', '0'], () =>
+      join(dir, 'ca.crt'),
+    );
     const { readFileSync } = await import('node:fs');
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations(webhook.url, readFileSync(join(dir, 'ca.crt'), 'utf8')) });
   }
 
   /** The API server picks configuration changes up asynchronously: wait until a known-bad object gets the expected answer. */
   async function waitForVerdict(denied: boolean): Promise<void> {
-    await eventually(async () => {
-      const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], BAD_DEPLOYMENT);
-      return denied ? result.code !== 0 && result.stderr.includes('denied the request') : result.code === 0 && result.stderr.includes('Warning:');
-    }, 30_000, denied ? 'the webhook to deny' : 'the webhook to warn');
+    await eventually(
+      async () => {
+        const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], BAD_DEPLOYMENT);
+        return denied
+          ? result.code !== 0 && result.stderr.includes('denied the request')
+          : result.code === 0 && result.stderr.includes('Warning:');
+      },
+      30_000,
+      denied ? 'the webhook to deny' : 'the webhook to warn',
+    );
   }
 
   before(async () => {

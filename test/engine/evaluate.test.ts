@@ -73,7 +73,11 @@ describe('evaluateObject: findings', () => {
   });
 
   test('objects without a pod spec are skipped as not-a-workload', () => {
-    for (const object of [{ kind: 'Service', metadata: { name: 's' } }, { kind: 'ConfigMap' }, { kind: 'Rollout', spec: { template: { spec: { containers: [{}] } } } }]) {
+    for (const object of [
+      { kind: 'Service', metadata: { name: 's' } },
+      { kind: 'ConfigMap' },
+      { kind: 'Rollout', spec: { template: { spec: { containers: [{}] } } } },
+    ]) {
       const evaluation = evaluateObject(object, DEFAULT_POLICY);
       assert.equal(evaluation.skipped, 'not-a-workload');
       assert.deepEqual(evaluation.findings, []);
@@ -129,7 +133,9 @@ describe('skip annotation', () => {
 
   test('on the pod template of a workload', () => {
     const object = wrap('Deployment', { containers: [{ name: 'app', command: ['sh', '-c', 'x'] }] });
-    (object.spec as { template: { metadata: JsonObject } }).template.metadata.annotations = { [SKIP]: 'no-shell-entrypoint,require-readiness-probe' };
+    (object.spec as { template: { metadata: JsonObject } }).template.metadata.annotations = {
+      [SKIP]: 'no-shell-entrypoint,require-readiness-probe',
+    };
     assert.deepEqual(ruleIds(evaluateObject(object, DEFAULT_POLICY).findings), ['inject-prestop-delay', 'termination-message-fallback']);
     (object.spec as { template: { metadata: JsonObject } }).template.metadata.annotations = { [SKIP]: 'all' };
     assert.equal(evaluateObject(object, DEFAULT_POLICY).skipped, 'skip-annotation');
@@ -181,7 +187,9 @@ describe('preexisting findings (UPDATE with oldObject)', () => {
       { name: 'old', command: ['sh', '-c', 'x'], readinessProbe: { tcpSocket: { port: 1 } } },
       { name: 'new', command: ['bash', '-c', 'y'], readinessProbe: { tcpSocket: { port: 1 } } },
     ]);
-    const shell = evaluateObject(object, DEFAULT_POLICY, { oldObject }).findings.filter((finding) => finding.rule === 'no-shell-entrypoint');
+    const shell = evaluateObject(object, DEFAULT_POLICY, { oldObject }).findings.filter(
+      (finding) => finding.rule === 'no-shell-entrypoint',
+    );
     assert.deepEqual(
       shell.map(({ container, preexisting }) => [container, preexisting]),
       [
@@ -203,7 +211,9 @@ describe('preexisting findings (UPDATE with oldObject)', () => {
 
   test('an old object that was fine, or malformed, marks nothing', () => {
     for (const oldObject of [pod([{ name: 'app', command: ['/app'] }]), null, 'garbage', { kind: 'Pod', spec: { containers: 'x' } }]) {
-      const findings = evaluateObject(badPod(), DEFAULT_POLICY, { oldObject }).findings.filter((finding) => finding.rule === 'no-shell-entrypoint');
+      const findings = evaluateObject(badPod(), DEFAULT_POLICY, { oldObject }).findings.filter(
+        (finding) => finding.rule === 'no-shell-entrypoint',
+      );
       assert.equal(findings.length, 1);
       assert.equal(findings[0]?.preexisting, undefined);
     }
@@ -241,7 +251,10 @@ describe('malformed objects never throw', () => {
     ['annotations a list', { kind: 'Pod', metadata: { annotations: ['a'] }, spec: { containers: [{}] } }],
     ['skip annotation not a string', { kind: 'Pod', metadata: { annotations: { [SKIP]: true } }, spec: { containers: [{}] } }],
     ['namespace a number', { kind: 'Pod', metadata: { namespace: 4 }, spec: { containers: [{}] } }],
-    ['ownerReferences malformed', { kind: 'Pod', metadata: { ownerReferences: [null, 1, { controller: true }] }, spec: { containers: [{}] } }],
+    [
+      'ownerReferences malformed',
+      { kind: 'Pod', metadata: { ownerReferences: [null, 1, { controller: true }] }, spec: { containers: [{}] } },
+    ],
     ['Deployment template a string', { kind: 'Deployment', spec: { template: 'x' } }],
     ['CronJob jobTemplate a list', { kind: 'CronJob', spec: { jobTemplate: [] } }],
     ['deeply nested values', pod([{ name: 'a', env: [{ name: 'X', value: { a: { b: { c: [1, [2, [3]]] } } } }] }])],
@@ -265,7 +278,9 @@ describe('malformed objects never throw', () => {
 describe('a rule that throws is reported, not thrown', () => {
   /** Replaces one rule's check/mutate for the duration of `body`. */
   function withBrokenRule(id: string, failure: unknown, body: () => void): void {
-    const rule = RULES.find((candidate) => candidate.meta.id === id) as unknown as Record<'check' | 'mutate', unknown> & { meta: { type: string } };
+    const rule = RULES.find((candidate) => candidate.meta.id === id) as unknown as Record<'check' | 'mutate', unknown> & {
+      meta: { type: string };
+    };
     const key = rule.meta.type === 'mutating' ? 'mutate' : 'check';
     const original = rule[key];
     rule[key] = () => {

@@ -9,13 +9,22 @@ import { mutateObject } from '../../src/engine/mutate.js';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
 import { WORKLOAD_KINDS, wrap } from '../rules/helpers.js';
 
-const script = fc.constantFrom('./server', 'exec ./server', 'set -e; exec ./server', 'exec >/log 2>&1; ./server', 'while true; do sleep 1; done', '');
+const script = fc.constantFrom(
+  './server',
+  'exec ./server',
+  'set -e; exec ./server',
+  'exec >/log 2>&1; ./server',
+  'while true; do sleep 1; done',
+  '',
+);
 
 const command = fc.oneof(
   fc.constant(['/app/server', '--port', '8080']),
   fc.constantFrom(['sh'], ['/bin/bash', '-e']),
   script.map((s) => ['sh', '-c', s]),
-  fc.tuple(fc.constantFrom('/bin/sh', 'bash', '/usr/bin/zsh', 'dash'), fc.constantFrom('-c', '-lc', '-ec', '-xec'), script).map(([shell, flag, s]) => [shell, flag, s]),
+  fc
+    .tuple(fc.constantFrom('/bin/sh', 'bash', '/usr/bin/zsh', 'dash'), fc.constantFrom('-c', '-lc', '-ec', '-xec'), script)
+    .map(([shell, flag, s]) => [shell, flag, s]),
   script.map((s) => ['/usr/bin/env', 'bash', '-c', s]),
   script.map((s) => ['busybox', 'sh', '-c', s]),
   fc.constant(['tini', '--', '/app/server']),
@@ -24,7 +33,11 @@ const command = fc.oneof(
   fc.constant([]),
 );
 
-const args = fc.oneof(fc.constant(['--verbose']), script.map((s) => ['-c', s]), fc.constant(['sh', '-c', './server']));
+const args = fc.oneof(
+  fc.constant(['--verbose']),
+  script.map((s) => ['-c', s]),
+  fc.constant(['sh', '-c', './server']),
+);
 
 const handler = fc.constantFrom<JsonObject>(
   { sleep: { seconds: 3 } },
@@ -63,9 +76,9 @@ const containerFields = fc.record(
   { requiredKeys: ['image'], noNullPrototype: true },
 );
 
-const initFields = fc.tuple(containerFields, fc.option(fc.constantFrom('Always', 'Never'), { nil: undefined })).map(([fields, restartPolicy]) =>
-  restartPolicy === undefined ? fields : { ...fields, restartPolicy },
-);
+const initFields = fc
+  .tuple(containerFields, fc.option(fc.constantFrom('Always', 'Never'), { nil: undefined }))
+  .map(([fields, restartPolicy]) => (restartPolicy === undefined ? fields : { ...fields, restartPolicy }));
 
 /** Names by position (some left out), so that findings can be told apart. */
 function named(prefix: string, containers: JsonObject[], unnamed: number): JsonObject[] {
@@ -109,12 +122,15 @@ const workload = fc
   .map(([kind, spec, meta]) => JSON.parse(JSON.stringify(wrap(kind, spec, meta))) as JsonObject);
 
 const policy = fc
-  .record({
-    seconds: fc.integer({ min: 1, max: 60 }),
-    shutdownWindowSeconds: fc.integer({ min: 1, max: 60 }),
-    action: fc.constantFrom('auto', 'sleep', 'exec'),
-    allowSkipAnnotation: fc.boolean(),
-  }, { noNullPrototype: true })
+  .record(
+    {
+      seconds: fc.integer({ min: 1, max: 60 }),
+      shutdownWindowSeconds: fc.integer({ min: 1, max: 60 }),
+      action: fc.constantFrom('auto', 'sleep', 'exec'),
+      allowSkipAnnotation: fc.boolean(),
+    },
+    { noNullPrototype: true },
+  )
   .map(({ allowSkipAnnotation, ...params }) =>
     policyFromObject(
       { allowSkipAnnotation, rules: { 'inject-prestop-delay': params, 'distinct-liveness-readiness': { mode: 'enforce' } } },
@@ -153,7 +169,11 @@ test('mutateObject: idempotent, its patch reproduces its object, input untouched
         [],
         'the mutated object has no mutating finding',
       );
-      const had = new Set(evaluateObject(object, policy, options).findings.filter((finding) => finding.type === 'validating').map(key));
+      const had = new Set(
+        evaluateObject(object, policy, options)
+          .findings.filter((finding) => finding.type === 'validating')
+          .map(key),
+      );
       const introduced = after.findings.filter((finding) => finding.type === 'validating' && !had.has(key(finding)));
       assert.deepEqual(introduced, [], 'no validating finding that the input did not have');
     }),

@@ -21,7 +21,9 @@ describe('mutateObject', () => {
       ...object,
       spec: {
         terminationGracePeriodSeconds: 15,
-        containers: [{ name: 'app', image: 'nginx', lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: FALLBACK }],
+        containers: [
+          { name: 'app', image: 'nginx', lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: FALLBACK },
+        ],
       },
     });
     assert.deepEqual(
@@ -58,7 +60,9 @@ describe('mutateObject', () => {
   }
 
   test('validating rules never change anything', () => {
-    const object = pod([{ name: 'app', command: ['sh', '-c', 'x'], lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: FALLBACK }]);
+    const object = pod([
+      { name: 'app', command: ['sh', '-c', 'x'], lifecycle: { preStop: { sleep: { seconds: 5 } } }, terminationMessagePolicy: FALLBACK },
+    ]);
     const mutation = mutateObject(object, DEFAULT_POLICY);
     assert.deepEqual(mutation.patch, []);
     assert.deepEqual(mutation.findings, []);
@@ -88,7 +92,10 @@ describe('mutateObject', () => {
   });
 
   test('a rule turned off is not applied', () => {
-    const mutation = mutateObject(pod([{ name: 'app' }]), policyFromObject({ rules: { 'termination-message-fallback': { mode: 'off' } } }, 'p'));
+    const mutation = mutateObject(
+      pod([{ name: 'app' }]),
+      policyFromObject({ rules: { 'termination-message-fallback': { mode: 'off' } } }, 'p'),
+    );
     assert.deepEqual(
       mutation.patch.map((operation) => operation.path),
       ['/spec/containers/0/lifecycle'],
@@ -104,7 +111,10 @@ describe('mutateObject', () => {
   test('idempotent: mutating the result changes nothing', () => {
     const object = wrap('Deployment', {
       terminationGracePeriodSeconds: 2,
-      initContainers: [{ name: 'init', terminationMessagePolicy: 'File' }, { name: 'proxy', restartPolicy: 'Always' }],
+      initContainers: [
+        { name: 'init', terminationMessagePolicy: 'File' },
+        { name: 'proxy', restartPolicy: 'Always' },
+      ],
       containers: [{ name: 'a' }, { name: 'b', lifecycle: { postStart: { exec: { command: ['x'] } } } }],
     });
     const first = mutateObject(object, DEFAULT_POLICY);
@@ -123,11 +133,20 @@ describe('mutateObject', () => {
 
   test('skipped objects come back as they are, with the reason', () => {
     const service = { kind: 'Service', metadata: { name: 's' } };
-    assert.deepEqual(mutateObject(service, DEFAULT_POLICY), { object: service, patch: [], findings: [], errors: [], skipped: 'not-a-workload' });
+    assert.deepEqual(mutateObject(service, DEFAULT_POLICY), {
+      object: service,
+      patch: [],
+      findings: [],
+      errors: [],
+      skipped: 'not-a-workload',
+    });
     const system = wrap('Pod', { containers: [{ name: 'a' }] }, { name: 'p', namespace: 'kube-system' });
     const mutation = mutateObject(system, DEFAULT_POLICY);
     assert.equal(mutation.skipped, 'excluded-namespace');
     assert.equal(mutation.object, system);
-    assert.equal(mutateObject(wrap('Pod', { containers: [{ name: 'a' }] }, { name: 'p' }), DEFAULT_POLICY, { namespace: 'kube-system' }).skipped, 'excluded-namespace');
+    assert.equal(
+      mutateObject(wrap('Pod', { containers: [{ name: 'a' }] }, { name: 'p' }), DEFAULT_POLICY, { namespace: 'kube-system' }).skipped,
+      'excluded-namespace',
+    );
   });
 });

@@ -107,7 +107,10 @@ describe('partial policies take the defaults for the rest', () => {
 
   test("a rule's mode only", () => {
     const policy = policyFromObject({ rules: { 'no-shell-entrypoint': { mode: 'audit' } } }, 'p');
-    assert.deepEqual(policy.rules['no-shell-entrypoint'], { mode: 'audit', shells: [...DEFAULT_POLICY.rules['no-shell-entrypoint']!.shells as string[]] });
+    assert.deepEqual(policy.rules['no-shell-entrypoint'], {
+      mode: 'audit',
+      shells: [...(DEFAULT_POLICY.rules['no-shell-entrypoint']!.shells as string[])],
+    });
   });
 
   test('exclude.namespaces replaces the default list', () => {
@@ -118,24 +121,46 @@ describe('partial policies take the defaults for the rest', () => {
 
   test('every top-level key can be set', () => {
     const policy = parsePolicy(
-      ['mode: off', 'failureMode: deny', 'mutateTemplates: true', 'allowSkipAnnotation: false', 'exclude: {namespaces: [a]}', 'rules: {}'].join('\n'),
+      [
+        'mode: off',
+        'failureMode: deny',
+        'mutateTemplates: true',
+        'allowSkipAnnotation: false',
+        'exclude: {namespaces: [a]}',
+        'rules: {}',
+      ].join('\n'),
       'p',
     );
     const { mode, failureMode, mutateTemplates, allowSkipAnnotation, exclude, rules } = policy;
     assert.deepEqual(
       { mode, failureMode, mutateTemplates, allowSkipAnnotation, exclude, rules },
-      { mode: 'off', failureMode: 'deny', mutateTemplates: true, allowSkipAnnotation: false, exclude: { namespaces: ['a'] }, rules: DEFAULT_POLICY.rules },
+      {
+        mode: 'off',
+        failureMode: 'deny',
+        mutateTemplates: true,
+        allowSkipAnnotation: false,
+        exclude: { namespaces: ['a'] },
+        rules: DEFAULT_POLICY.rules,
+      },
     );
   });
 
   test('JSON is YAML', () => {
-    assert.equal(parsePolicy('{"mode": "audit", "rules": {"inject-prestop-delay": {"action": "exec"}}}', 'p.json').rules['inject-prestop-delay']?.action, 'exec');
+    assert.equal(
+      parsePolicy('{"mode": "audit", "rules": {"inject-prestop-delay": {"action": "exec"}}}', 'p.json').rules['inject-prestop-delay']
+        ?.action,
+      'exec',
+    );
   });
 });
 
 describe('invalid policies name the key and what is allowed', () => {
   const cases: [string, unknown, RegExp[]][] = [
-    ['unknown top-level key', { bogus: 1 }, [/bogus: unknown key \(allowed: [^)]*\bmode, failureMode, mutateTemplates, allowSkipAnnotation, exclude\b[^)]*\brules\b/]],
+    [
+      'unknown top-level key',
+      { bogus: 1 },
+      [/bogus: unknown key \(allowed: [^)]*\bmode, failureMode, mutateTemplates, allowSkipAnnotation, exclude\b[^)]*\brules\b/],
+    ],
     ['misspelt top-level key', { exclusions: {} }, [/exclusions: unknown key/]],
     ['bad global mode', { mode: 'block' }, [/mode:/, /"enforce"\|"audit"\|"off"/]],
     ['bad failureMode', { failureMode: 'ignore' }, [/failureMode:/, /"allow"\|"deny"/]],
@@ -147,15 +172,35 @@ describe('invalid policies name the key and what is allowed', () => {
       { rules: { 'inject-prestop-delay': { delay: 5 } } },
       [/rules\.inject-prestop-delay\.delay: unknown key/, /allowed: seconds, action, shutdownWindowSeconds, mode/],
     ],
-    ['parameter of a rule without parameters', { rules: { 'require-readiness-probe': { seconds: 1 } } }, [/rules\.require-readiness-probe\.seconds: unknown key/, /allowed: mode/]],
-    ['bad rule mode', { rules: { 'require-readiness-probe': { mode: 'on' } } }, [/rules\.require-readiness-probe\.mode:/, /"enforce"\|"audit"\|"off"/]],
-    ['bad action', { rules: { 'inject-prestop-delay': { action: 'wait' } } }, [/rules\.inject-prestop-delay\.action:/, /"auto"\|"sleep"\|"exec"/]],
+    [
+      'parameter of a rule without parameters',
+      { rules: { 'require-readiness-probe': { seconds: 1 } } },
+      [/rules\.require-readiness-probe\.seconds: unknown key/, /allowed: mode/],
+    ],
+    [
+      'bad rule mode',
+      { rules: { 'require-readiness-probe': { mode: 'on' } } },
+      [/rules\.require-readiness-probe\.mode:/, /"enforce"\|"audit"\|"off"/],
+    ],
+    [
+      'bad action',
+      { rules: { 'inject-prestop-delay': { action: 'wait' } } },
+      [/rules\.inject-prestop-delay\.action:/, /"auto"\|"sleep"\|"exec"/],
+    ],
     ['seconds too small', { rules: { 'inject-prestop-delay': { seconds: 0 } } }, [/rules\.inject-prestop-delay\.seconds:/, />=1/]],
     ['seconds too large', { rules: { 'inject-prestop-delay': { seconds: 301 } } }, [/rules\.inject-prestop-delay\.seconds:/, /<=300/]],
     ['seconds not an integer', { rules: { 'inject-prestop-delay': { seconds: 2.5 } } }, [/rules\.inject-prestop-delay\.seconds:/]],
     ['seconds a string', { rules: { 'inject-prestop-delay': { seconds: '5' } } }, [/rules\.inject-prestop-delay\.seconds:/, /number/]],
-    ['shutdownWindowSeconds too large', { rules: { 'inject-prestop-delay': { shutdownWindowSeconds: 3601 } } }, [/shutdownWindowSeconds:/, /<=3600/]],
-    ['shell given as a path', { rules: { 'no-shell-entrypoint': { shells: ['/bin/sh'] } } }, [/rules\.no-shell-entrypoint\.shells\.0:/, /bare program name/]],
+    [
+      'shutdownWindowSeconds too large',
+      { rules: { 'inject-prestop-delay': { shutdownWindowSeconds: 3601 } } },
+      [/shutdownWindowSeconds:/, /<=3600/],
+    ],
+    [
+      'shell given as a path',
+      { rules: { 'no-shell-entrypoint': { shells: ['/bin/sh'] } } },
+      [/rules\.no-shell-entrypoint\.shells\.0:/, /bare program name/],
+    ],
     ['empty shells list', { rules: { 'no-shell-entrypoint': { shells: [] } } }, [/rules\.no-shell-entrypoint\.shells:/]],
     ['unknown key under exclude', { exclude: { namespace: ['a'] } }, [/exclude\.namespace: unknown key/, /allowed: namespaces/]],
     ['namespaces not a list', { exclude: { namespaces: 'kube-system' } }, [/exclude\.namespaces:/, /array/]],
@@ -223,7 +268,11 @@ describe('effectiveMode', () => {
     const policy = policyFromObject(
       {
         mode: 'off',
-        rules: { 'no-shell-entrypoint': { mode: 'enforce' }, 'distinct-liveness-readiness': { mode: 'audit' }, 'inject-prestop-delay': { mode: 'audit' } },
+        rules: {
+          'no-shell-entrypoint': { mode: 'enforce' },
+          'distinct-liveness-readiness': { mode: 'audit' },
+          'inject-prestop-delay': { mode: 'audit' },
+        },
       },
       'p',
     );
@@ -238,6 +287,12 @@ describe('effectiveMode', () => {
   });
 
   test('the opt-in rule is on once its own mode is set', () => {
-    assert.equal(effectiveMode(policyFromObject({ rules: { 'distinct-liveness-readiness': { mode: 'enforce' } } }, 'p'), rule('distinct-liveness-readiness')), 'enforce');
+    assert.equal(
+      effectiveMode(
+        policyFromObject({ rules: { 'distinct-liveness-readiness': { mode: 'enforce' } } }, 'p'),
+        rule('distinct-liveness-readiness'),
+      ),
+      'enforce',
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('BackgroundScanner against a fake API server', () => {
     background.start();
     await settled(api);
     assert.equal(background.latest?.summary.objects, 26);
-    assert.equal(api.calls.filter((call) => call.verb === 'list' && call.resource === 'deployments').length, 3, '26 objects in pages of 10');
+    assert.equal(
+      api.calls.filter((call) => call.verb === 'list' && call.resource === 'deployments').length,
+      3,
+      '26 objects in pages of 10',
+    );
     assert.equal(lease.isLeader, true);
     const reports = api.list(REPORTS);
     assert.deepEqual(reports.map((report) => report.metadata?.namespace).sort(), ['pay', 'shop']);

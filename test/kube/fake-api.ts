@@ -2,7 +2,14 @@
 // semantics that matter for concurrency (resourceVersion, 409 on a stale write or an existing name,
 // 404, 422 on a failed JSON patch test, list pagination, watch events from a resourceVersion, 410 Gone
 // after compaction). Faults and interleavings are injected with `onCall`.
-import { ApiException, KubeConfig, Watch, type CoreV1Event, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  Watch,
+  type CoreV1Event,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { KubeClients } from '../../src/kube/client.js';
 
@@ -103,8 +110,21 @@ export class FakeApiServer {
   }
 
   clients(server = 'https://fake.invalid'): KubeClients {
-    const objectCall = async <T>(verb: Verb, resource: string, namespace: string | undefined, name: string | undefined, run: () => T, body?: object) => {
-      const call: Call = { verb, resource, namespace: namespace ?? '', name: name ?? '', ...(body === undefined ? {} : { body: copy(body) }) };
+    const objectCall = async <T>(
+      verb: Verb,
+      resource: string,
+      namespace: string | undefined,
+      name: string | undefined,
+      run: () => T,
+      body?: object,
+    ) => {
+      const call: Call = {
+        verb,
+        resource,
+        namespace: namespace ?? '',
+        name: name ?? '',
+        ...(body === undefined ? {} : { body: copy(body) }),
+      };
       this.calls.push(call);
       // Every call yields, so concurrent clients interleave as they would over the network.
       await new Promise((resolve) => setImmediate(resolve));
@@ -115,15 +135,24 @@ export class FakeApiServer {
       read: ({ name, namespace = '' }: { name: string; namespace?: string }) =>
         objectCall('get', resource, namespace, name, () => this.#read(resource, namespace, name)),
       create: ({ namespace = '', body }: { namespace?: string; body: object }) =>
-        objectCall('create', resource, namespace, (body as Stored).metadata?.name, () => this.#create(resource, namespace, body as Stored), body),
+        objectCall(
+          'create',
+          resource,
+          namespace,
+          (body as Stored).metadata?.name,
+          () => this.#create(resource, namespace, body as Stored),
+          body,
+        ),
       replace: ({ name, namespace = '', body }: { name: string; namespace?: string; body: object }) =>
         objectCall('replace', resource, namespace, name, () => this.#replace(resource, namespace, name, body as Stored), body),
       patch: ({ name, namespace = '', body }: { name: string; namespace?: string; body: object }) =>
         objectCall('patch', resource, namespace, name, () => this.#patch(resource, namespace, name, body as Operation[]), body),
       delete: ({ name, namespace = '' }: { name: string; namespace?: string }) =>
         objectCall('delete', resource, namespace, name, () => this.#delete(resource, namespace, name)),
-      list: (namespace: string | undefined, options: { fieldSelector?: string; labelSelector?: string; limit?: number; continueToken?: string }) =>
-        objectCall('list', resource, namespace, undefined, () => this.#list(resource, namespace, options)),
+      list: (
+        namespace: string | undefined,
+        options: { fieldSelector?: string; labelSelector?: string; limit?: number; continueToken?: string },
+      ) => objectCall('list', resource, namespace, undefined, () => this.#list(resource, namespace, options)),
     });
     const secrets = crud('secrets');
     const leases = crud('leases');
@@ -149,7 +178,8 @@ export class FakeApiServer {
         readNamespacedSecret: secrets.read,
         createNamespacedSecret: secrets.create,
         replaceNamespacedSecret: secrets.replace,
-        listNamespacedConfigMap: ({ namespace, fieldSelector }) => crud('configmaps').list(namespace, { ...(fieldSelector ? { fieldSelector } : {}) }),
+        listNamespacedConfigMap: ({ namespace, fieldSelector }) =>
+          crud('configmaps').list(namespace, { ...(fieldSelector ? { fieldSelector } : {}) }),
         createNamespacedEvent: (request) => crud('events').create(request) as Promise<CoreV1Event>,
       },
       admission: {
@@ -213,7 +243,11 @@ export class FakeApiServer {
     const previous = this.#collection(resource).get(key(namespace, name));
     const stored: Stored = copy({
       ...object,
-      metadata: { ...object.metadata, uid: previous?.metadata?.uid ?? `uid-${resource}-${namespace}-${name}`, resourceVersion: String(resourceVersion) },
+      metadata: {
+        ...object.metadata,
+        uid: previous?.metadata?.uid ?? `uid-${resource}-${namespace}-${name}`,
+        resourceVersion: String(resourceVersion),
+      },
     });
     this.#collection(resource).set(key(namespace, name), stored);
     this.#record({ resourceVersion, type, resource, object: stored });
@@ -249,7 +283,8 @@ export class FakeApiServer {
       metadata.name = `${metadata.generateName}${this.#generated}`;
     }
     if (metadata.resourceVersion !== undefined) throw apiError(400, 'resourceVersion should not be set on objects to be created');
-    if (this.#collection(resource).has(key(namespace, metadata.name ?? ''))) throw apiError(409, `${resource} "${metadata.name}" already exists`);
+    if (this.#collection(resource).has(key(namespace, metadata.name ?? '')))
+      throw apiError(409, `${resource} "${metadata.name}" already exists`);
     return this.#write(resource, { ...body, metadata }, 'ADDED');
   }
 
@@ -323,7 +358,9 @@ export class FakeApiServer {
     this.calls.push(call);
     const watch: OpenWatch = { resource, namespace, name, callback, done, ended: false };
     const controller = new AbortController();
-    controller.signal.addEventListener('abort', () => this.#end(watch, Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' })));
+    controller.signal.addEventListener('abort', () =>
+      this.#end(watch, Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' })),
+    );
     try {
       await new Promise((resolve) => setImmediate(resolve));
       for (const hook of this.#hooks) await hook(call);

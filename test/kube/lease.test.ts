@@ -8,7 +8,13 @@ const NAMESPACE = 'lifecycle-guard';
 const NAME = 'lifecycle-guard-reports';
 
 function replica(api: FakeApiServer, identity: string): LeaderLease {
-  return new LeaderLease(api.clients(), { namespace: NAMESPACE, name: NAME, identity, durationSeconds: 60, logger: pino({ level: 'silent' }) });
+  return new LeaderLease(api.clients(), {
+    namespace: NAMESPACE,
+    name: NAME,
+    identity,
+    durationSeconds: 60,
+    logger: pino({ level: 'silent' }),
+  });
 }
 
 /** The Lease as another replica wrote it, renewed at `renewTime`. */
@@ -20,7 +26,8 @@ function heldBy(api: FakeApiServer, identity: string, renewTime: Date, durationS
   });
 }
 
-const holder = (api: FakeApiServer) => api.get('leases', NAMESPACE, NAME)?.spec as { holderIdentity?: string; renewTime?: Date; acquireTime?: Date };
+const holder = (api: FakeApiServer) =>
+  api.get('leases', NAMESPACE, NAME)?.spec as { holderIdentity?: string; renewTime?: Date; acquireTime?: Date };
 
 describe('LeaderLease against a fake API server', () => {
   test('a free Lease is created and held; the holder renews it and keeps its acquireTime', async () => {

@@ -18,7 +18,10 @@ async function eventually(condition: () => boolean, what: string): Promise<void>
 }
 
 function configMap(policyText: string | undefined, extra: Record<string, string> = {}) {
-  return { metadata: { name: NAME, namespace: NAMESPACE }, data: { ...(policyText === undefined ? {} : { 'policy.yaml': policyText }), ...extra } };
+  return {
+    metadata: { name: NAME, namespace: NAMESPACE },
+    data: { ...(policyText === undefined ? {} : { 'policy.yaml': policyText }), ...extra },
+  };
 }
 
 const watchers: PolicyConfigMapWatcher[] = [];

@@ -16,7 +16,10 @@ function scan(findings: ScanFinding[], objectsByNamespace: Record<string, number
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,
-    summary: summarize(Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0), findings),
+    summary: summarize(
+      Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0),
+      findings,
+    ),
   };
 }
 
@@ -24,8 +27,22 @@ describe('buildReports', () => {
   const findings = [
     finding({}),
     finding({ rule: 'inject-prestop-delay', type: 'mutating', message: 'adds a preStop sleep of 5s' }),
-    finding({ namespace: 'shop', name: 'cart', uid: 'uid-2', rule: 'require-readiness-probe', mode: 'audit', message: 'has no readinessProbe' }),
-    finding({ namespace: 'pay', name: 'ledger', kind: 'StatefulSet', uid: 'uid-3', container: '', message: 'raises terminationGracePeriodSeconds' }),
+    finding({
+      namespace: 'shop',
+      name: 'cart',
+      uid: 'uid-2',
+      rule: 'require-readiness-probe',
+      mode: 'audit',
+      message: 'has no readinessProbe',
+    }),
+    finding({
+      namespace: 'pay',
+      name: 'ledger',
+      kind: 'StatefulSet',
+      uid: 'uid-3',
+      container: '',
+      message: 'raises terminationGracePeriodSeconds',
+    }),
   ];
   const result = scan(findings, { shop: 5, pay: 1, quiet: 3 });
 
@@ -42,7 +59,11 @@ describe('buildReports', () => {
     for (const report of reports) {
       assert.equal(report.apiVersion, 'wgpolicyk8s.io/v1alpha2');
       assert.equal(report.kind, 'PolicyReport');
-      assert.deepEqual(report.metadata, { name: 'lifecycle-guard', namespace: (report.metadata as { namespace: string }).namespace, labels: { 'app.kubernetes.io/managed-by': 'lifecycle-guard' } });
+      assert.deepEqual(report.metadata, {
+        name: 'lifecycle-guard',
+        namespace: (report.metadata as { namespace: string }).namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'lifecycle-guard' },
+      });
       assert.equal(report.source, undefined);
     }
   });
@@ -63,11 +84,14 @@ describe('buildReports', () => {
       properties: { container: 'web', mode: 'enforce', fix: 'use exec form' },
     });
     const results = shop?.results as { rule: string; result: string; severity: string }[];
-    assert.deepEqual(results.map((entry) => [entry.rule, entry.result, entry.severity]), [
-      ['no-shell-entrypoint', 'fail', 'medium'],
-      ['inject-prestop-delay', 'fail', 'low'],
-      ['require-readiness-probe', 'warn', 'medium'],
-    ]);
+    assert.deepEqual(
+      results.map((entry) => [entry.rule, entry.result, entry.severity]),
+      [
+        ['no-shell-entrypoint', 'fail', 'medium'],
+        ['inject-prestop-delay', 'fail', 'low'],
+        ['require-readiness-probe', 'warn', 'medium'],
+      ],
+    );
   });
 
   test('OpenReports: same results under openreports.io/v1alpha1 Report, with a top-level source', () => {

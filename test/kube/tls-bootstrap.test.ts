@@ -12,7 +12,10 @@ import { apiError, FakeApiServer } from './fake-api.js';
 
 const NAMESPACE = 'lifecycle-guard';
 const SECRET = 'lifecycle-guard-tls';
-const CONFIGURATIONS = { mutatingwebhookconfigurations: 'lifecycle-guard-mutate', validatingwebhookconfigurations: 'lifecycle-guard-validate' };
+const CONFIGURATIONS = {
+  mutatingwebhookconfigurations: 'lifecycle-guard-mutate',
+  validatingwebhookconfigurations: 'lifecycle-guard-validate',
+};
 const DAY_MS = 86_400_000;
 
 const directories: string[] = [];
@@ -30,7 +33,10 @@ function cluster(): FakeApiServer {
   for (const [resource, name] of Object.entries(CONFIGURATIONS)) {
     api.put(resource, {
       metadata: { name },
-      webhooks: ['a', 'b'].map((webhook) => ({ name: `${webhook}.lifecycle-guard.io`, clientConfig: { service: { name: 'lifecycle-guard', namespace: NAMESPACE } } })),
+      webhooks: ['a', 'b'].map((webhook) => ({
+        name: `${webhook}.lifecycle-guard.io`,
+        clientConfig: { service: { name: 'lifecycle-guard', namespace: NAMESPACE } },
+      })),
     });
   }
   return api;
@@ -114,7 +120,8 @@ async function clusterDueForRotation() {
   });
   for (const [resource, name] of Object.entries(CONFIGURATIONS)) {
     const configuration = api.get(resource, '', name)!;
-    for (const webhook of configuration.webhooks as { clientConfig: { caBundle?: string } }[]) webhook.clientConfig.caBundle = encode(ca.cert);
+    for (const webhook of configuration.webhooks as { clientConfig: { caBundle?: string } }[])
+      webhook.clientConfig.caBundle = encode(ca.cert);
     api.put(resource, configuration);
   }
   return { api, oldCa: fingerprint(ca.cert) };
@@ -225,7 +232,10 @@ describe('TlsBootstrap against a fake API server', () => {
       if (call.resource === 'secrets' && (call.verb === 'create' || call.verb === 'replace')) throw apiError(409, 'conflict');
     });
     const directory = certDir();
-    await assert.rejects(replica(api, directory).reconcile(), /could not settle the TLS Secret lifecycle-guard\/lifecycle-guard-tls after 5 attempts/);
+    await assert.rejects(
+      replica(api, directory).reconcile(),
+      /could not settle the TLS Secret lifecycle-guard\/lifecycle-guard-tls after 5 attempts/,
+    );
     assert.equal(api.calls.filter((call) => call.verb === 'create' && call.resource === 'secrets').length, 5);
     assert.throws(() => readFileSync(join(directory, 'tls.crt')), { code: 'ENOENT' }, 'no certificate is served before it is stored');
   });

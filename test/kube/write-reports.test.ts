@@ -18,7 +18,10 @@ function scan(objectsByNamespace: Record<string, number>, findings: ScanFinding[
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,
-    summary: summarize(Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0), findings),
+    summary: summarize(
+      Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0),
+      findings,
+    ),
   };
 }
 
@@ -28,12 +31,19 @@ function managedReport(namespace: string) {
   return { metadata: { name: 'lifecycle-guard', namespace, labels: { 'app.kubernetes.io/managed-by': 'lifecycle-guard' } }, results: [] };
 }
 
-const namespacesOf = (api: FakeApiServer, resource: string) => api.list(resource).map((report) => `${report.metadata?.namespace}/${report.metadata?.name}`).sort();
+const namespacesOf = (api: FakeApiServer, resource: string) =>
+  api
+    .list(resource)
+    .map((report) => `${report.metadata?.namespace}/${report.metadata?.name}`)
+    .sort();
 
 describe('writeReports against a fake API server', () => {
   test('creates one report per namespace, then updates the same object in place', async () => {
     const api = new FakeApiServer();
-    assert.deepEqual(await writeReports(api.clients(), scan({ shop: 2, pay: 1 }, [finding('shop')]), 'PolicyReport', logger), { written: 2, deleted: 0 });
+    assert.deepEqual(await writeReports(api.clients(), scan({ shop: 2, pay: 1 }, [finding('shop')]), 'PolicyReport', logger), {
+      written: 2,
+      deleted: 0,
+    });
     const before = api.get(POLICY_REPORTS, 'shop', 'lifecycle-guard');
     assert.equal((before?.summary as { fail: number }).fail, 1);
     await writeReports(api.clients(), scan({ shop: 2, pay: 1 }), 'PolicyReport', logger);
@@ -71,7 +81,10 @@ describe('writeReports against a fake API server', () => {
       raced = true;
       api.put(POLICY_REPORTS, managedReport(call.namespace));
     });
-    assert.deepEqual(await writeReports(api.clients(), scan({ shop: 1 }, [finding('shop')]), 'PolicyReport', logger), { written: 1, deleted: 0 });
+    assert.deepEqual(await writeReports(api.clients(), scan({ shop: 1 }, [finding('shop')]), 'PolicyReport', logger), {
+      written: 1,
+      deleted: 0,
+    });
     assert.equal((api.get(POLICY_REPORTS, 'shop', 'lifecycle-guard')?.results as unknown[]).length, 1, 'this scan’s results won');
   });
 

@@ -13,7 +13,11 @@ describe('distinct-liveness-readiness: identical handlers', () => {
     ['tcpSocket', { tcpSocket: { port: 8080 } }, { tcpSocket: { port: 8080 } }],
     ['exec', { exec: { command: ['/health'] } }, { exec: { command: ['/health'] } }],
     ['grpc', { grpc: { port: 9090 } }, { grpc: { port: 9090 } }],
-    ['same handler, other timings', { ...http('/healthz'), periodSeconds: 30, failureThreshold: 6 }, { ...http('/healthz'), periodSeconds: 5 }],
+    [
+      'same handler, other timings',
+      { ...http('/healthz'), periodSeconds: 30, failureThreshold: 6 },
+      { ...http('/healthz'), periodSeconds: 5 },
+    ],
   ];
   for (const [name, livenessProbe, readinessProbe] of same) {
     test(`flagged: ${name}`, () => {

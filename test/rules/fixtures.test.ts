@@ -39,7 +39,15 @@ function loadFixture(path: string): Fixture {
   const expect = /^# expect-containers:(.*)$/m.exec(text)?.[1];
   return {
     objects,
-    ...(expect === undefined ? {} : { expectContainers: expect.split(',').map((name) => name.trim()).filter((name) => name !== '').sort() }),
+    ...(expect === undefined
+      ? {}
+      : {
+          expectContainers: expect
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name !== '')
+            .sort(),
+        }),
   };
 }
 
@@ -101,12 +109,15 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
       const expectPass = (objects: unknown[], label: string) => {
         const findings = evaluateAll(objects);
         if (findings.length > 0) {
-          problems.push(`${where}: ${label} expected no finding, got ${findings.map((f) => `${f.container ?? '(pod)'}: ${f.message}`).join(' | ')}`);
+          problems.push(
+            `${where}: ${label} expected no finding, got ${findings.map((f) => `${f.container ?? '(pod)'}: ${f.message}`).join(' | ')}`,
+          );
         }
         if (mutating) {
           for (const object of objects) {
             const mutation = mutateObject(object, policy);
-            if (mutation.patch.length > 0) problems.push(`${where}: ${label} expected no change, got patch ${JSON.stringify(mutation.patch)}`);
+            if (mutation.patch.length > 0)
+              problems.push(`${where}: ${label} expected no change, got patch ${JSON.stringify(mutation.patch)}`);
           }
         }
       };
@@ -131,7 +142,9 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
           problems.push(`${where}: mutated fixtures only make sense for mutating rules`);
           continue;
         }
-        const failPath = [`fail.${caseName}.yaml`, `fail.${caseName}.yml`].map((name) => join(FIXTURES, ruleId, name)).find((path) => existsSync(path));
+        const failPath = [`fail.${caseName}.yaml`, `fail.${caseName}.yml`]
+          .map((name) => join(FIXTURES, ruleId, name))
+          .find((path) => existsSync(path));
         if (failPath === undefined) {
           problems.push(`${where}: no fail.${caseName}.yaml to mutate`);
           continue;

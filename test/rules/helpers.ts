@@ -22,7 +22,11 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export const LONG_RUNNING_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController'] as const;
 
 /** Wraps a pod spec in an object of the given kind, at that kind's usual path. */
-export function wrap(kind: WorkloadKind | string, podSpec: unknown, metadata: JsonObject = { name: 'demo', namespace: 'default' }): JsonObject {
+export function wrap(
+  kind: WorkloadKind | string,
+  podSpec: unknown,
+  metadata: JsonObject = { name: 'demo', namespace: 'default' },
+): JsonObject {
   const apiVersion: Record<string, string> = {
     Pod: 'v1',
     ReplicationController: 'v1',
@@ -36,7 +40,10 @@ export function wrap(kind: WorkloadKind | string, podSpec: unknown, metadata: Js
     case 'CronJob':
       return { ...base, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: podSpec } } } } };
     default:
-      return { ...base, spec: { selector: { matchLabels: { app: 'demo' } }, template: { metadata: { labels: { app: 'demo' } }, spec: podSpec } } };
+      return {
+        ...base,
+        spec: { selector: { matchLabels: { app: 'demo' } }, template: { metadata: { labels: { app: 'demo' } }, spec: podSpec } },
+      };
   }
 }
 
@@ -44,7 +51,7 @@ export function wrap(kind: WorkloadKind | string, podSpec: unknown, metadata: Js
 export function podSpecOf(object: unknown): JsonObject {
   const o = object as { kind: string; spec: JsonObject };
   if (o.kind === 'Pod') return o.spec;
-  if (o.kind === 'CronJob') return ((((o.spec.jobTemplate as JsonObject).spec as JsonObject).template as JsonObject).spec) as JsonObject;
+  if (o.kind === 'CronJob') return (((o.spec.jobTemplate as JsonObject).spec as JsonObject).template as JsonObject).spec as JsonObject;
   return (o.spec.template as JsonObject).spec as JsonObject;
 }
 

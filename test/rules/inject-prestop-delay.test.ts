@@ -57,7 +57,11 @@ describe('inject-prestop-delay: which containers', () => {
   });
 
   test('only the containers without preStop are changed, by name', () => {
-    const object = pod([{ name: 'has', lifecycle: { preStop: { sleep: { seconds: 3 } } } }, { name: 'lacks' }, { name: 'also-lacks', lifecycle: {} }]);
+    const object = pod([
+      { name: 'has', lifecycle: { preStop: { sleep: { seconds: 3 } } } },
+      { name: 'lacks' },
+      { name: 'also-lacks', lifecycle: {} },
+    ]);
     assert.deepEqual(flagged(RULE, object), ['also-lacks', 'lacks']);
     const spec = mutatedSpec(object);
     assert.deepEqual(lifecycles(spec), { has: { preStop: { sleep: { seconds: 3 } } }, lacks: SLEEP_5, 'also-lacks': SLEEP_5 });
@@ -90,10 +94,16 @@ describe('inject-prestop-delay: which workloads', () => {
 
   const runToCompletion: [string, JsonObject][] = [
     ['Job', wrap('Job', { restartPolicy: 'Never', containers: [{ name: 'app' }] })],
-    ['Job with a native sidecar', wrap('Job', { restartPolicy: 'Never', initContainers: [{ name: 'proxy', restartPolicy: 'Always' }], containers: [{ name: 'app' }] })],
+    [
+      'Job with a native sidecar',
+      wrap('Job', { restartPolicy: 'Never', initContainers: [{ name: 'proxy', restartPolicy: 'Always' }], containers: [{ name: 'app' }] }),
+    ],
     ['CronJob', wrap('CronJob', { restartPolicy: 'OnFailure', containers: [{ name: 'app' }], terminationGracePeriodSeconds: 1 })],
     ['Pod with restartPolicy Never', wrap('Pod', { restartPolicy: 'Never', containers: [{ name: 'app' }] })],
-    ['Pod with restartPolicy OnFailure', wrap('Pod', { restartPolicy: 'OnFailure', containers: [{ name: 'app' }], terminationGracePeriodSeconds: 1 })],
+    [
+      'Pod with restartPolicy OnFailure',
+      wrap('Pod', { restartPolicy: 'OnFailure', containers: [{ name: 'app' }], terminationGracePeriodSeconds: 1 }),
+    ],
   ];
   for (const [name, object] of runToCompletion) {
     test(`${name} is not mutated`, () => {
@@ -116,11 +126,15 @@ describe('inject-prestop-delay: parameters and cluster version', () => {
   });
 
   test('action: sleep is native sleep even on an old cluster', () => {
-    assert.deepEqual(lifecycles(mutatedSpec(pod([{ name: 'app' }]), { action: 'sleep' }, { version: { major: 1, minor: 28 } })), { app: SLEEP_5 });
+    assert.deepEqual(lifecycles(mutatedSpec(pod([{ name: 'app' }]), { action: 'sleep' }, { version: { major: 1, minor: 28 } })), {
+      app: SLEEP_5,
+    });
   });
 
   test('action: exec even on a new cluster', () => {
-    assert.deepEqual(lifecycles(mutatedSpec(pod([{ name: 'app' }]), { action: 'exec' }, { version: { major: 1, minor: 33 } })), { app: EXEC_5 });
+    assert.deepEqual(lifecycles(mutatedSpec(pod([{ name: 'app' }]), { action: 'exec' }, { version: { major: 1, minor: 33 } })), {
+      app: EXEC_5,
+    });
   });
 
   const auto: [string, { version?: { major: number; minor: number } } | undefined, object][] = [
@@ -164,7 +178,10 @@ describe('inject-prestop-delay: terminationGracePeriodSeconds', () => {
 
   test('a grace period that is not a number counts as 30', () => {
     assert.equal(mutatedSpec(pod([{ name: 'app' }], { terminationGracePeriodSeconds: '5' })).terminationGracePeriodSeconds, '5');
-    assert.equal(mutatedSpec(pod([{ name: 'app' }], { terminationGracePeriodSeconds: '5' }), { seconds: 25 }).terminationGracePeriodSeconds, 35);
+    assert.equal(
+      mutatedSpec(pod([{ name: 'app' }], { terminationGracePeriodSeconds: '5' }), { seconds: 25 }).terminationGracePeriodSeconds,
+      35,
+    );
   });
 
   test('not raised when no container needed a preStop', () => {
@@ -192,7 +209,13 @@ describe('inject-prestop-delay: idempotent', () => {
   });
 
   test('a lifecycle that is not an object is replaced by one with the preStop', () => {
-    const spec = mutatedSpec(pod([{ name: 'a', lifecycle: 'x' }, { name: 'b', lifecycle: null }, { name: 'c', lifecycle: [] }]));
+    const spec = mutatedSpec(
+      pod([
+        { name: 'a', lifecycle: 'x' },
+        { name: 'b', lifecycle: null },
+        { name: 'c', lifecycle: [] },
+      ]),
+    );
     assert.deepEqual(lifecycles(spec), { a: SLEEP_5, b: SLEEP_5, c: SLEEP_5 });
   });
 });

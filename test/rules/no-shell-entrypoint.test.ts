@@ -83,7 +83,10 @@ describe('no-shell-entrypoint: flagged command lines', () => {
 
   for (const kind of WORKLOAD_KINDS) {
     test(`${kind}: its containers are checked`, () => {
-      const object = wrap(kind, { restartPolicy: kind === 'Job' || kind === 'CronJob' ? 'Never' : 'Always', containers: [container('main', ['sh', '-c', 'run'])] });
+      const object = wrap(kind, {
+        restartPolicy: kind === 'Job' || kind === 'CronJob' ? 'Never' : 'Always',
+        containers: [container('main', ['sh', '-c', 'run'])],
+      });
       assert.deepEqual(flagged(RULE, object), ['main']);
     });
   }

@@ -50,7 +50,17 @@ describe('require-readiness-probe: which containers need one', () => {
   });
 
   test('a readinessProbe that is not an object does not count (and does not throw)', () => {
-    assert.deepEqual(flagged(RULE, pod([{ name: 'a', readinessProbe: 'yes' }, { name: 'b', readinessProbe: null }, { name: 'c', readinessProbe: [] }])), ['a', 'b', 'c']);
+    assert.deepEqual(
+      flagged(
+        RULE,
+        pod([
+          { name: 'a', readinessProbe: 'yes' },
+          { name: 'b', readinessProbe: null },
+          { name: 'c', readinessProbe: [] },
+        ]),
+      ),
+      ['a', 'b', 'c'],
+    );
   });
 });
 
@@ -68,10 +78,16 @@ describe('require-readiness-probe: which workloads', () => {
   const exempt: [string, ReturnType<typeof wrap>][] = [
     ['Job', wrap('Job', { restartPolicy: 'Never', containers: [{ name: 'app' }] })],
     ['Job with OnFailure', wrap('Job', { restartPolicy: 'OnFailure', containers: [{ name: 'app' }] })],
-    ['Job with a native sidecar', wrap('Job', { restartPolicy: 'Never', initContainers: [{ name: 'proxy', restartPolicy: 'Always' }], containers: [{ name: 'app' }] })],
+    [
+      'Job with a native sidecar',
+      wrap('Job', { restartPolicy: 'Never', initContainers: [{ name: 'proxy', restartPolicy: 'Always' }], containers: [{ name: 'app' }] }),
+    ],
     ['CronJob', wrap('CronJob', { restartPolicy: 'OnFailure', containers: [{ name: 'app' }] })],
     ['Pod with restartPolicy Never', wrap('Pod', { restartPolicy: 'Never', containers: [{ name: 'app' }] })],
-    ['Pod with restartPolicy OnFailure', wrap('Pod', { restartPolicy: 'OnFailure', initContainers: [{ name: 's', restartPolicy: 'Always' }], containers: [{ name: 'app' }] })],
+    [
+      'Pod with restartPolicy OnFailure',
+      wrap('Pod', { restartPolicy: 'OnFailure', initContainers: [{ name: 's', restartPolicy: 'Always' }], containers: [{ name: 'app' }] }),
+    ],
   ];
   for (const [name, object] of exempt) {
     test(`${name} is exempt`, () => {

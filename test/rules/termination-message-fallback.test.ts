@@ -40,7 +40,10 @@ describe('termination-message-fallback', () => {
 
   for (const kind of WORKLOAD_KINDS) {
     test(`${kind}: applies (run-to-completion workloads too)`, () => {
-      const object = wrap(kind, { restartPolicy: kind === 'Job' || kind === 'CronJob' ? 'Never' : 'Always', containers: [{ name: 'main' }] });
+      const object = wrap(kind, {
+        restartPolicy: kind === 'Job' || kind === 'CronJob' ? 'Never' : 'Always',
+        containers: [{ name: 'main' }],
+      });
       assert.deepEqual(policies(object), { main: FALLBACK });
     });
   }

@@ -92,7 +92,10 @@ function assertDenied(response: AdmissionResponse, expected: readonly (readonly 
     assert.ok(line, `no line for ${rule} / ${container} in:\n${response.status?.message}`);
     const rule_ = RULES.find((candidate) => candidate.meta.id === rule)!;
     const lastOfRule = lines.filter((candidate) => candidate.startsWith(`[${rule}]`)).at(-1) ?? '';
-    assert.ok((response.status?.message ?? '').includes(`${lastOfRule}\n  Fix: ${rule_.meta.fix}`), `the fix of ${rule} does not follow its violations`);
+    assert.ok(
+      (response.status?.message ?? '').includes(`${lastOfRule}\n  Fix: ${rule_.meta.fix}`),
+      `the fix of ${rule} does not follow its violations`,
+    );
   }
   const rules = new Set(expected.map(([rule]) => rule));
   assert.match(response.status?.message ?? '', new RegExp(`violates ${rules.size} lifecycle rule`));
@@ -234,11 +237,7 @@ describe('POST /validate', () => {
   });
 
   test('dryRun requests get the same verdict', async () => {
-    const cases = [
-      pod([badContainer('app')]),
-      pod([compliantContainer('app')]),
-      workload('Deployment', [badContainer('app')]),
-    ];
+    const cases = [pod([badContainer('app')]), pod([compliantContainer('app')]), workload('Deployment', [badContainer('app')])];
     for (const object of cases) {
       const normal = await admit(app, 'validate', review(object, { uid: 'same-uid' }));
       const dryRun = await admit(app, 'validate', review(object, { uid: 'same-uid', dryRun: true }));
@@ -247,7 +246,14 @@ describe('POST /validate', () => {
   });
 
   describe('controller-owned Pods', () => {
-    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9f8', uid: 'rs-uid', controller: true, blockOwnerDeletion: true };
+    const owner = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: 'web-7d9f8',
+      uid: 'rs-uid',
+      controller: true,
+      blockOwnerDeletion: true,
+    };
 
     test('are never denied, only warned, naming the controller', async () => {
       const object = pod([badContainer('app')], { name: 'web-7d9f8-abcde', ownerReferences: [owner] });
@@ -299,7 +305,9 @@ describe('POST /validate', () => {
     test('a single id skips that rule only; a list skips each', async () => {
       const one = pod([badContainer('app')], { annotations: { 'lifecycle-guard.io/skip': 'no-shell-entrypoint' } });
       assertDenied(await admit(app, 'validate', review(one)), [['require-readiness-probe', 'app']]);
-      const both = pod([badContainer('app')], { annotations: { 'lifecycle-guard.io/skip': 'no-shell-entrypoint, require-readiness-probe' } });
+      const both = pod([badContainer('app')], {
+        annotations: { 'lifecycle-guard.io/skip': 'no-shell-entrypoint, require-readiness-probe' },
+      });
       assertAllowedUntouched(await admit(app, 'validate', review(both)));
     });
 
@@ -324,7 +332,10 @@ describe('POST /validate', () => {
         for (const container of ['app', 'worker']) warningFor(response, rule, container);
       }
       assert.deepEqual(Object.keys(response.auditAnnotations ?? {}).sort(), ['no-shell-entrypoint', 'require-readiness-probe']);
-      assert.match(response.auditAnnotations!['require-readiness-probe']!, /^audit: container "app" has no readinessProbe; audit: container "worker"/);
+      assert.match(
+        response.auditAnnotations!['require-readiness-probe']!,
+        /^audit: container "app" has no readinessProbe; audit: container "worker"/,
+      );
     });
 
     test('per-rule audit: that rule warns, the others still deny', async () => {
@@ -336,7 +347,11 @@ describe('POST /validate', () => {
       assert.match(response.auditAnnotations!['no-shell-entrypoint']!, /^audit: /);
       assert.match(response.auditAnnotations!['require-readiness-probe']!, /^enforce: /);
 
-      const onlyAudited = await admit(mixed, 'validate', review(pod([badContainer('app', { readinessProbe: { exec: { command: ['true'] } } })])));
+      const onlyAudited = await admit(
+        mixed,
+        'validate',
+        review(pod([badContainer('app', { readinessProbe: { exec: { command: ['true'] } } })])),
+      );
       assert.equal(onlyAudited.allowed, true);
       warningFor(onlyAudited, 'no-shell-entrypoint', 'app');
     });
@@ -374,7 +389,12 @@ describe('POST /validate', () => {
     const unknown: Json[] = [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { key: 'value' } },
       // Looks like a Pod, but the kind is not one the webhook knows.
-      { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default' }, spec: { containers: [badContainer('app')] } },
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'Widget',
+        metadata: { name: 'w', namespace: 'default' },
+        spec: { containers: [badContainer('app')] },
+      },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { ports: [{ port: 80 }] } },
     ];
     for (const object of unknown) {
@@ -427,7 +447,10 @@ describe('POST /mutate', () => {
     assert.equal(podSpecOf(patched).terminationGracePeriodSeconds, 15);
     // Everything else is as it was.
     assert.deepEqual(patched.metadata, object.metadata);
-    assert.deepEqual(containersOf(patched).map((c) => c.readinessProbe), containersOf(object).map((c) => c.readinessProbe));
+    assert.deepEqual(
+      containersOf(patched).map((c) => c.readinessProbe),
+      containersOf(object).map((c) => c.readinessProbe),
+    );
 
     // The patched Pod needs nothing more: no patch at all, not an empty one.
     assertAllowedUntouched(await admit(app, 'mutate', review(patched)));
@@ -576,7 +599,9 @@ describe('POST /mutate', () => {
         for (const container of ['app', 'worker']) assert.match(warningFor(response, rule, container), /audit mode, not applied/);
       }
       assert.ok(
-        response.warnings!.some((warning) => /^\[inject-prestop-delay\] audit mode, not applied: raises terminationGracePeriodSeconds from 5 to 15/.test(warning)),
+        response.warnings!.some((warning) =>
+          /^\[inject-prestop-delay\] audit mode, not applied: raises terminationGracePeriodSeconds from 5 to 15/.test(warning),
+        ),
       );
       assert.deepEqual(Object.keys(response.auditAnnotations ?? {}).sort(), ['inject-prestop-delay', 'termination-message-fallback']);
     });
@@ -593,7 +618,10 @@ describe('POST /mutate', () => {
     });
 
     test('global off, and per-rule off for both mutating rules, are silent', async () => {
-      for (const policy of [{ mode: 'off' }, { rules: { 'inject-prestop-delay': { mode: 'off' }, 'termination-message-fallback': { mode: 'off' } } }]) {
+      for (const policy of [
+        { mode: 'off' },
+        { rules: { 'inject-prestop-delay': { mode: 'off' }, 'termination-message-fallback': { mode: 'off' } } },
+      ]) {
         const off = makeApp(policy).app;
         assertAllowedUntouched(await admit(off, 'mutate', review(pod([unmutatedContainer('app')]))));
       }
@@ -613,7 +641,9 @@ describe('warning limits', () => {
       const { app } = makeApp(policy);
       // Every container-name length a DNS label allows, and names in a multi-byte script.
       const names = [
-        ...[1, 5, 9, 10, 17, 20, 25, 30, 33, 40, 45, 50, 55, 60, 63].map((length) => (index: number) => `c${String(index).padStart(2, '0')}`.padEnd(length, 'x')),
+        ...[1, 5, 9, 10, 17, 20, 25, 30, 33, 40, 45, 50, 55, 60, 63].map(
+          (length) => (index: number) => `c${String(index).padStart(2, '0')}`.padEnd(length, 'x'),
+        ),
         (index: number) => `контейнер-${index}`,
         (index: number) => `容器${index}`.padEnd(40, '器'),
       ];
@@ -734,7 +764,10 @@ function samples(text: string): { name: string; labels: Record<string, string>; 
 
 function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const found = samples(text).find(
-    (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value) && Object.keys(sample.labels).length === Object.keys(labels).length,
+    (sample) =>
+      sample.name === name &&
+      Object.entries(labels).every(([key, value]) => sample.labels[key] === value) &&
+      Object.keys(sample.labels).length === Object.keys(labels).length,
   );
   return found?.value;
 }
@@ -754,7 +787,11 @@ describe('GET /metrics', () => {
     await admit(app, 'validate', review(pod([badContainer('app')])));
     await admit(app, 'validate', review(pod([badContainer('app')])));
     await admit(app, 'validate', review(pod([compliantContainer('app')])));
-    await admit(app, 'validate', review(pod([badContainer('app')], { ownerReferences: [{ kind: 'ReplicaSet', name: 'rs', controller: true }] })));
+    await admit(
+      app,
+      'validate',
+      review(pod([badContainer('app')], { ownerReferences: [{ kind: 'ReplicaSet', name: 'rs', controller: true }] })),
+    );
     await admit(app, 'mutate', review(pod([unmutatedContainer('app')])));
     await admit(app, 'validate', review({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }));
     await admit(app, 'validate', review(null, { operation: 'DELETE', oldObject: workload('Deployment', []), kind: 'Deployment' }));
@@ -772,7 +809,10 @@ describe('GET /metrics', () => {
 
     const validateCount = sampleValue(after, 'lifecycle_guard_admission_duration_seconds_count', { endpoint: 'validate' });
     assert.ok(validateCount !== undefined && validateCount >= 6);
-    assert.equal(sampleValue(after, 'lifecycle_guard_admission_duration_seconds_bucket', { endpoint: 'validate', le: '+Inf' }), validateCount);
+    assert.equal(
+      sampleValue(after, 'lifecycle_guard_admission_duration_seconds_bucket', { endpoint: 'validate', le: '+Inf' }),
+      validateCount,
+    );
     assert.ok((sampleValue(after, 'lifecycle_guard_admission_duration_seconds_sum', { endpoint: 'mutate' }) ?? -1) >= 0);
 
     assert.equal(sampleValue(after, 'lifecycle_guard_violations_total', { rule: 'no-shell-entrypoint', mode: 'enforce' }), 3);
@@ -809,7 +849,15 @@ describe('GET /metrics', () => {
     const requests = samples(text).filter((sample) => sample.name === 'lifecycle_guard_admission_requests_total');
     assert.ok(requests.some((sample) => sample.labels.operation === 'other' && sample.labels.kind === 'other'));
     assert.ok(!text.includes('PATCH-ALL-THE-THINGS') && !text.includes('Gadget'));
-    assert.equal(sampleValue(text, 'lifecycle_guard_admission_requests_total', { endpoint: 'validate', operation: 'CREATE', kind: 'Pod', verdict: 'error' }), 1);
+    assert.equal(
+      sampleValue(text, 'lifecycle_guard_admission_requests_total', {
+        endpoint: 'validate',
+        operation: 'CREATE',
+        kind: 'Pod',
+        verdict: 'error',
+      }),
+      1,
+    );
   });
 });
 
@@ -848,9 +896,13 @@ describe('health and routing', () => {
       request(app).get('/nope'),
       request(app).post('/nope').send({}),
       request(app).get('/validate'),
-      request(app).put('/mutate').send(review(pod([]))),
+      request(app)
+        .put('/mutate')
+        .send(review(pod([]))),
       request(app).post('/healthz').send({}),
-      request(app).post('/validate/extra').send(review(pod([]))),
+      request(app)
+        .post('/validate/extra')
+        .send(review(pod([]))),
     ];
     for (const pending of cases) {
       const res = await pending;

@@ -6,7 +6,18 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import request from 'supertest';
-import { ADMISSION_API_VERSION, applyPatch, badContainer, compliantContainer, decodePatch, makeApp, pod, review, unmutatedContainer, type Json } from './helpers.js';
+import {
+  ADMISSION_API_VERSION,
+  applyPatch,
+  badContainer,
+  compliantContainer,
+  decodePatch,
+  makeApp,
+  pod,
+  review,
+  unmutatedContainer,
+  type Json,
+} from './helpers.js';
 
 const MIB = 1024 * 1024;
 
@@ -54,7 +65,14 @@ describe('bodies that are not AdmissionReviews', () => {
     });
 
     test(`/${endpoint}: JSON that is not an object is 400`, async () => {
-      for (const text of ['null', '123', '"AdmissionReview"', 'true', '[]', '[{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}]']) {
+      for (const text of [
+        'null',
+        '123',
+        '"AdmissionReview"',
+        'true',
+        '[]',
+        '[{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}]',
+      ]) {
         assertJsonError(await request(server).post(`/${endpoint}`).set('content-type', 'application/json').send(text), 400);
       }
     });
@@ -78,7 +96,13 @@ describe('bodies that are not AdmissionReviews', () => {
         { ...good, request: { ...good.request, uid: { id: 'x' } } },
         { ...good, request: { ...good.request, uid: null } },
       ];
-      for (const body of cases) assertJsonError(await request(server).post(`/${endpoint}`).send(body as object), 400);
+      for (const body of cases)
+        assertJsonError(
+          await request(server)
+            .post(`/${endpoint}`)
+            .send(body as object),
+          400,
+        );
     });
 
     test(`/${endpoint}: a wrong apiVersion or kind is 400`, async () => {
@@ -99,7 +123,10 @@ describe('bodies that are not AdmissionReviews', () => {
   test('the body is parsed as JSON whatever its content type says', async () => {
     const body = review(pod([compliantContainer('app')]));
     for (const type of ['text/plain', 'application/octet-stream', 'application/json; charset=utf-8']) {
-      const res = await request(server).post('/validate').set('content-type', type).send(JSON.stringify(body).replace(`"${DEEP}"`, deep(100_000)));
+      const res = await request(server)
+        .post('/validate')
+        .set('content-type', type)
+        .send(JSON.stringify(body).replace(`"${DEEP}"`, deep(100_000)));
       assert.equal(res.status, 200, type);
       assert.equal(res.body.response.uid, body.request.uid);
     }
@@ -133,12 +160,21 @@ describe('bodies that are not AdmissionReviews', () => {
     // Chunked: the limit is enforced while reading, without a Content-Length to go by.
     const { port } = server.address() as AddressInfo;
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/validate', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/validate',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       const chunk = Buffer.from(big.slice(0, MIB));
       let written = 0;
@@ -179,7 +215,20 @@ describe('wrong types in every field', () => {
   // Keys the code looks for, and keys that are dangerous in JavaScript objects.
   const key = fc.oneof(
     fc.string({ maxLength: 8 }),
-    fc.constantFrom('kind', 'spec', 'containers', 'command', 'args', 'name', 'metadata', 'annotations', 'template', 'readinessProbe', 'lifecycle', 'preStop'),
+    fc.constantFrom(
+      'kind',
+      'spec',
+      'containers',
+      'command',
+      'args',
+      'name',
+      'metadata',
+      'annotations',
+      'template',
+      'readinessProbe',
+      'lifecycle',
+      'preStop',
+    ),
     fc.constantFrom('__proto__', 'constructor', 'toString', 'valueOf', 'toJSON', 'hasOwnProperty'),
   );
   const garbage = fc.anything({ maxDepth: 3, maxKeys: 5, key, withObjectString: true });
@@ -191,9 +240,21 @@ describe('wrong types in every field', () => {
   function optional<T>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
     return fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: valid, weight: 2 }, { arbitrary: garbage, weight: 1 });
   }
-  const shellish = fc.constantFrom(['sh', '-c', 'sleep 1; app'], ['/bin/bash', '-c', 'exec app'], ['/app/server'], ['tini', '--', 'sh', '-c', 'x'], []);
-  const argv = fc.oneof({ arbitrary: shellish, weight: 3 }, { arbitrary: fc.array(fc.oneof(fc.string(), garbage), { maxLength: 4 }), weight: 1 });
-  const probe = fc.oneof(fc.constant({ httpGet: { path: '/healthz', port: 8080 } }), fc.record({ exec: field(fc.record({ command: field(argv) })) }));
+  const shellish = fc.constantFrom(
+    ['sh', '-c', 'sleep 1; app'],
+    ['/bin/bash', '-c', 'exec app'],
+    ['/app/server'],
+    ['tini', '--', 'sh', '-c', 'x'],
+    [],
+  );
+  const argv = fc.oneof(
+    { arbitrary: shellish, weight: 3 },
+    { arbitrary: fc.array(fc.oneof(fc.string(), garbage), { maxLength: 4 }), weight: 1 },
+  );
+  const probe = fc.oneof(
+    fc.constant({ httpGet: { path: '/healthz', port: 8080 } }),
+    fc.record({ exec: field(fc.record({ command: field(argv) })) }),
+  );
   const container = fc.record({
     name: field(fc.oneof(fc.constantFrom('app', 'sidecar', 'x'.repeat(300)), fc.string())),
     image: field(fc.string()),
@@ -201,7 +262,9 @@ describe('wrong types in every field', () => {
     args: optional(argv),
     readinessProbe: fc.oneof(probe, fc.constant(undefined), garbage),
     livenessProbe: optional(probe),
-    lifecycle: optional(fc.record({ preStop: field(fc.record({ sleep: field(fc.record({ seconds: field(fc.integer()) })) })), postStart: garbage })),
+    lifecycle: optional(
+      fc.record({ preStop: field(fc.record({ sleep: field(fc.record({ seconds: field(fc.integer()) })) })), postStart: garbage }),
+    ),
     terminationMessagePolicy: optional(fc.constantFrom('File', 'FallbackToLogsOnError')),
     restartPolicy: optional(fc.constantFrom('Always', 'Never')),
   });
@@ -216,8 +279,18 @@ describe('wrong types in every field', () => {
     name: field(fc.string()),
     generateName: optional(fc.string()),
     namespace: optional(fc.constantFrom('default', 'kube-system', 'team-a', '')),
-    annotations: optional(fc.dictionary(fc.constantFrom('lifecycle-guard.io/skip', 'other'), field(fc.constantFrom('all', 'no-shell-entrypoint', 'inject-prestop-delay, require-readiness-probe', '')))),
-    ownerReferences: optional(fc.array(fc.record({ kind: field(fc.constantFrom('ReplicaSet', 'Job')), name: field(fc.string()), controller: field(fc.boolean()) }), { maxLength: 2 })),
+    annotations: optional(
+      fc.dictionary(
+        fc.constantFrom('lifecycle-guard.io/skip', 'other'),
+        field(fc.constantFrom('all', 'no-shell-entrypoint', 'inject-prestop-delay, require-readiness-probe', '')),
+      ),
+    ),
+    ownerReferences: optional(
+      fc.array(
+        fc.record({ kind: field(fc.constantFrom('ReplicaSet', 'Job')), name: field(fc.string()), controller: field(fc.boolean()) }),
+        { maxLength: 2 },
+      ),
+    ),
   });
   const template = fc.record({ metadata: field(metadata), spec: field(podSpec) });
   const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job'];
@@ -225,15 +298,38 @@ describe('wrong types in every field', () => {
   const cronJobSpec = fc.record({ jobTemplate: field(fc.record({ spec: field(fc.record({ template: field(template) })) })) });
   const object = fc.oneof(
     { arbitrary: fc.record({ kind: field(fc.constant('Pod')), metadata: field(metadata), spec: field(podSpec) }), weight: 4 },
-    { arbitrary: fc.record({ kind: field(fc.constantFrom(...workloadKinds)), metadata: field(metadata), spec: field(fc.record({ template: field(template) })) }), weight: 3 },
+    {
+      arbitrary: fc.record({
+        kind: field(fc.constantFrom(...workloadKinds)),
+        metadata: field(metadata),
+        spec: field(fc.record({ template: field(template) })),
+      }),
+      weight: 3,
+    },
     { arbitrary: fc.record({ kind: field(fc.constant('CronJob')), metadata: field(metadata), spec: field(cronJobSpec) }), weight: 1 },
-    { arbitrary: fc.record({ kind: field(kindName), metadata: field(metadata), spec: field(fc.oneof(podSpec, fc.record({ template: field(template) }))) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: field(kindName),
+        metadata: field(metadata),
+        spec: field(fc.oneof(podSpec, fc.record({ template: field(template) }))),
+      }),
+      weight: 1,
+    },
     { arbitrary: garbage, weight: 1 },
   );
   const admissionRequest = fc.record({
-    uid: fc.oneof({ arbitrary: fc.uuid(), weight: 12 }, { arbitrary: fc.string({ maxLength: 3 }), weight: 1 }, { arbitrary: garbage, weight: 1 }),
+    uid: fc.oneof(
+      { arbitrary: fc.uuid(), weight: 12 },
+      { arbitrary: fc.string({ maxLength: 3 }), weight: 1 },
+      { arbitrary: garbage, weight: 1 },
+    ),
     kind: field(fc.record({ group: field(fc.string()), version: field(fc.string()), kind: field(kindName) })),
-    operation: field(fc.oneof({ arbitrary: fc.constant('CREATE'), weight: 3 }, { arbitrary: fc.constantFrom('UPDATE', 'DELETE', 'CONNECT', 'create', ''), weight: 2 })),
+    operation: field(
+      fc.oneof(
+        { arbitrary: fc.constant('CREATE'), weight: 3 },
+        { arbitrary: fc.constantFrom('UPDATE', 'DELETE', 'CONNECT', 'create', ''), weight: 2 },
+      ),
+    ),
     namespace: optional(fc.constantFrom('default', 'kube-system', 'lifecycle-guard', '')),
     name: field(fc.string()),
     object: field(object),
@@ -314,7 +410,10 @@ describe('wrong types in every field', () => {
       ['object is missing', (b) => delete b.request.object],
       ['spec is a string', (b) => ((b.request.object as Json).spec = 'spec')],
       ['containers is an object', (b) => (((b.request.object as Json).spec as Json).containers = { app: badContainer('app') })],
-      ['containers holds strings and nulls', (b) => (((b.request.object as Json).spec as Json).containers = ['app', null, 3, [badContainer('x')]])],
+      [
+        'containers holds strings and nulls',
+        (b) => (((b.request.object as Json).spec as Json).containers = ['app', null, 3, [badContainer('x')]]),
+      ],
       ['command is a string', (b) => (containersOfBody(b)[0]!.command = 'sh -c "sleep 1; app"')],
       ['command holds objects and nulls', (b) => (containersOfBody(b)[0]!.command = ['sh', '-c', { script: 'x' }, null])],
       ['command holds an object with a non-callable toString', (b) => (containersOfBody(b)[0]!.command = ['sh', '-c', { toString: 'x' }])],
@@ -323,7 +422,10 @@ describe('wrong types in every field', () => {
       ['readinessProbe is a string', (b) => (containersOfBody(b)[0]!.readinessProbe = 'yes')],
       ['lifecycle is an array', (b) => (containersOfBody(b)[0]!.lifecycle = ['preStop'])],
       ['lifecycle.preStop is null', (b) => (containersOfBody(b)[0]!.lifecycle = { preStop: null })],
-      ['terminationGracePeriodSeconds is a string', (b) => (((b.request.object as Json).spec as Json).terminationGracePeriodSeconds = '30')],
+      [
+        'terminationGracePeriodSeconds is a string',
+        (b) => (((b.request.object as Json).spec as Json).terminationGracePeriodSeconds = '30'),
+      ],
       ['operation is a number', (b) => (b.request.operation = 1)],
       ['operation is missing', (b) => delete b.request.operation],
       ['kind is a string', (b) => (b.request.kind = 'Pod')],
@@ -332,8 +434,14 @@ describe('wrong types in every field', () => {
       ['namespace is an object', (b) => (b.request.namespace = { name: 'default' })],
       ['metadata is an array', (b) => ((b.request.object as Json).metadata = ['web'])],
       ['annotations is an array', (b) => ((b.request.object as Json).metadata = { name: 'web', annotations: ['lifecycle-guard.io/skip'] })],
-      ['skip annotation is a number', (b) => ((b.request.object as Json).metadata = { name: 'web', annotations: { 'lifecycle-guard.io/skip': 1 } })],
-      ['ownerReferences is an object', (b) => ((b.request.object as Json).metadata = { name: 'web', ownerReferences: { kind: 'ReplicaSet', controller: true } })],
+      [
+        'skip annotation is a number',
+        (b) => ((b.request.object as Json).metadata = { name: 'web', annotations: { 'lifecycle-guard.io/skip': 1 } }),
+      ],
+      [
+        'ownerReferences is an object',
+        (b) => ((b.request.object as Json).metadata = { name: 'web', ownerReferences: { kind: 'ReplicaSet', controller: true } }),
+      ],
       ['dryRun is a string', (b) => (b.request.dryRun = 'true')],
       ['oldObject is a string on UPDATE', (b) => Object.assign(b.request, { operation: 'UPDATE', oldObject: 'old' })],
       ['deeply nested labels', (b) => ((b.request.object as Json).metadata = { name: 'web', labels: DEEP })],
@@ -343,7 +451,10 @@ describe('wrong types in every field', () => {
         for (const [name, mutate] of mutations) {
           const body = good();
           mutate(body);
-          const res = await request(server).post(`/${endpoint}`).set('content-type', 'application/json').send(JSON.stringify(body).replace(`"${DEEP}"`, deep(100_000)));
+          const res = await request(server)
+            .post(`/${endpoint}`)
+            .set('content-type', 'application/json')
+            .send(JSON.stringify(body).replace(`"${DEEP}"`, deep(100_000)));
           assert.equal(res.status, 200, `${endpoint} / ${name}: ${res.status} ${res.text.slice(0, 300)}`);
           assert.equal(res.body.response.uid, body.request.uid, `${endpoint} / ${name}`);
           assert.equal(typeof res.body.response.allowed, 'boolean', `${endpoint} / ${name}`);

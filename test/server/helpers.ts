@@ -67,7 +67,11 @@ export function pod(containers: Json[], options: PodOptions = {}): Json {
 }
 
 /** A workload of `kind` whose pod template holds `containers`; annotations go on the template. */
-export function workload(kind: WorkloadKind, containers: Json[], options: { name?: string; templateAnnotations?: Record<string, string> } = {}): Json {
+export function workload(
+  kind: WorkloadKind,
+  containers: Json[],
+  options: { name?: string; templateAnnotations?: Record<string, string> } = {},
+): Json {
   const name = options.name ?? `${kind.toLowerCase()}-app`;
   const template: Json = {
     metadata: { labels: { app: name }, ...(options.templateAnnotations ? { annotations: options.templateAnnotations } : {}) },

@@ -53,7 +53,15 @@ describe('admission logs', () => {
       { endpoint: 'validate', body: review(withSecrets([badContainer('app')])), verdict: 'denied' },
       { endpoint: 'validate', body: review(withSecrets([compliantContainer('app')])), verdict: 'allowed' },
       { endpoint: 'mutate', body: review(withSecrets([unmutatedContainer('app')])), verdict: 'mutated' },
-      { endpoint: 'validate', body: review(withSecrets([badContainer('app')]), { operation: 'UPDATE', oldObject: withSecrets([badContainer('app')]), dryRun: true }), verdict: 'warned' },
+      {
+        endpoint: 'validate',
+        body: review(withSecrets([badContainer('app')]), {
+          operation: 'UPDATE',
+          oldObject: withSecrets([badContainer('app')]),
+          dryRun: true,
+        }),
+        verdict: 'warned',
+      },
     ];
     for (const { endpoint, body, verdict } of cases) {
       const res = await request(app).post(`/${endpoint}`).send(body);
@@ -104,8 +112,12 @@ describe('admission logs', () => {
     const { lines, logger } = capture();
     const { app } = makeApp({}, { logger });
     await request(app).post('/validate').set('content-type', 'application/json').send(`{"env": "${ENV_SECRET}", `);
-    await request(app).post('/validate').send({ apiVersion: 'v1', kind: 'Secret', data: { password: SECRET_DATA } });
-    await request(app).post('/mutate').send({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: { env: ENV_SECRET } } });
+    await request(app)
+      .post('/validate')
+      .send({ apiVersion: 'v1', kind: 'Secret', data: { password: SECRET_DATA } });
+    await request(app)
+      .post('/mutate')
+      .send({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: { env: ENV_SECRET } } });
     assertNoSecrets(lines);
   });
 

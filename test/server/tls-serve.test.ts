@@ -30,7 +30,10 @@ function newestSource(dir: string): number {
 /** The test runs the built CLI; build it when dist/ is missing or older than src/ (npm test builds first). */
 function ensureBuilt(): void {
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
-  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build`);
 }
 
@@ -52,7 +55,12 @@ function deadline<T>(ms: number, value: T): Promise<T> {
   return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, intervalMs = 100): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -105,7 +113,11 @@ interface Reply {
   reusedSocket: boolean;
 }
 
-function call(port: number, ca: string | string[], options: { method?: string; path: string; body?: unknown; agent?: Agent | false }): Promise<Reply> {
+function call(
+  port: number,
+  ca: string | string[],
+  options: { method?: string; path: string; body?: unknown; agent?: Agent | false },
+): Promise<Reply> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -313,7 +325,10 @@ describe('serve with generated certificates', () => {
       warm.push(await call(serve.port, ca, { method: 'POST', path: `/${endpoint}`, body, agent }));
     }
     assert.ok(warm.every((reply) => reply.status === 200));
-    assert.ok(warm.some((reply) => reply.reusedSocket), 'keep-alive connections are reused');
+    assert.ok(
+      warm.some((reply) => reply.reusedSocket),
+      'keep-alive connections are reused',
+    );
 
     // An in-flight request: headers and half the body now, the rest once the listener has closed.
     const slowBody = review(withSecret([badContainer('slow')]));
@@ -327,7 +342,15 @@ describe('serve with generated certificates', () => {
     // The burst, with SIGTERM after the first 50 answers and /readyz polled from then on.
     const total = 200;
     const concurrency = 16;
-    const results: { index: number; uid: string; status?: number; gotUid?: unknown; allowed?: unknown; expected: boolean; error?: string }[] = [];
+    const results: {
+      index: number;
+      uid: string;
+      status?: number;
+      gotUid?: unknown;
+      allowed?: unknown;
+      expected: boolean;
+      error?: string;
+    }[] = [];
     const readyz: (number | string)[] = [];
     let next = 0;
     let answered = 0;
@@ -380,7 +403,10 @@ describe('serve with generated certificates', () => {
     const failed = results.filter((r) => r.error !== undefined || r.status !== 200 || r.gotUid !== r.uid || r.allowed !== r.expected);
     assert.deepEqual(failed, [], `${failed.length} request(s) failed during the drain`);
     assert.ok(readyz.includes(503), `/readyz never answered 503 while draining: ${JSON.stringify(readyz.slice(-5))}`);
-    assert.ok(!readyz.some((status) => typeof status === 'string'), `/readyz failed instead of answering 503: ${JSON.stringify(readyz.slice(-5))}`);
+    assert.ok(
+      !readyz.some((status) => typeof status === 'string'),
+      `/readyz failed instead of answering 503: ${JSON.stringify(readyz.slice(-5))}`,
+    );
 
     // Still serving while draining, but asking clients to reconnect (to another replica).
     const during = await call(serve.port, ca, { method: 'POST', path: '/validate', body: review(pod([compliantContainer('app')])), agent });
@@ -409,7 +435,8 @@ describe('serve with generated certificates', () => {
     const records = logRecords(output);
     const admissions = records.filter((record) => record.msg === 'admission');
     assert.ok(admissions.length >= total + 12 + 2, `only ${admissions.length} admission lines`);
-    for (const line of admissions) for (const key of ['uid', 'kind', 'operation', 'verdict', 'durationMs']) assert.ok(key in line, `${key} missing`);
+    for (const line of admissions)
+      for (const key of ['uid', 'kind', 'operation', 'verdict', 'durationMs']) assert.ok(key in line, `${key} missing`);
     assert.ok(records.some((record) => record.msg === 'shutting down'));
   });
 });
@@ -419,7 +446,10 @@ describe('serve with defaults for the certificate directory, a policy file and a
     const dir = tempDir();
     const policyFile = join(dir, 'policy.yaml');
     writeFileSync(policyFile, 'mode: audit\n');
-    const serve = await startServe(['--policy', policyFile, '--shutdown-delay', '0', '--shutdown-timeout', '1', '--request-timeout', '120'], dir);
+    const serve = await startServe(
+      ['--policy', policyFile, '--shutdown-delay', '0', '--shutdown-timeout', '1', '--request-timeout', '120'],
+      dir,
+    );
     try {
       await until('certs/ca.crt in the working directory', 60_000, () => (existsSync(join(dir, 'certs', 'ca.crt')) ? true : undefined));
       const ca = readFileSync(join(dir, 'certs', 'ca.crt'), 'utf8');
@@ -483,15 +513,22 @@ describe('serve with --tls-cert and --tls-key', () => {
 
     // Files are often replaced one at a time: a certificate without its key is not put in force.
     writeFileSync(certFile, second.serving.cert);
-    await until('the refused reload to be logged', 20_000, () => (serve.output().includes('TLS certificate not reloaded') ? true : undefined));
+    await until('the refused reload to be logged', 20_000, () =>
+      serve.output().includes('TLS certificate not reloaded') ? true : undefined,
+    );
     assert.equal(await peerFingerprint(serve.port, cas), fingerprintOf(first.serving.cert));
     assert.equal((await call(serve.port, cas, { path: '/healthz' })).status, 200);
 
     writeFileSync(keyFile, second.serving.key, { mode: 0o600 });
-    await until('the new certificate to be served', 20_000, async () => {
-      const fingerprint = await peerFingerprint(serve.port, cas);
-      return fingerprint === fingerprintOf(second.serving.cert) ? fingerprint : undefined;
-    }, 250);
+    await until(
+      'the new certificate to be served',
+      20_000,
+      async () => {
+        const fingerprint = await peerFingerprint(serve.port, cas);
+        return fingerprint === fingerprintOf(second.serving.cert) ? fingerprint : undefined;
+      },
+      250,
+    );
     assert.equal(serve.child.exitCode, null, 'same process');
 
     // The reloaded context keeps the TLS 1.2 minimum, and the server answers as before.
@@ -514,7 +551,9 @@ describe('serve with --tls-cert and --tls-key', () => {
   test('closes a connection whose body never finishes', async () => {
     const socket = await tlsHandshake(serve.port, { ca: cas });
     const closed = readToClose(socket);
-    socket.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":');
+    socket.write(
+      'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":',
+    );
     const data = await Promise.race([closed, deadline(15_000, 'still open')]);
     assert.notEqual(data, 'still open', 'the server did not close a stalled request');
     if (data !== '') assert.match(data, /^HTTP\/1\.1 408/);

@@ -90,7 +90,12 @@ export function ruleFailureDecision(uid: string, errors: readonly RuleError[], f
   const names = errors.map((error) => error.rule).join(', ');
   if (failureMode === 'deny') {
     const message = `lifecycle-guard: internal error in rule(s) ${names}; denied because the policy's failureMode is deny`;
-    return { verdict: 'error', findings: [], errors, response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', message } } };
+    return {
+      verdict: 'error',
+      findings: [],
+      errors,
+      response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', message } },
+    };
   }
   const warning = `lifecycle-guard: internal error in rule(s) ${names}; admitted unchecked because the policy's failureMode is allow`;
   return { verdict: 'error', findings: [], errors, response: { uid, allowed: true, warnings: [truncate(warning, MAX_WARNING_LENGTH)] } };

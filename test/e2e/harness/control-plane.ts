@@ -227,10 +227,14 @@ function startWatchdog(pids: number[], dir: string, keepDir: boolean): ChildProc
     'kill -9 "$@" 2>/dev/null',
     '[ "$keep" = 1 ] || rm -rf "$dir"',
   ].join('\n');
-  const wd = spawn('/bin/sh', ['-c', script, 'lifecycle-guard-e2e-watchdog', String(process.pid), dir, keepDir ? '1' : '0', ...pids.map(String)], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const wd = spawn(
+    '/bin/sh',
+    ['-c', script, 'lifecycle-guard-e2e-watchdog', String(process.pid), dir, keepDir ? '1' : '0', ...pids.map(String)],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   wd.unref();
   return wd;
 }
@@ -369,19 +373,21 @@ function csvField(s: string): string {
 function kubeconfigYaml(server: string, caPem: string, user: string, token: string): string {
   const ca = Buffer.from(caPem).toString('base64');
   // JSON is valid YAML and needs no escaping rules of its own.
-  return JSON.stringify(
-    {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': ca } }],
-      users: [{ name: user, user: { token } }],
-      contexts: [{ name: 'e2e', context: { cluster: 'e2e', user, namespace: 'default' } }],
-      'current-context': 'e2e',
-      preferences: {},
-    },
-    null,
-    2,
-  ) + '\n';
+  return (
+    JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': ca } }],
+        users: [{ name: user, user: { token } }],
+        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user, namespace: 'default' } }],
+        'current-context': 'e2e',
+        preferences: {},
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 function runProcess(

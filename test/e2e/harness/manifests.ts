@@ -38,12 +38,19 @@ export function policyConfigMap(policy: string): string {
 /** `serve` flags for cluster mode as the manifests set them, with the certificate valid for the local URL. */
 export function clusterModeArgs(kubeconfig: string, certDir: string): string[] {
   return [
-    '--kubeconfig', kubeconfig,
-    '--namespace', 'lifecycle-guard',
-    '--tls-secret', 'lifecycle-guard-tls',
-    '--policy-configmap', 'lifecycle-guard/lifecycle-guard-policy',
-    '--cert-dir', certDir,
-    '--cert-extra-hosts', '127.0.0.1,localhost',
-    '--shutdown-delay', '0',
+    '--kubeconfig',
+    kubeconfig,
+    '--namespace',
+    'lifecycle-guard',
+    '--tls-secret',
+    'lifecycle-guard-tls',
+    '--policy-configmap',
+    'lifecycle-guard/lifecycle-guard-policy',
+    '--cert-dir',
+    certDir,
+    '--cert-extra-hosts',
+    '127.0.0.1,localhost',
+    '--shutdown-delay',
+    '0',
   ];
 }
