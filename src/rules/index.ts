@@ -9,8 +9,7 @@ export type { ClusterInfo, MutatingRule, Rule, RuleContext, RuleMetadata, Valida
 export { isMutatingRule } from './rule.js';
 
 /** Every rule, validating ones first; the order of findings and of the policy's `rules` follows it. */
-// `any`: each rule has its own parameter type, which the policy schema built from `params` guarantees.
-export const RULES: readonly Rule<any>[] = [
+export const RULES: readonly Rule[] = [
   noShellEntrypoint,
   requireReadinessProbe,
   distinctLivenessReadiness,

@@ -30,14 +30,14 @@ export interface RuleContext<Params> {
   cluster: ClusterInfo;
 }
 
-// Params is z.infer of `params`: each rule declares both from the same schema.
 interface RuleBase<Params> {
   meta: RuleMetadata;
   /**
    * Schema of the rule's parameters under `rules.<id>` in the policy, with their defaults.
-   * Validated when the policy loads, so `check` and `mutate` can trust the values.
+   * Validated when the policy loads, so `check` and `mutate` can trust the values: what it parses
+   * to must be the `Params` that `check` and `mutate` take.
    */
-  params: z.ZodObject;
+  params: z.ZodObject & z.ZodType<Params>;
 }
 
 export interface ValidatingRule<Params> extends RuleBase<Params> {
