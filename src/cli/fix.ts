@@ -120,7 +120,7 @@ function textEditFor(
   const end = parent.range[1];
   const offset = text[end - 1] === '\n' ? end : text.indexOf('\n', end) === -1 ? text.length : text.indexOf('\n', end) + 1;
   const key = String(path[path.length - 1]);
-  const block = stringify({ [key]: operation.value }, { indentSeq, lineWidth: 0 })
+  const block = stringify({ [key]: operation.value as unknown }, { indentSeq, lineWidth: 0 })
     .trimEnd()
     .split('\n')
     .map((line) => `${' '.repeat(indent)}${line}`)
@@ -159,7 +159,7 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
     } else {
       edits = undefined;
       // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole.
-      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(document.toJS({ maxAliasCount: 1000 })));
+      const whole = patched.get(document) ?? (JSON.parse(JSON.stringify(document.toJS({ maxAliasCount: 1000 }))) as unknown);
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
       const operations = mutation.patch.map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
       patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);
@@ -167,7 +167,7 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
   }
   if (changes === 0) return { path: file.path, text: file.text, changes };
   if (json) {
-    const values = file.documents.map((document) => patched.get(document) ?? document.toJS());
+    const values = file.documents.map((document): unknown => patched.get(document) ?? document.toJS());
     return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
   }
   if (edits !== undefined) return { path: file.path, text: applyEdits(file.text, edits), changes };

@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
+import type { AuditOptions } from './audit.js';
 import { checkManifests } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
@@ -17,6 +18,7 @@ import {
 } from './options.js';
 import type { ClusterInfo } from '../rules/index.js';
 import { formatJson, formatTable } from './report-format.js';
+import type { ServeOptions } from './serve.js';
 import { styleFor } from './style.js';
 
 // serve, audit and certs are imported when they run: the Kubernetes client, express and the
@@ -67,7 +69,7 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
 export function buildProgram(): Command {
   const program = new Command('lifecycle-guard')
     .description('Makes Kubernetes workloads shut down and start up correctly: admission webhook and manifest checker.')
-    .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version)
     .showHelpAfterError()
     .exitOverride();
 
@@ -86,13 +88,13 @@ export function buildProgram(): Command {
 
   manifestCommand('check', 'check manifests as the webhook would; exit 1 if it would deny one')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action((paths: string[], options) => {
+    .action((paths: string[], options: Parameters<typeof runCheck>[1]) => {
       process.exitCode = runCheck(paths, options);
     });
 
   manifestCommand('fix', 'apply the mutating rules to manifests, keeping comments, key order and formatting')
     .option('-w, --write', 'write the changes back to the files instead of printing them')
-    .action((paths: string[], options) => {
+    .action((paths: string[], options: Parameters<typeof runFix>[1]) => {
       process.exitCode = runFix(paths, options);
     });
 
@@ -135,7 +137,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml', 'html']).default('table'))
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
-    .action(async (options) => {
+    .action(async (options: AuditOptions) => {
       const { runAudit } = await import('./audit.js');
       const report = await runAudit(options);
       process.exitCode = report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
@@ -175,7 +177,7 @@ export function buildProgram(): Command {
         .argParser(parseSeconds)
         .hideHelp(),
     )
-    .action(async (options) => {
+    .action(async (options: ServeOptions) => {
       const { runServe } = await import('./serve.js');
       await runServe(options);
     });

@@ -84,7 +84,7 @@ async function startTls(
     await bootstrap.reconcile();
     // Often enough to renew in time and to pick up a Secret that another replica renewed.
     const interval = setInterval(
-      () => bootstrap.reconcile().catch((error: unknown) => logger.error({ err: error }, 'TLS reconcile failed')),
+      () => void bootstrap.reconcile().catch((error: unknown) => logger.error({ err: error }, 'TLS reconcile failed')),
       Math.min(Math.max(options.certValidity / 20, 1000), 300_000),
     );
     return { files: bootstrap.files, background: [{ stop: () => clearInterval(interval) }] };

@@ -23,13 +23,13 @@ export interface AppDeps {
 }
 
 /** Body-parser errors carry the HTTP status to answer with (400 malformed JSON, 413 too large). */
-const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
-  if (status === undefined) {
-    next(error);
+const bodyErrors: ErrorRequestHandler = (error: unknown, _req, res, next) => {
+  const status = error instanceof Error && 'status' in error && typeof error.status === 'number' ? error.status : undefined;
+  if (error instanceof Error && status !== undefined && status >= 400 && status < 500) {
+    res.status(status).json({ error: status === 413 ? `request body larger than ${MAX_BODY}` : `invalid request body: ${error.message}` });
     return;
   }
-  res.status(status).json({ error: status === 413 ? `request body larger than ${MAX_BODY}` : `invalid request body: ${error.message}` });
+  next(error);
 };
 
 /** The webhook's express app, without listening: tests drive it in-process. */
