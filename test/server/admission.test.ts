@@ -4,8 +4,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Express } from 'express';
-import { RULES, type MutatingRule, type ValidatingRule } from '../../src/rules/index.js';
+import { RULES } from '../../src/rules/index.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
+import { withBrokenRule } from '../helpers/broken-rule.js';
 import {
   ADMISSION_API_VERSION,
   WORKLOAD_KINDS,
@@ -111,12 +112,6 @@ function warningFor(response: AdmissionResponse, rule: string, container?: strin
   );
   assert.ok(found, `no warning for ${rule}${container ? ` / ${container}` : ''} in ${JSON.stringify(response.warnings)}`);
   return found;
-}
-
-function ruleOf<T>(id: string): T {
-  const rule = RULES.find((candidate) => candidate.meta.id === id);
-  assert.ok(rule, `rule ${id}`);
-  return rule as T;
 }
 
 const EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease', 'lifecycle-guard'];
@@ -671,20 +666,6 @@ describe('warning limits', () => {
 });
 
 describe('a rule that throws', () => {
-  async function withBrokenRule<T>(id: string, run: () => Promise<T>): Promise<T> {
-    const rule = ruleOf<ValidatingRule<unknown> & MutatingRule<unknown>>(id);
-    const key = rule.meta.type === 'mutating' ? 'mutate' : 'check';
-    const original = rule[key];
-    rule[key] = () => {
-      throw new Error('boom');
-    };
-    try {
-      return await run();
-    } finally {
-      rule[key] = original;
-    }
-  }
-
   test('failureMode allow: the request is allowed with a warning naming the rule, and the app keeps serving', async () => {
     const { app } = makeApp({ failureMode: 'allow' });
     await withBrokenRule('no-shell-entrypoint', async () => {
@@ -835,16 +816,7 @@ describe('GET /metrics', () => {
     odd.request.operation = 'PATCH-ALL-THE-THINGS';
     odd.request.kind = { group: 'x', version: 'v1', kind: 'Gadget' };
     await admit(app, 'validate', odd);
-    const rule = ruleOf<ValidatingRule<unknown>>('no-shell-entrypoint');
-    const original = rule.check;
-    rule.check = () => {
-      throw new Error('boom');
-    };
-    try {
-      await admit(app, 'validate', review(pod([compliantContainer('app')])));
-    } finally {
-      rule.check = original;
-    }
+    await withBrokenRule('no-shell-entrypoint', () => admit(app, 'validate', review(pod([compliantContainer('app')]))));
     const text = (await request(app).get('/metrics')).text;
     const requests = samples(text).filter((sample) => sample.name === 'lifecycle_guard_admission_requests_total');
     assert.ok(requests.some((sample) => sample.labels.operation === 'other' && sample.labels.kind === 'other'));
