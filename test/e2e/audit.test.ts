@@ -228,7 +228,7 @@ describe('audit reports against a real kube-apiserver', () => {
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath };
     const table = await runCli(['audit', '--page-size', '10'], env);
     assert.equal(table.code, 1, table.stderr);
-    assert.match(table.stdout, /namespace team-a\n  Deployment team-a\/legacy/);
+    assert.match(table.stdout, /namespace team-a\n {2}Deployment team-a\/legacy/);
     assert.match(table.stdout, /no-shell-entrypoint \[enforce\] container web/);
 
     const json = await runCli(['audit', '-o', 'json'], env);

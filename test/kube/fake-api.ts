@@ -14,7 +14,6 @@ import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { KubeClients } from '../../src/kube/client.js';
 
 // Stored objects are plain JSON-like records; the typed client methods return them as their own types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Stored = KubernetesObject & Record<string, any>;
 
 export type Verb = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete' | 'watch';
@@ -159,19 +158,8 @@ export class FakeApiServer {
     const mutating = crud('mutatingwebhookconfigurations');
     const validating = crud('validatingwebhookconfigurations');
     const custom = (group: string, plural: string) => crud(`${plural}.${group}`);
-    const fake = this;
-    class FakeWatch extends Watch {
-      override watch(
-        path: string,
-        queryParams: Record<string, string | number | boolean | undefined>,
-        callback: (phase: string, object: unknown) => void,
-        done: (error: unknown) => void,
-      ): Promise<AbortController> {
-        return fake.#watch(path, queryParams, callback, done);
-      }
-    }
-    // The typed clients promise the client-node model classes; the fake answers with plain objects of the same shape.
-    /* eslint-disable @typescript-eslint/no-unsafe-return */
+    const watch = new Watch(new KubeConfig());
+    watch.watch = (path, queryParams, callback, done) => this.#watch(path, queryParams, callback, done);
     return {
       server,
       core: {
@@ -218,9 +206,8 @@ export class FakeApiServer {
           }) as Promise<KubernetesListObject<T>>,
       },
       version: { getCode: () => Promise.resolve({ major: '1', minor: '34', gitVersion: 'v1.34.0' } as never) },
-      watch: new FakeWatch(new KubeConfig()),
+      watch,
     };
-    /* eslint-enable @typescript-eslint/no-unsafe-return */
   }
 
   #collection(resource: string): Map<string, Stored> {

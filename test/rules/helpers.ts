@@ -22,11 +22,7 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export const LONG_RUNNING_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController'] as const;
 
 /** Wraps a pod spec in an object of the given kind, at that kind's usual path. */
-export function wrap(
-  kind: WorkloadKind | string,
-  podSpec: unknown,
-  metadata: JsonObject = { name: 'demo', namespace: 'default' },
-): JsonObject {
+export function wrap(kind: string, podSpec: unknown, metadata: JsonObject = { name: 'demo', namespace: 'default' }): JsonObject {
   const apiVersion: Record<string, string> = {
     Pod: 'v1',
     ReplicationController: 'v1',

@@ -661,7 +661,7 @@ describe('warning limits', () => {
     const { app } = makeApp({ mode: 'audit' });
     const response = await admit(app, 'validate', review(pod([badContainer('x'.repeat(1000))])));
     assert.equal(response.warnings?.length, 2);
-    for (const warning of response.warnings!) assert.equal(warning.length, 256);
+    for (const warning of response.warnings) assert.equal(warning.length, 256);
   });
 });
 
@@ -672,7 +672,7 @@ describe('a rule that throws', () => {
       const response = await admit(app, 'validate', review(pod([badContainer('app')])));
       assert.equal(response.allowed, true);
       assert.equal(response.warnings?.length, 1);
-      assert.match(response.warnings![0]!, /internal error in rule\(s\) no-shell-entrypoint; admitted unchecked/);
+      assert.match(response.warnings[0]!, /internal error in rule\(s\) no-shell-entrypoint; admitted unchecked/);
     });
     await withBrokenRule('inject-prestop-delay', async () => {
       const response = await admit(app, 'mutate', review(pod([unmutatedContainer('app')])));

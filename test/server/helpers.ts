@@ -129,7 +129,7 @@ export function review(object: unknown, options: ReviewOptions = {}): Json & { r
       requestKind: { group: gv.group, version: gv.version, kind },
       requestResource: { group: gv.group, version: gv.version, resource: gv.resource },
       name: metadata.name,
-      namespace: options.namespace ?? (metadata.namespace as string | undefined) ?? 'default',
+      namespace: options.namespace ?? metadata.namespace ?? 'default',
       operation,
       userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
       object: operation === 'DELETE' ? null : object,

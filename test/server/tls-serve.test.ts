@@ -259,7 +259,7 @@ function tempDir(): string {
 }
 
 before(() => ensureBuilt());
-after(async () => {
+after(() => {
   killAll();
   for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
 });
