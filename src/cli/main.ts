@@ -122,7 +122,7 @@ export function buildProgram(): Command {
         .default(parseDuration('365d'), '365d'),
     )
     .action(async (options: { out: string; hosts: string[]; validity: number }) => {
-      const { generateCertificates, writeCertificates } = await import('../server/certificates.js');
+      const { generateCertificates, writeCertificates } = await import('../tls/certificates.js');
       const bundle = await generateCertificates({ hosts: options.hosts, validityDays: options.validity / 86_400_000 });
       writeCertificates(options.out, bundle);
       process.stderr.write(`wrote ${options.out}/ca.crt, tls.crt and tls.key (${options.hosts.join(', ')})\n`);

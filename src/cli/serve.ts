@@ -7,7 +7,7 @@ import { LeaderLease } from '../kube/lease.js';
 import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
 import { TlsBootstrap } from '../kube/tls-bootstrap.js';
 import type { ClusterInfo } from '../rules/index.js';
-import { ensureLocalCertificates } from '../server/certificates.js';
+import { ensureLocalCertificates } from '../tls/certificates.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';

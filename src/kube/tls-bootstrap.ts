@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { generateCertificates, needsRenewal, writeCertificates, type KeyPair } from '../server/certificates.js';
+import { generateCertificates, needsRenewal, writeCertificates, type KeyPair } from '../tls/certificates.js';
 import { isStatus, type KubeClients } from './client.js';
 
 export interface TlsBootstrapOptions {
