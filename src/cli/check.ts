@@ -1,6 +1,6 @@
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { summarize, toReportFinding } from '../engine/report.js';
 import { objectIdentity, type ManifestFile } from './manifests.js';
 import type { Report } from './report-format.js';

@@ -2,7 +2,7 @@ import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { isMap, isNode, isScalar, isSeq, stringify, visit, type Document } from 'yaml';
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import type { ManifestFile } from './manifests.js';
 
 export interface FixedFile {

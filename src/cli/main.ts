@@ -16,7 +16,7 @@ import {
   parsePositiveInteger,
   parseSeconds,
 } from './options.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { formatJson, formatTable } from './report-format.js';
 import type { ServeOptions } from './serve.js';
 import { styleFor } from './style.js';

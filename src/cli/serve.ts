@@ -6,7 +6,7 @@ import { BackgroundScanner } from '../kube/background-scan.js';
 import { LeaderLease } from '../kube/lease.js';
 import { PolicyConfigMapWatcher } from '../kube/policy-configmap.js';
 import { TlsBootstrap } from '../kube/tls-bootstrap.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { ensureLocalCertificates } from '../tls/certificates.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';

@@ -52,3 +52,9 @@ export interface Finding extends RuleFinding {
   /** Set on UPDATE when the previous version of the object already had this finding. */
   preexisting?: boolean;
 }
+
+/** What is known about the cluster objects are checked for (rules read it); empty when checking files. */
+export interface ClusterInfo {
+  /** Kubernetes server version, when known. */
+  version?: { major: number; minor: number };
+}

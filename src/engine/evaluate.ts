@@ -1,6 +1,6 @@
-import type { Finding } from '../core/types.js';
+import type { ClusterInfo, Finding } from '../core/types.js';
 import { describeWorkload, type Workload } from '../core/workload.js';
-import { isMutatingRule, type ClusterInfo } from '../rules/index.js';
+import { isMutatingRule } from '../rules/index.js';
 import type { Policy } from './policy.js';
 import { selectRules, type ActiveRule, type SelectionOptions, type SkipReason } from './select.js';
 

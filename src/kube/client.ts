@@ -9,7 +9,7 @@ import {
   VersionApi,
   Watch,
 } from '@kubernetes/client-node';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 
 /**
  * The API calls lifecycle-guard makes, from one kubeconfig. Only the calls used are named, so unit

@@ -1,9 +1,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { asObjectArray, asString, getPath } from '../core/types.js';
+import { asObjectArray, asString, getPath, type ClusterInfo } from '../core/types.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import type { Policy } from '../engine/policy.js';
 import { summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
-import type { ClusterInfo } from '../rules/index.js';
 import type { KubeClients } from './client.js';
 
 /** Every pod-bearing kind, owners before what they own. */

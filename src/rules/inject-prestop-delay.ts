@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isObject, type JsonObject, type RuleFinding } from '../core/types.js';
+import { isObject, type ClusterInfo, type JsonObject, type RuleFinding } from '../core/types.js';
 import { longRunningContainers } from '../core/workload.js';
-import type { ClusterInfo, MutatingRule } from './rule.js';
+import type { MutatingRule } from './rule.js';
 
 /** Kubernetes' default when terminationGracePeriodSeconds is unset. */
 const DEFAULT_GRACE_PERIOD_SECONDS = 30;

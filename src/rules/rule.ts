@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Mode, RuleFinding, RuleType } from '../core/types.js';
+import type { ClusterInfo, Mode, RuleFinding, RuleType } from '../core/types.js';
 import type { Workload } from '../core/workload.js';
 
 export interface RuleMetadata {
@@ -16,12 +16,6 @@ export interface RuleMetadata {
    * (`off`) so that adding one to the project never starts denying what was admitted before.
    */
   defaultMode: Mode;
-}
-
-/** What a rule knows about the cluster it runs for; empty when checking files. */
-export interface ClusterInfo {
-  /** Kubernetes server version, when known. */
-  version?: { major: number; minor: number };
 }
 
 export interface RuleContext<Params> {

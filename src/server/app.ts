@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { admissionHandler } from './admission/handler.js';
 import { mutateRequest } from './admission/mutate.js';
 import { validateRequest } from './admission/validate.js';

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Policy } from '../../engine/policy.js';
-import type { ClusterInfo } from '../../rules/index.js';
+import type { ClusterInfo } from '../../core/types.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
 import { ruleFailureDecision, type Decision } from './respond.js';

@@ -1,8 +1,7 @@
-import type { Finding } from '../../core/types.js';
+import type { ClusterInfo, Finding } from '../../core/types.js';
 import { evaluateObject } from '../../engine/evaluate.js';
 import { mutateObject } from '../../engine/mutate.js';
 import type { Policy } from '../../engine/policy.js';
-import type { ClusterInfo } from '../../rules/index.js';
 import { auditAnnotationsFor, ruleFailureDecision, warningsFor, type Decision } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 
