@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { asString, getPath, isObject } from '../core/types.js';
+import { asString, getPath, isObject, objectName } from '../core/types.js';
 
 /** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
 export class InputError extends Error {
@@ -106,6 +106,6 @@ export function objectIdentity(object: unknown): { kind: string; namespace: stri
   return {
     kind: asString(getPath(object, ['kind'])) ?? '',
     namespace: asString(getPath(object, ['metadata', 'namespace'])) ?? '',
-    name: asString(getPath(object, ['metadata', 'name'])) ?? asString(getPath(object, ['metadata', 'generateName'])) ?? '',
+    name: objectName(object),
   };
 }

@@ -19,6 +19,11 @@ export function asString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** metadata.name, else generateName (an object the API server will name); '' when neither is set. */
+export function objectName(object: unknown): string {
+  return asString(getPath(object, ['metadata', 'name'])) || asString(getPath(object, ['metadata', 'generateName'])) || '';
+}
+
 export function asObjectArray(value: unknown): JsonObject[] {
   return Array.isArray(value) ? value.filter(isObject) : [];
 }

@@ -1,4 +1,4 @@
-import { asObjectArray, asString, asStringMap, getPath, isObject, type JsonObject } from './types.js';
+import { asObjectArray, asString, asStringMap, getPath, isObject, objectName, type JsonObject } from './types.js';
 
 /** Where each kind keeps its pod spec. Kinds not listed here carry no pod spec and produce no findings. */
 const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
@@ -80,7 +80,7 @@ export function describeWorkload(object: unknown): Workload | undefined {
   const namespace = asString(getPath(object, ['metadata', 'namespace']));
   return {
     kind,
-    name: asString(getPath(object, ['metadata', 'name'])) ?? asString(getPath(object, ['metadata', 'generateName'])) ?? '',
+    name: objectName(object),
     ...(namespace === undefined ? {} : { namespace }),
     annotations: {
       ...asStringMap(getPath(templateMetadata, ['annotations'])),
