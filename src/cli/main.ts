@@ -19,6 +19,7 @@ import {
 import type { ClusterInfo } from '../core/types.js';
 import { formatJson, formatTable } from './report-format.js';
 import type { ServeOptions } from './serve.js';
+import { serviceHosts } from '../tls/service-hosts.js';
 import { styleFor } from './style.js';
 
 // serve, audit and certs are imported when they run: the Kubernetes client, express and the
@@ -106,13 +107,7 @@ export function buildProgram(): Command {
       new Option('--hosts <hosts>', 'DNS names and IPs, comma-separated')
         .argParser(parseList)
         .default(
-          [
-            'localhost',
-            '127.0.0.1',
-            ...['', '.lifecycle-guard', '.lifecycle-guard.svc', '.lifecycle-guard.svc.cluster.local'].map(
-              (suffix) => `lifecycle-guard${suffix}`,
-            ),
-          ],
+          ['localhost', '127.0.0.1', ...serviceHosts('lifecycle-guard', 'lifecycle-guard')],
           'localhost, 127.0.0.1 and the DNS names of the lifecycle-guard Service',
         ),
     )

@@ -2,7 +2,15 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { generateCertificates, needsRenewal, writeCertificates, type KeyPair } from '../tls/certificates.js';
+import {
+  CERTIFICATE_FILES,
+  certificatePaths,
+  generateCertificates,
+  needsRenewal,
+  writeCertificates,
+  type KeyPair,
+} from '../tls/certificates.js';
+import { serviceHosts } from '../tls/service-hosts.js';
 import { isStatus, type KubeClients } from './client.js';
 
 export interface TlsBootstrapOptions {
@@ -31,6 +39,9 @@ interface StoredCertificates {
   serving: KeyPair;
 }
 
+/** The Secret's keys are the file names the server reads (as in any kubernetes.io/tls Secret), plus the CA's key. */
+const SECRET_KEYS = { ...CERTIFICATE_FILES, caKey: 'ca.key' } as const;
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
 
 /** The certificates of a PEM bundle, each ending in one newline (so equal certificates compare equal). */
@@ -49,19 +60,19 @@ function decode(secret: V1Secret, key: string): string {
 
 function fromSecret(secret: V1Secret): StoredCertificates {
   return {
-    caBundle: decode(secret, 'ca.crt'),
-    caKey: decode(secret, 'ca.key'),
-    serving: { cert: decode(secret, 'tls.crt'), key: decode(secret, 'tls.key') },
+    caBundle: decode(secret, SECRET_KEYS.ca),
+    caKey: decode(secret, SECRET_KEYS.caKey),
+    serving: { cert: decode(secret, SECRET_KEYS.cert), key: decode(secret, SECRET_KEYS.key) },
   };
 }
 
 function toSecretData(stored: StoredCertificates): Record<string, string> {
   const encode = (text: string) => Buffer.from(text).toString('base64');
   return {
-    'ca.crt': encode(stored.caBundle),
-    'ca.key': encode(stored.caKey),
-    'tls.crt': encode(stored.serving.cert),
-    'tls.key': encode(stored.serving.key),
+    [SECRET_KEYS.ca]: encode(stored.caBundle),
+    [SECRET_KEYS.caKey]: encode(stored.caKey),
+    [SECRET_KEYS.cert]: encode(stored.serving.cert),
+    [SECRET_KEYS.key]: encode(stored.serving.key),
   };
 }
 
@@ -101,19 +112,11 @@ export class TlsBootstrap {
   }
 
   get hosts(): string[] {
-    const { serviceName: name, namespace } = this.#options;
-    return [
-      name,
-      `${name}.${namespace}`,
-      `${name}.${namespace}.svc`,
-      `${name}.${namespace}.svc.cluster.local`,
-      ...(this.#options.extraHosts ?? []),
-    ];
+    return [...serviceHosts(this.#options.serviceName, this.#options.namespace), ...(this.#options.extraHosts ?? [])];
   }
 
   get files() {
-    const { certDir } = this.#options;
-    return { certFile: `${certDir}/tls.crt`, keyFile: `${certDir}/tls.key`, caFile: `${certDir}/ca.crt` };
+    return certificatePaths(this.#options.certDir);
   }
 
   async #readSecret(): Promise<V1Secret | undefined> {

@@ -159,11 +159,11 @@ describe('TlsBootstrap against a fake API server', () => {
   test('first start: creates the Secret, sets caBundle on every webhook, writes the files', async () => {
     const api = cluster();
     const directory = certDir();
-    const bootstrap = replica(api, directory);
-    await bootstrap.reconcile();
+    await replica(api, directory).reconcile();
     assertConverged(api, [directory]);
     const served = new X509Certificate(secretData(api)['tls.crt'] ?? '');
-    for (const host of bootstrap.hosts) assert.equal(served.checkHost(host), host, `covers ${host}`);
+    const hosts = ['lifecycle-guard', 'lifecycle-guard.lifecycle-guard', 'lifecycle-guard.lifecycle-guard.svc'];
+    for (const host of [...hosts, 'lifecycle-guard.lifecycle-guard.svc.cluster.local']) assert.equal(served.checkHost(host), host);
     assert.equal(api.get('secrets', NAMESPACE, SECRET)?.type, 'kubernetes.io/tls');
   });
 
