@@ -16,7 +16,7 @@ export interface AppDeps {
   logger: Logger;
   /** What is known of the cluster (its version picks the preStop action). */
   cluster?: () => ClusterInfo;
-  /** Policy loaded and TLS up; false while draining. */
+  /** Listening and not draining (the server sets it; the policy is in place before the server starts). */
   isReady?: () => boolean;
   /** Extra GET routes (for example /reports), added by the composition in the CLI. */
   routes?: Record<string, () => unknown>;
