@@ -5,8 +5,16 @@ import { summarize, toReportFinding } from '../engine/report.js';
 import { objectIdentity, type ManifestFile } from './manifests.js';
 import type { Report } from './report-format.js';
 
+/** A rule that failed (a bug, never a violation), with the object it failed on. */
+export type LocatedRuleError = RuleError & { file: string; line: number };
+
 export interface CheckResult extends Report {
-  errors: (RuleError & { file: string; line: number })[];
+  errors: LocatedRuleError[];
+}
+
+/** How check and fix report a rule that failed: one line, no stack trace. */
+export function formatRuleError(error: LocatedRuleError): string {
+  return `error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`;
 }
 
 /** Evaluates every object of the manifest files as the webhook would on CREATE. */

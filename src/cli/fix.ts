@@ -3,13 +3,16 @@ import { isMap, isNode, isScalar, isSeq, stringify, visit, type Document } from 
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
 import type { ClusterInfo } from '../core/types.js';
+import type { LocatedRuleError } from './check.js';
 import type { ManifestFile } from './manifests.js';
 
 export interface FixedFile {
   path: string;
-  /** The manifest with the mutating rules applied; the input text when nothing changed. */
+  /** The manifest with the mutating rules applied; the input text when nothing changed or a rule failed. */
   text: string;
   changes: number;
+  /** Rules that failed: then nothing of the file is changed (half a fix is worse than none). */
+  errors: LocatedRuleError[];
 }
 
 function pointerSegments(pointer: string): string[] {
@@ -142,11 +145,11 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
   const patched = new Map<Document.Parsed, unknown>();
   // Text edits keep the file as it was around the changes; any change they cannot express turns them off.
   let edits: TextEdit[] | undefined = [];
-  for (const { object, path, document } of file.objects) {
+  const errors: LocatedRuleError[] = [];
+  for (const { object, path, document, line } of file.objects) {
     const mutation = mutateObject(object, policy, { cluster });
-    if (mutation.errors.length > 0) {
-      throw new Error(`${file.path}: rule ${mutation.errors[0]?.rule} failed: ${mutation.errors[0]?.message}`);
-    }
+    errors.push(...mutation.errors.map((error) => ({ file: file.path, line, ...error })));
+    if (errors.length > 0) continue;
     if (mutation.patch.length === 0) continue;
     changes += mutation.findings.length;
     if (!json && !hasAliases(document)) {
@@ -165,13 +168,14 @@ export function fixManifests(file: ManifestFile, policy: Policy, cluster: Cluste
       patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);
     }
   }
-  if (changes === 0) return { path: file.path, text: file.text, changes };
+  if (errors.length > 0) return { path: file.path, text: file.text, changes: 0, errors };
+  if (changes === 0) return { path: file.path, text: file.text, changes, errors };
   if (json) {
     const values = file.documents.map((document): unknown => patched.get(document) ?? document.toJS());
-    return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
+    return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes, errors };
   }
-  if (edits !== undefined) return { path: file.path, text: applyEdits(file.text, edits), changes };
+  if (edits !== undefined) return { path: file.path, text: applyEdits(file.text, edits), changes, errors };
   for (const [document, value] of patched) document.contents = document.createNode(value) as typeof document.contents;
   const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq };
-  return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes };
+  return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes, errors };
 }

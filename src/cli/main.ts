@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import type { AuditOptions } from './audit.js';
-import { checkManifests } from './check.js';
+import { checkManifests, formatRuleError } from './check.js';
 import { fixManifests } from './fix.js';
 import { expandPaths, InputError, readManifests } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
@@ -39,8 +39,7 @@ function readAll(paths: readonly string[]) {
 function runCheck(paths: string[], options: { policy?: string; output: 'table' | 'json'; kubeVersion?: ClusterInfo }): number {
   const policy = loadPolicyFile(options.policy);
   const result = checkManifests(readAll(paths), policy, options.kubeVersion);
-  for (const error of result.errors)
-    process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  for (const error of result.errors) process.stderr.write(formatRuleError(error));
   const { errors, ...report } = result;
   process.stdout.write(
     options.output === 'json' ? formatJson(report) : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
@@ -54,6 +53,12 @@ function runFix(paths: string[], options: { policy?: string; write?: boolean; ku
   const files = readAll(paths);
   if (options.write && files.some((file) => file.path === '-')) throw new InputError('--write cannot write back to stdin (-)');
   const fixed = files.map((file) => fixManifests(file, policy, options.kubeVersion));
+  const errors = fixed.flatMap((file) => file.errors);
+  if (errors.length > 0) {
+    // Nothing is written or printed: a manifest with some of its fixes missing would pass for fixed.
+    for (const error of errors) process.stderr.write(formatRuleError(error));
+    return EXIT.badInput;
+  }
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);

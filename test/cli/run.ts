@@ -10,9 +10,11 @@ const ROOT = join(import.meta.dirname, '..', '..');
 /** tsx's loader by URL: CLI tests run in temporary directories, where `--import tsx` would not resolve. */
 const TSX = import.meta.resolve('tsx');
 
+const BREAK_RULE = import.meta.resolve('../helpers/break-rule-preload.ts');
+
 /** The node arguments that run `lifecycle-guard ...args` from the sources under `root`. */
-export function cliArgv(args: readonly string[], root = ROOT): string[] {
-  return ['--import', TSX, join(root, 'src', 'cli', 'main.ts'), ...args];
+export function cliArgv(args: readonly string[], root = ROOT, preload: readonly string[] = []): string[] {
+  return ['--import', TSX, ...preload.flatMap((module) => ['--import', module]), join(root, 'src', 'cli', 'main.ts'), ...args];
 }
 
 export interface CliResult {
@@ -24,12 +26,13 @@ export interface CliResult {
 /** Runs `lifecycle-guard ...args` in `cwd`, with `input` on stdin; never through a terminal. */
 export function runCli(
   args: readonly string[],
-  options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv; root?: string },
+  options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv; root?: string; brokenRule?: string },
 ): CliResult {
   const env = { ...process.env, ...options.env };
+  if (options.brokenRule !== undefined) env.LIFECYCLE_GUARD_TEST_BROKEN_RULE = options.brokenRule;
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
-  const result = spawnSync(process.execPath, cliArgv(args, options.root), {
+  const result = spawnSync(process.execPath, cliArgv(args, options.root, options.brokenRule === undefined ? [] : [BREAK_RULE]), {
     cwd: options.cwd,
     input: options.input ?? '',
     encoding: 'utf8',
