@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { summarize } from '../../src/engine/report.js';
 import { buildReports } from '../../src/kube/reports.js';
-import type { ScanFinding, ScanReport } from '../../src/kube/scanner.js';
-import { reportFinding } from '../helpers/findings.js';
+import type { ScanFinding } from '../../src/kube/scanner.js';
+import { reportFinding, scanReport } from '../helpers/findings.js';
 
 function finding(overrides: Partial<ScanFinding>): ScanFinding {
   return reportFinding({ apiVersion: 'apps/v1', uid: 'uid-1', ...overrides });
-}
-
-function scan(findings: ScanFinding[], objectsByNamespace: Record<string, number>): ScanReport {
-  return {
-    generatedAt: '2026-11-26T00:00:00.000Z',
-    cluster: 'https://127.0.0.1:6443',
-    namespaces: Object.keys(objectsByNamespace).sort(),
-    findings,
-    objectsByNamespace,
-    summary: summarize(
-      Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0),
-      findings,
-    ),
-  };
 }
 
 describe('buildReports', () => {
@@ -44,7 +29,7 @@ describe('buildReports', () => {
       message: 'raises terminationGracePeriodSeconds',
     }),
   ];
-  const result = scan(findings, { shop: 5, pay: 1, quiet: 3 });
+  const result = scanReport(findings, { shop: 5, pay: 1, quiet: 3 });
 
   test('one PolicyReport per namespace, with the namespace as scope and summary counts', () => {
     const reports = buildReports(result, 'PolicyReport');
