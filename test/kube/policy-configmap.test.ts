@@ -12,9 +12,9 @@ import { apiError, FakeApiServer } from './fake-api.js';
 const NAMESPACE = 'lifecycle-guard';
 const NAME = 'lifecycle-guard-policy';
 
-/** Polls until `condition` holds; fails with `what` after a second. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 1000;
+/** Polls until `condition` holds; fails with `what` after `timeoutMs`. */
+async function eventually(condition: () => boolean, what: string, timeoutMs = 1000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
@@ -103,13 +103,6 @@ function recordingLogger(lines: string[]): Logger {
   return { info: record, warn: record, error: record } as unknown as Logger;
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 5000) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 test('an unreachable API server is not a missing ConfigMap: retried with backoff, and the last good policy stays', async () => {
   const api = new LoopbackApiServer();
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
@@ -133,14 +126,14 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
   // Down at start: unreachable, nothing applied, and start waits for the ConfigMap.
   let started = false;
   const starting = watcher.start().then(() => (started = true));
-  await until(() => lines.length >= 1, 'the failure log');
+  await eventually(() => lines.length >= 1, 'the failure log', 5000);
   assert.equal(policies.length, 0);
   assert.doesNotMatch(lines.join('\n'), /not found/);
   assert.match(
     lines[0] ?? '',
     /^cannot read policy ConfigMap lifecycle-guard\/lifecycle-guard-policy: the API server is unreachable \(.+\); the server starts once it can be read; retrying in 0\.04s$/,
   );
-  await until(() => lines.length >= 3, 'two retries');
+  await eventually(() => lines.length >= 3, 'two retries', 5000);
   assert.match(lines[1] ?? '', /retrying in 0\.08s$/, 'the delay doubles');
   assert.match(lines[2] ?? '', /retrying in 0\.16s$/);
 
@@ -158,7 +151,7 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
   // Down again: the last good policy stays, and the log says so.
   const before = lines.length;
   api.down();
-  await until(() => lines.slice(before).some((line) => line.startsWith('cannot read')), 'the failure log');
+  await eventually(() => lines.slice(before).some((line) => line.startsWith('cannot read')), 'the failure log', 5000);
   assert.match(
     lines.slice(before).find((line) => line.startsWith('cannot read')) ?? '',
     /unreachable.*the last good policy stays in force; retrying in 0\.04s$/,
@@ -170,7 +163,7 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
   api.deleted = { ...api.configMap, metadata: { name: 'lifecycle-guard-policy', namespace: 'lifecycle-guard', resourceVersion: '9' } };
   api.configMap = undefined;
   api.up = true;
-  await until(() => policies.length === 2, 'the default policy');
+  await eventually(() => policies.length === 2, 'the default policy', 5000);
   assert.equal(policies[1]?.source, 'built-in default');
   assert.ok(lines.some((line) => line === 'policy ConfigMap not found: using the built-in default policy'));
 });
