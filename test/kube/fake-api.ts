@@ -11,6 +11,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import assert from 'node:assert/strict';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { KubeClients } from '../../src/kube/client.js';
 
@@ -31,6 +32,15 @@ export interface Call {
 
 /** Runs before a call takes effect: throw (e.g. `apiError(409)`) to fail it, await to hold it back. */
 export type CallHook = (call: Call) => void | Promise<void>;
+
+/** Polls until `condition` holds; fails with `what` after `timeoutMs`. */
+export async function eventually(condition: () => boolean, what: string, timeoutMs = 1000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
 
 export function apiError(code: number, message = `HTTP ${code}`): ApiException<unknown> {
   return new ApiException(code, message, { kind: 'Status', code, message }, {});

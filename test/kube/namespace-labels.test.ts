@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { NamespaceLabelWatcher } from '../../src/kube/namespace-labels.js';
-import { apiError, FakeApiServer } from './fake-api.js';
-
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 1000;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+import { apiError, eventually, FakeApiServer } from './fake-api.js';
 
 test('NamespaceLabelWatcher on the fake API: unknown until listed, a failed list retried, label changes followed', async () => {
   const api = new FakeApiServer();

@@ -7,19 +7,10 @@ import { pino, type Logger } from 'pino';
 import type { Policy } from '../../src/engine/policy.js';
 import { createClients } from '../../src/kube/client.js';
 import { PolicyConfigMapWatcher } from '../../src/kube/policy-configmap.js';
-import { apiError, FakeApiServer } from './fake-api.js';
+import { apiError, eventually, FakeApiServer } from './fake-api.js';
 
 const NAMESPACE = 'lifecycle-guard';
 const NAME = 'lifecycle-guard-policy';
-
-/** Polls until `condition` holds; fails with `what` after `timeoutMs`. */
-async function eventually(condition: () => boolean, what: string, timeoutMs = 1000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 function configMap(policyText: string | undefined, extra: Record<string, string> = {}) {
   return {
