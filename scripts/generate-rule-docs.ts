@@ -33,7 +33,7 @@ function workloadsText(rule: Rule): string {
 }
 
 function parametersSection(rule: Rule): string[] {
-  const defaults = rule.params.parse({}) as Record<string, unknown>;
+  const defaults = rule.params.parse({});
   const keys = Object.keys(rule.params.shape);
   const intro = `Set under \`rules.${rule.meta.id}\` in the policy, beside \`mode\` (enforce, audit or off).`;
   if (keys.length === 0) return [intro, '', 'No other parameter.'];

@@ -1,6 +1,7 @@
 // The limit of the machine for an HTTPS JSON webhook: node:https, read the body, JSON.parse it,
 // answer a fixed AdmissionReview (with the request's uid). Run as a child process by the bench:
 //   node bare-server.mjs PORT CERT_FILE KEY_FILE
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 

@@ -62,7 +62,7 @@ export async function runAudit(options: AuditOptions): Promise<ScanReport> {
       ...(progress ? { onProgress: progress } : {}),
     });
   } catch (error) {
-    throw new InputError(`cannot scan ${clients.config.getCurrentCluster()?.server ?? 'the cluster'}: ${(error as Error).message}`);
+    throw new InputError(`cannot scan ${clients.server || 'the cluster'}: ${(error as Error).message}`);
   } finally {
     if (progress) process.stderr.write('\r\u001b[K');
   }

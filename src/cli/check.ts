@@ -2,14 +2,22 @@ import type { ImageFacts } from '../core/images.js';
 import { evaluateObject, type RuleError } from '../engine/evaluate.js';
 import { SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
 import type { SkipReason } from '../engine/select.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { ExceptionTally, summarize, toReportFinding } from '../engine/report.js';
 import { namespaceLabelsIn, objectIdentity, type ManifestValues } from './manifests.js';
 import type { Report, SkippedObject } from './report-format.js';
 
+/** A rule that failed (a bug, never a violation), with the object it failed on. */
+export type LocatedRuleError = RuleError & { file: string; line: number };
+
 export interface CheckResult extends Report {
-  errors: (RuleError & { file: string; line: number })[];
+  errors: LocatedRuleError[];
   skipped: SkippedObject[];
+}
+
+/** How check and fix report a rule that failed: one line, no stack trace. */
+export function formatRuleError(error: LocatedRuleError): string {
+  return `error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`;
 }
 
 function skipDetail(reason: Exclude<SkipReason, 'not-a-workload'>, namespace: string): string {

@@ -117,13 +117,13 @@ export function checkDockerfiles(
 /** `fix` for a Dockerfile: the rewrite of the finding, if any, and what was done (or why not) for stderr. */
 export function fixDockerfile(file: DockerfileInput, policy: Policy): FixedFile & { notes: string[] } {
   const finding = check(file, policy)?.finding;
-  if (finding === undefined) return { path: file.path, text: file.text, changes: 0, notes: [] };
+  if (finding === undefined) return { path: file.path, text: file.text, changes: 0, errors: [], notes: [] };
   const { rewrite } = finding;
   if (rewrite === undefined)
-    return { path: file.path, text: file.text, changes: 0, notes: [`${file.path}:${finding.line}: not fixed: ${finding.fix}`] };
+    return { path: file.path, text: file.text, changes: 0, errors: [], notes: [`${file.path}:${finding.line}: not fixed: ${finding.fix}`] };
   const note =
     rewrite.kind === 'exec-form'
       ? `${file.path}:${rewrite.line}: rewritten in exec form: ${rewrite.instruction}`
       : `${file.path}:${rewrite.line}: kept in shell form (it needs a shell); added \`${rewrite.text.trim()}\`: ${rewrite.instruction}`;
-  return { path: file.path, text: applyRewrite(file.text, rewrite), changes: 1, notes: [note] };
+  return { path: file.path, text: applyRewrite(file.text, rewrite), changes: 1, errors: [], notes: [note] };
 }

@@ -2,17 +2,20 @@ import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { isMap, isNode, isScalar, isSeq, stringify, visit, type Document } from 'yaml';
 import { mutateObject } from '../engine/mutate.js';
 import type { Policy } from '../engine/policy.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
 import { expandedSizeExceeds } from '../core/depth.js';
 import { DEFAULT_MAX_FILE_BYTES } from './bounded-read.js';
+import type { LocatedRuleError } from './check.js';
 import { InputError, type ManifestFile } from './manifests.js';
 
 export interface FixedFile {
   path: string;
-  /** The manifest with the mutating rules applied; the input text when nothing changed. */
+  /** The manifest with the mutating rules applied; the input text when nothing changed or a rule failed. */
   text: string;
   changes: number;
+  /** Rules that failed: then nothing of the file is changed (half a fix is worse than none). */
+  errors: LocatedRuleError[];
 }
 
 function pointerSegments(pointer: string): string[] {
@@ -123,7 +126,7 @@ function textEditFor(
   const end = parent.range[1];
   const offset = text[end - 1] === '\n' ? end : text.indexOf('\n', end) === -1 ? text.length : text.indexOf('\n', end) + 1;
   const key = String(path[path.length - 1]);
-  const block = stringify({ [key]: operation.value }, { indentSeq, lineWidth: 0 })
+  const block = stringify({ [key]: operation.value as unknown }, { indentSeq, lineWidth: 0 })
     .trimEnd()
     .split('\n')
     .map((line) => `${' '.repeat(indent)}${line}`)
@@ -153,11 +156,11 @@ export function fixManifests(
   const patched = new Map<Document.Parsed, unknown>();
   // Text edits keep the file as it was around the changes; any change they cannot express turns them off.
   let edits: TextEdit[] | undefined = [];
-  for (const { object, path, document } of file.objects) {
+  const errors: LocatedRuleError[] = [];
+  for (const { object, path, document, line } of file.objects) {
     const mutation = mutateObject(object, policy, { cluster, ...(namespaceLabels === undefined ? {} : { namespaceLabels }) });
-    if (mutation.errors.length > 0) {
-      throw new Error(`${file.path}: rule ${mutation.errors[0]?.rule} failed: ${mutation.errors[0]?.message}`);
-    }
+    errors.push(...mutation.errors.map((error) => ({ file: file.path, line, ...error })));
+    if (errors.length > 0) continue;
     if (mutation.patch.length === 0) continue;
     changes += mutation.findings.length;
     if (!json && !hasAliases(document)) {
@@ -177,19 +180,20 @@ export function fixManifests(
           `${file.path}: its YAML aliases expand to more than ${maxOutputBytes} bytes (--max-file-size); fix writes them expanded`,
         );
       }
-      const whole = patched.get(document) ?? JSON.parse(JSON.stringify(value));
+      const whole = patched.get(document) ?? (JSON.parse(JSON.stringify(value)) as unknown);
       const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
       const operations = mutation.patch.map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
       patched.set(document, fastJsonPatch.applyPatch(whole, operations, false, true).newDocument);
     }
   }
-  if (changes === 0) return { path: file.path, text: file.text, changes };
+  if (errors.length > 0) return { path: file.path, text: file.text, changes: 0, errors };
+  if (changes === 0) return { path: file.path, text: file.text, changes, errors };
   if (json) {
-    const values = file.documents.map((document) => patched.get(document) ?? document.toJS());
-    return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes };
+    const values = file.documents.map((document): unknown => patched.get(document) ?? document.toJS());
+    return { path: file.path, text: values.map((value) => `${JSON.stringify(value, null, 2)}\n`).join(''), changes, errors };
   }
-  if (edits !== undefined) return { path: file.path, text: applyEdits(source, edits), changes };
+  if (edits !== undefined) return { path: file.path, text: applyEdits(source, edits), changes, errors };
   for (const [document, value] of patched) document.contents = document.createNode(value) as typeof document.contents;
   const options = { lineWidth: 0, flowCollectionPadding: false, indentSeq };
-  return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes };
+  return { path: file.path, text: file.documents.map((document) => document.toString(options)).join(''), changes, errors };
 }

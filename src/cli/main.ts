@@ -2,7 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
-import { checkManifests } from './check.js';
+import type { AuditOptions } from './audit.js';
+import type { ExportOptions } from './export.js';
+import { checkManifests, formatRuleError } from './check.js';
 import { checkDockerfiles, dockerfileBaseImages, fixDockerfile } from './dockerfiles.js';
 import { fixManifests } from './fix.js';
 import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
@@ -19,8 +21,9 @@ import {
   parsePositiveInteger,
   parseSeconds,
 } from './options.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { formatJson, formatTable } from './report-format.js';
+import type { ServeOptions } from './serve.js';
 import { styleFor } from './style.js';
 
 // serve, audit and certs are imported when they run: the Kubernetes client, express and the
@@ -67,7 +70,7 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
       ? formatJson({ ...report, ...(options.inspectImages ? { uninspectedImages: uninspected } : {}) })
       : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
   );
-  for (const error of errors) process.stderr.write(`error: ${error.file}:${error.line}: rule ${error.rule} failed: ${error.message}\n`);
+  for (const error of errors) process.stderr.write(formatRuleError(error));
   process.stderr.write(describeInputs(inputs, 'checked'));
   if (errors.length > 0 || inputs.invalidFiles.length > 0) return EXIT.badInput;
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
@@ -80,6 +83,14 @@ function runFix(
   const policy = loadPolicyFile(options.policy);
   if (options.write && [...paths, ...options.dockerfile].includes('-')) throw new InputError('--write cannot write back to stdin (-)');
   const inputs = readInputs(paths, options.dockerfile, { readStdin, maxBytes: options.maxFileSize, readManifest: readManifests });
+  const namespaceLabels = namespaceLabelsIn(inputs.files);
+  const fixedManifests = inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize));
+  const errors = fixedManifests.flatMap((file) => file.errors);
+  if (errors.length > 0) {
+    // Nothing is written or printed: a manifest with some of its fixes missing would pass for fixed.
+    for (const error of errors) process.stderr.write(formatRuleError(error));
+    return EXIT.badInput;
+  }
   const fixedDockerfiles = inputs.dockerfiles.flatMap((file) => {
     try {
       return [fixDockerfile(file, policy)];
@@ -89,11 +100,7 @@ function runFix(
     }
   });
   for (const note of fixedDockerfiles.flatMap((file) => file.notes)) process.stderr.write(`${note}\n`);
-  const namespaceLabels = namespaceLabelsIn(inputs.files);
-  const fixed = [
-    ...inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize)),
-    ...fixedDockerfiles,
-  ];
+  const fixed = [...fixedManifests, ...fixedDockerfiles];
   for (const file of fixed) {
     if (options.write) {
       if (file.changes > 0) writeFileSync(file.path, file.text);
@@ -117,7 +124,7 @@ function runFix(
 export function buildProgram(): Command {
   const program = new Command('lifecycle-guard')
     .description('Makes Kubernetes workloads shut down and start up correctly: admission webhook and manifest checker.')
-    .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version)
     .showHelpAfterError()
     .exitOverride();
 
@@ -158,7 +165,7 @@ export function buildProgram(): Command {
     'apply the mutating rules to manifests and rewrite shell-form ENTRYPOINT/CMD in Dockerfiles, keeping everything else as it was',
   )
     .option('-w, --write', 'write the changes back to the files instead of printing them')
-    .action((paths: string[], options) => {
+    .action((paths: string[], options: Parameters<typeof runFix>[1]) => {
       process.exitCode = runFix(paths, options);
     });
 
@@ -174,7 +181,7 @@ export function buildProgram(): Command {
       parseKubeVersion,
     )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
-    .action(async (options) => {
+    .action(async (options: ExportOptions) => {
       const { runExport } = await import('./export.js');
       runExport(options);
     });
@@ -205,7 +212,7 @@ export function buildProgram(): Command {
     .option('--force', 'replace the certificates already in --out (a new CA: whatever trusts the old one must be updated)')
     .action(async (options: { out: string; hosts?: string[]; validity: number; force?: boolean }) => {
       const { existingCertificateFiles, generateCertificates, LOCAL_HOSTS, serviceHosts, writeCertificates } =
-        await import('../server/certificates.js');
+        await import('../tls/certificates.js');
       const existing = existingCertificateFiles(options.out);
       if (existing.length > 0 && !options.force) {
         throw new InputError(
@@ -228,7 +235,7 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
     .option('--registry-config <file>', 'docker config with registry credentials for image inspection (default: ~/.docker/config.json)')
-    .action(async (options) => {
+    .action(async (options: AuditOptions) => {
       const { runAudit } = await import('./audit.js');
       const report = await runAudit(options);
       process.exitCode = report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
@@ -282,7 +289,7 @@ export function buildProgram(): Command {
         .argParser(parseSeconds)
         .hideHelp(),
     )
-    .action(async (options) => {
+    .action(async (options: ServeOptions) => {
       const { runServe } = await import('./serve.js');
       await runServe(options);
     });

@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import jsyaml from 'js-yaml';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { isDockerfileName } from '../core/dockerfile.js';
-import { asString, getPath, isObject } from '../core/types.js';
+import { asString, getPath, isObject, objectName } from '../core/types.js';
 import { DEFAULT_MAX_FILE_BYTES, readRegularFile, RefusedInputError } from './bounded-read.js';
 
 /** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
@@ -196,7 +196,7 @@ export function objectIdentity(object: unknown): { kind: string; namespace: stri
   return {
     kind: asString(getPath(object, ['kind'])) ?? '',
     namespace: asString(getPath(object, ['metadata', 'namespace'])) ?? '',
-    name: asString(getPath(object, ['metadata', 'name'])) ?? asString(getPath(object, ['metadata', 'generateName'])) ?? '',
+    name: objectName(object),
   };
 }
 

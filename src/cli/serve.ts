@@ -3,7 +3,7 @@ import { withExcludedNamespace, type Policy } from '../engine/policy.js';
 import type { KubeClients } from '../kube/client.js';
 import { hostname } from 'node:os';
 import type { BackgroundScanner } from '../kube/background-scan.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
@@ -88,12 +88,12 @@ async function startTls(
     await bootstrap.reconcile();
     // Often enough to renew in time and to pick up a Secret that another replica renewed.
     const interval = setInterval(
-      () => bootstrap.reconcile().catch((error: unknown) => logger.error({ err: error }, 'TLS reconcile failed')),
+      () => void bootstrap.reconcile().catch((error: unknown) => logger.error({ err: error }, 'TLS reconcile failed')),
       Math.min(Math.max(options.certValidity / 20, 1000), 300_000),
     );
     return { files: bootstrap.files, background: [{ stop: () => clearInterval(interval) }] };
   }
-  const { ensureLocalCertificates, LOCAL_HOSTS } = await import('../server/certificates.js');
+  const { ensureLocalCertificates, LOCAL_HOSTS } = await import('../tls/certificates.js');
   const files = await ensureLocalCertificates(options.certDir, LOCAL_HOSTS);
   logger.info({ certFile: files.certFile, caFile: files.caFile, generated: files.generated }, 'using local self-signed certificate');
   return { files, background: [] };
@@ -212,7 +212,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   try {
     await listen(server, options);
   } catch (error) {
-    await Promise.all(background.map((task) => task.stop()));
+    await Promise.all(background.map(async (task) => task.stop()));
     throw error;
   }
   if (scanner !== undefined) {

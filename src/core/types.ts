@@ -19,6 +19,11 @@ export function asString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** metadata.name, else generateName (an object the API server will name); '' when neither is set. */
+export function objectName(object: unknown): string {
+  return asString(getPath(object, ['metadata', 'name'])) || asString(getPath(object, ['metadata', 'generateName'])) || '';
+}
+
 export function asObjectArray(value: unknown): JsonObject[] {
   return Array.isArray(value) ? value.filter(isObject) : [];
 }
@@ -55,4 +60,10 @@ export interface Finding extends RuleFinding {
   docs?: string;
   /** Set on UPDATE when the previous version of the object already had this finding. */
   preexisting?: boolean;
+}
+
+/** What is known about the cluster objects are checked for (rules read it); empty when checking files. */
+export interface ClusterInfo {
+  /** Kubernetes server version, when known. */
+  version?: { major: number; minor: number };
 }

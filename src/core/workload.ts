@@ -1,4 +1,4 @@
-import { asObjectArray, asString, asStringMap, getPath, isObject, type JsonObject } from './types.js';
+import { asObjectArray, asString, asStringMap, getPath, isObject, objectName, type JsonObject } from './types.js';
 
 /** A kind of object that carries a pod spec, and where. */
 export interface PodBearingKind {
@@ -145,7 +145,7 @@ export function describeWorkload(object: unknown, kinds: readonly PodBearingKind
   const owner = kind === 'Pod' ? controllerOwner(object) : undefined;
   return {
     kind,
-    name: asString(getPath(object, ['metadata', 'name'])) ?? asString(getPath(object, ['metadata', 'generateName'])) ?? '',
+    name: objectName(object),
     ...(namespace === undefined ? {} : { namespace }),
     labels: asStringMap(getPath(object, ['metadata', 'labels'])),
     annotations: {

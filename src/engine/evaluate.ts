@@ -1,7 +1,7 @@
 import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
-import type { Finding } from '../core/types.js';
+import type { ClusterInfo, Finding } from '../core/types.js';
 import { withPodSpec, type ContainerView, type Workload } from '../core/workload.js';
-import { isMutatingRule, type ClusterInfo, type Rule } from '../rules/index.js';
+import { isMutatingRule, type Rule } from '../rules/index.js';
 import { ruleDocsURL, type Policy } from './policy.js';
 import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
 

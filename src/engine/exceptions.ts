@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { matchesPattern, matchesSelector, type LabelSelector } from '../core/labels.js';
+import { matchesPattern, matchesSelector } from '../core/labels.js';
 import type { Workload } from '../core/workload.js';
 import { RULE_IDS } from '../rules/index.js';
 
@@ -80,9 +80,9 @@ export function isExpired(exception: PolicyException, now: number = Date.now()):
 function covers(exception: PolicyException, workload: Workload, namespace: string | undefined, context: ExceptionContext): boolean {
   if (exception.namespaceSelector !== undefined) {
     const labels = namespace === undefined ? undefined : context.namespaceLabels?.(namespace);
-    if (labels === undefined || !matchesSelector(exception.namespaceSelector as LabelSelector, labels)) return false;
+    if (labels === undefined || !matchesSelector(exception.namespaceSelector, labels)) return false;
   }
-  if (exception.objectSelector !== undefined && !matchesSelector(exception.objectSelector as LabelSelector, workload.labels)) return false;
+  if (exception.objectSelector !== undefined && !matchesSelector(exception.objectSelector, workload.labels)) return false;
   if (exception.workloads !== undefined) {
     const named = exception.workloads.some(
       (entry) =>

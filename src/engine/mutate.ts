@@ -2,7 +2,7 @@ import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { isObject, type Finding, type JsonObject } from '../core/types.js';
 import { withPodSpec, type Workload } from '../core/workload.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { runRules, type EvaluationOptions, type RuleRun } from './evaluate.js';
 import type { Policy } from './policy.js';
 import { selectRules, type ActiveRule, type SkipReason } from './select.js';

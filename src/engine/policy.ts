@@ -92,9 +92,9 @@ function allowedKeysAt(path: readonly PropertyKey[]): string[] {
   let schema = unwrap(policySchema);
   for (const key of path) {
     if (!(schema instanceof z.ZodObject)) return [];
-    const next = schema.shape[String(key)];
+    const next = (schema.shape as Record<string, z.ZodType | undefined>)[String(key)];
     if (next === undefined) return [];
-    schema = unwrap(next as z.ZodType);
+    schema = unwrap(next);
   }
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
@@ -116,7 +116,7 @@ export function policyFromObject(value: unknown, source: string): Policy {
   if (!result.success) {
     throw new PolicyError(`invalid policy ${source}: ${result.error.issues.map(describeIssue).join('; ')}`);
   }
-  return result.data as Policy;
+  return result.data;
 }
 
 /** Parses a YAML (or JSON) policy text. A policy may set only some keys; the rest take their defaults. */

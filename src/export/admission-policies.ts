@@ -1,7 +1,8 @@
 import type { JsonObject, Mode } from '../core/types.js';
 import { BUILT_IN_KINDS, type ContainerRole } from '../core/workload.js';
 import { DEFAULT_GRACE_PERIOD_SECONDS } from '../rules/inject-prestop-delay.js';
-import { RULES, type ClusterInfo, type Rule } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
+import { RULES, type Rule } from '../rules/index.js';
 import { effectiveMode, SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
 import { celString, shellCompliantExpression, shellDifferences, type ShellParams } from './shell-cel.js';
 

@@ -300,7 +300,7 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });
@@ -391,8 +391,8 @@ class Session {
 
   /** The Authorization header a 401's challenge asks for: a bearer token from the realm, or basic credentials. */
   async #authorize(response: HttpResponse): Promise<string> {
-    const header = response.headers['www-authenticate'];
-    const challenge = parseChallenge(Array.isArray(header) ? (header[0] ?? '') : (header ?? ''));
+    // Node joins a repeated WWW-Authenticate into one string.
+    const challenge = parseChallenge(response.headers['www-authenticate'] ?? '');
     const basic =
       this.credentials === undefined
         ? undefined

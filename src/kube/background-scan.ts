@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../engine/policy.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import type { KubeClients } from './client.js';
 import type { LeaderLease } from './lease.js';
 import { writeReports } from './reports.js';

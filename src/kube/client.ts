@@ -5,20 +5,51 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  KubernetesObjectApi,
   VersionApi,
+  Watch,
 } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 
-/** The API clients lifecycle-guard uses, from one kubeconfig. */
+/**
+ * The API calls lifecycle-guard makes, from one kubeconfig. Only the calls used are named, so unit
+ * tests can hand in an in-memory API server (test/kube/fake-api.ts).
+ */
 export interface KubeClients {
-  config: KubeConfig;
-  core: CoreV1Api;
-  admission: AdmissionregistrationV1Api;
-  coordination: CoordinationV1Api;
-  custom: CustomObjectsApi;
-  version: VersionApi;
+  /** The API server's URL, for messages and reports. */
+  server: string;
+  core: Pick<
+    CoreV1Api,
+    | 'readNamespacedSecret'
+    | 'createNamespacedSecret'
+    | 'replaceNamespacedSecret'
+    | 'listNamespacedConfigMap'
+    | 'listNamespace'
+    | 'createNamespacedEvent'
+  >;
+  admission: Pick<
+    AdmissionregistrationV1Api,
+    | 'readMutatingWebhookConfiguration'
+    | 'patchMutatingWebhookConfiguration'
+    | 'readValidatingWebhookConfiguration'
+    | 'patchValidatingWebhookConfiguration'
+  >;
+  coordination: Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+  custom: Pick<
+    CustomObjectsApi,
+    | 'listClusterCustomObject'
+    | 'getNamespacedCustomObject'
+    | 'createNamespacedCustomObject'
+    | 'replaceNamespacedCustomObject'
+    | 'deleteNamespacedCustomObject'
+  >;
+  /** Lists any kind by apiVersion and kind (the background scan). */
+  objects: Pick<KubernetesObjectApi, 'list'>;
+  version: Pick<VersionApi, 'getCode'>;
+  /** Streams watch events (the informers of the policy ConfigMap and of namespace labels). */
+  watch: Watch;
 }
 
 /** No kubeconfig anywhere: said instead of letting the client fall back to http://localhost:8080. */
@@ -56,12 +87,14 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 
 export function createClients(config: KubeConfig): KubeClients {
   return {
-    config,
+    server: config.getCurrentCluster()?.server ?? '',
     core: config.makeApiClient(CoreV1Api),
     admission: config.makeApiClient(AdmissionregistrationV1Api),
     coordination: config.makeApiClient(CoordinationV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
+    objects: KubernetesObjectApi.makeApiClient(config),
     version: config.makeApiClient(VersionApi),
+    watch: new Watch(config),
   };
 }
 

@@ -2,7 +2,7 @@ import type { CoreV1Api, V1ObjectReference } from '@kubernetes/client-node';
 
 /** Records a Kubernetes Event on an object, so `kubectl describe` shows what the webhook did with it. */
 export async function recordEvent(
-  core: CoreV1Api,
+  core: Pick<CoreV1Api, 'createNamespacedEvent'>,
   involved: Required<Pick<V1ObjectReference, 'apiVersion' | 'kind' | 'name' | 'namespace'>> & { uid?: string },
   event: { type: 'Normal' | 'Warning'; reason: string; message: string },
 ): Promise<void> {

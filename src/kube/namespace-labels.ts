@@ -1,4 +1,4 @@
-import { ListWatch, Watch, type V1Namespace } from '@kubernetes/client-node';
+import { ListWatch, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeClients } from './client.js';
 
@@ -29,12 +29,7 @@ export class NamespaceLabelWatcher {
 
   /** Starts listing in the background; never blocks the server's start. */
   start(): void {
-    const informer = new ListWatch<V1Namespace>(
-      '/api/v1/namespaces',
-      new Watch(this.#clients.config),
-      () => this.#clients.core.listNamespace(),
-      false,
-    );
+    const informer = new ListWatch<V1Namespace>('/api/v1/namespaces', this.#clients.watch, () => this.#clients.core.listNamespace(), false);
     informer.on('error', (error) => {
       if (this.#stopped) return;
       this.#logger.warn({ err: error }, 'namespace watch failed; restarting (exceptions with a namespaceSelector do not apply meanwhile)');

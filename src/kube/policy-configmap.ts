@@ -1,4 +1,4 @@
-import { ApiException, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, ListWatch, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../engine/policy.js';
 import type { KubeClients } from './client.js';
@@ -30,8 +30,8 @@ function describeFailure(error: unknown): string {
  * Reads the policy ConfigMap at start and follows its changes (list, then watch; re-listed whenever
  * the watch ends). An invalid policy is refused with a log line, an Event on the ConfigMap and a
  * metric, and the last good policy stays in force; a missing ConfigMap means the default policy.
- * An API server that cannot be reached is not a missing ConfigMap: the policy in force stays (the
- * default only until the ConfigMap was read once) and reading is retried with backoff.
+ * An API server that cannot be reached is not a missing ConfigMap: the policy in force stays, start
+ * waits for the first successful read, and reading is retried with backoff.
  */
 export class PolicyConfigMapWatcher {
   readonly #clients: KubeClients;
@@ -40,20 +40,17 @@ export class PolicyConfigMapWatcher {
   #lastText: string | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
-  #synced = false;
   /** Failed reads in a row (for the backoff). */
   #failures = 0;
   #loaded = false;
-  #listed = false;
+  #listedOnce = false;
+  /** Settles with the first successful list (or stop): until then the ConfigMap is neither read nor known to be missing. */
+  #listed: () => void = () => undefined;
+  readonly #firstList = new Promise<void>((resolve) => (this.#listed = resolve));
 
   constructor(clients: KubeClients, options: PolicyConfigMapOptions) {
     this.#clients = clients;
     this.#options = options;
-  }
-
-  /** True once the ConfigMap has been read (or found missing) at least once. */
-  get synced(): boolean {
-    return this.#synced;
   }
 
   get source(): string {
@@ -62,7 +59,6 @@ export class PolicyConfigMapWatcher {
 
   #apply(configMap: V1ConfigMap | undefined): void {
     const { logger, onPolicy, onInvalid } = this.#options;
-    this.#synced = true;
     const text = configMap?.data?.[POLICY_KEY];
     if (configMap === undefined || text === undefined) {
       if (this.#lastText === '') return;
@@ -100,17 +96,20 @@ export class PolicyConfigMapWatcher {
     }
   }
 
-  /** Resolves after the first attempt to read, so the server starts with the configured policy when it can be read. */
+  /** Resolves after the first successful read (retried until then), so the server starts with the configured policy. */
   async start(): Promise<void> {
     const { namespace, name } = this.#options;
     const fieldSelector = `metadata.name=${name}`;
     const informer = new ListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
-      new Watch(this.#clients.config),
+      this.#clients.watch,
       async () => {
         const list = await this.#clients.core.listNamespacedConfigMap({ namespace, fieldSelector });
-        this.#listed = true;
         this.#failures = 0;
+        this.#listedOnce = true;
+        // Found missing only by a list that succeeded: a failed one (e.g. an unreachable API server) proves nothing.
+        if (list.items.length === 0) this.#apply(undefined);
+        this.#listed();
         return list;
       },
       false,
@@ -123,17 +122,15 @@ export class PolicyConfigMapWatcher {
     informer.on('error', (error) => this.#failed(error));
     this.#informer = informer;
     await this.#run(informer);
+    await this.#firstList;
   }
 
   async #run(informer: ListWatch<V1ConfigMap>): Promise<void> {
-    this.#listed = false;
     try {
       await informer.start();
     } catch (error) {
       this.#failed(error);
     }
-    // Listed and not there: missing indeed (a failed list, e.g. an unreachable API server, proves nothing).
-    if (this.#listed && informer.list(this.#options.namespace).length === 0) this.#apply(undefined);
   }
 
   #failed(error: unknown): void {
@@ -141,7 +138,11 @@ export class PolicyConfigMapWatcher {
     const { logger, retryMs = 5000, maxRetryMs = 60_000 } = this.#options;
     const delay = Math.min(retryMs * 2 ** this.#failures, maxRetryMs);
     this.#failures += 1;
-    const keeping = this.#loaded ? 'the last good policy stays in force' : 'the built-in default policy applies until it can be read';
+    const keeping = this.#loaded
+      ? 'the last good policy stays in force'
+      : this.#listedOnce
+        ? 'the built-in default policy stays in force'
+        : 'the server starts once it can be read';
     logger.warn(
       { err: error, configMap: this.source, retryInMs: delay },
       `cannot read policy ${this.source}: ${describeFailure(error)}; ${keeping}; retrying in ${delay / 1000}s`,
@@ -155,6 +156,7 @@ export class PolicyConfigMapWatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retry);
+    this.#listed();
     await this.#informer?.stop();
   }
 }

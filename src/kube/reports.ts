@@ -135,8 +135,10 @@ export async function writeReports(
       try {
         const existing = (await clients.custom
           .getNamespacedCustomObject({ group, version, namespace, plural, name: REPORT_NAME })
-          .catch((error: unknown) => (isStatus(error, 404) ? undefined : Promise.reject(error)))) as
-          { metadata?: { resourceVersion?: string } } | undefined;
+          .catch((error: unknown) => {
+            if (isStatus(error, 404)) return undefined;
+            throw error;
+          })) as { metadata?: { resourceVersion?: string } } | undefined;
         if (existing === undefined) {
           await clients.custom.createNamespacedCustomObject({ group, version, namespace, plural, body });
         } else {

@@ -1,4 +1,4 @@
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
 import type { ImageFacts } from '../core/images.js';
 import { evaluateObject } from '../engine/evaluate.js';
@@ -6,7 +6,7 @@ import type { NamespaceLabels } from '../engine/exceptions.js';
 import type { Policy } from '../engine/policy.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { ExceptionTally, summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { isStatus, type KubeClients } from './client.js';
 
 /** A finding with the identity of the object it was found on, as reports need it. */
@@ -86,7 +86,6 @@ async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise
  * validating and mutating alike: for what already runs, a missing preStop delay is a finding too.
  */
 export async function scanCluster(clients: KubeClients, options: ScanOptions): Promise<ScanReport> {
-  const api = KubernetesObjectApi.makeApiClient(clients.config);
   const findings: ScanFinding[] = [];
   const objectsByNamespace: Record<string, number> = {};
   const uninspected = new Map<string, UninspectedImage>();
@@ -102,7 +101,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     do {
       let page;
       try {
-        page = await api.list<KubernetesObject>(
+        page = await clients.objects.list<KubernetesObject>(
           apiVersion,
           kind,
           options.namespace,
@@ -161,7 +160,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   return {
     generatedAt: new Date().toISOString(),
-    cluster: clients.config.getCurrentCluster()?.server ?? '',
+    cluster: clients.server,
     namespaces: Object.keys(objectsByNamespace).sort(),
     findings,
     objectsByNamespace,

@@ -2,7 +2,15 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { generateCertificates, needsRenewal, serviceHosts, writeCertificates, type KeyPair } from '../server/certificates.js';
+import {
+  CERTIFICATE_FILES,
+  certificatePaths,
+  generateCertificates,
+  needsRenewal,
+  serviceHosts,
+  writeCertificates,
+  type KeyPair,
+} from '../tls/certificates.js';
 import { isStatus, type KubeClients } from './client.js';
 
 export interface TlsBootstrapOptions {
@@ -31,6 +39,9 @@ interface StoredCertificates {
   serving: KeyPair;
 }
 
+/** The Secret's keys are the file names the server reads (as in any kubernetes.io/tls Secret), plus the CA's key. */
+const SECRET_KEYS = { ...CERTIFICATE_FILES, caKey: 'ca.key' } as const;
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
 
 /** The certificates of a PEM bundle, each ending in one newline (so equal certificates compare equal). */
@@ -49,19 +60,19 @@ function decode(secret: V1Secret, key: string): string {
 
 function fromSecret(secret: V1Secret): StoredCertificates {
   return {
-    caBundle: decode(secret, 'ca.crt'),
-    caKey: decode(secret, 'ca.key'),
-    serving: { cert: decode(secret, 'tls.crt'), key: decode(secret, 'tls.key') },
+    caBundle: decode(secret, SECRET_KEYS.ca),
+    caKey: decode(secret, SECRET_KEYS.caKey),
+    serving: { cert: decode(secret, SECRET_KEYS.cert), key: decode(secret, SECRET_KEYS.key) },
   };
 }
 
 function toSecretData(stored: StoredCertificates): Record<string, string> {
   const encode = (text: string) => Buffer.from(text).toString('base64');
   return {
-    'ca.crt': encode(stored.caBundle),
-    'ca.key': encode(stored.caKey),
-    'tls.crt': encode(stored.serving.cert),
-    'tls.key': encode(stored.serving.key),
+    [SECRET_KEYS.ca]: encode(stored.caBundle),
+    [SECRET_KEYS.caKey]: encode(stored.caKey),
+    [SECRET_KEYS.cert]: encode(stored.serving.cert),
+    [SECRET_KEYS.key]: encode(stored.serving.key),
   };
 }
 
@@ -106,8 +117,7 @@ export class TlsBootstrap {
   }
 
   get files() {
-    const { certDir } = this.#options;
-    return { certFile: `${certDir}/tls.crt`, keyFile: `${certDir}/tls.key`, caFile: `${certDir}/ca.crt` };
+    return certificatePaths(this.#options.certDir);
   }
 
   async #readSecret(): Promise<V1Secret | undefined> {
@@ -211,29 +221,38 @@ export class TlsBootstrap {
     ];
     let changed = false;
     for (const target of targets) {
-      let configuration;
-      try {
-        configuration = await target.read(target.name);
-      } catch (error) {
-        if (!isStatus(error, 404)) throw error;
-        logger.warn({ configuration: target.name }, 'webhook configuration not found; caBundle not set');
-        continue;
+      for (let attempt = 1; ; attempt += 1) {
+        let configuration;
+        try {
+          configuration = await target.read(target.name);
+        } catch (error) {
+          if (!isStatus(error, 404)) throw error;
+          logger.warn({ configuration: target.name }, 'webhook configuration not found; caBundle not set');
+          break;
+        }
+        const webhooks = configuration.webhooks ?? [];
+        const operations = webhooks.flatMap((webhook, index) => {
+          const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
+          return webhook.clientConfig.caBundle === encoded
+            ? []
+            : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
+        });
+        if (operations.length === 0) break;
+        try {
+          // The test guards against a concurrent change of the list between read and patch.
+          await target.patch(target.name, [
+            { op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion },
+            ...operations,
+          ]);
+        } catch (error) {
+          // A failed test is 422: another replica changed the configuration in between; read it again.
+          if (isStatus(error, 422) && attempt < 5) continue;
+          throw error;
+        }
+        logger.info({ configuration: target.name, webhooks: operations.length }, 'caBundle updated');
+        changed = true;
+        break;
       }
-      const webhooks = configuration.webhooks ?? [];
-      const operations = webhooks.flatMap((webhook, index) => {
-        const encoded = Buffer.from(bundleFor(webhook.clientConfig.caBundle)).toString('base64');
-        return webhook.clientConfig.caBundle === encoded
-          ? []
-          : [{ op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded }];
-      });
-      if (operations.length === 0) continue;
-      // The test guards against a concurrent change of the list between read and patch.
-      await target.patch(target.name, [
-        { op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion },
-        ...operations,
-      ]);
-      logger.info({ configuration: target.name, webhooks: operations.length }, 'caBundle updated');
-      changed = true;
     }
     return changed;
   }

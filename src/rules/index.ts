@@ -5,12 +5,11 @@ import { requireReadinessProbe } from './require-readiness-probe.js';
 import type { Rule } from './rule.js';
 import { terminationMessageFallback } from './termination-message-fallback.js';
 
-export type { ClusterInfo, MutatingRule, Rule, RuleContext, RuleMetadata, ValidatingRule } from './rule.js';
+export type { MutatingRule, Rule, RuleContext, RuleMetadata, ValidatingRule } from './rule.js';
 export { isMutatingRule } from './rule.js';
 
 /** Every rule, validating ones first; the order of findings and of the policy's `rules` follows it. */
-// `any`: each rule has its own parameter type, which the policy schema built from `params` guarantees.
-export const RULES: readonly Rule<any>[] = [
+export const RULES: readonly Rule[] = [
   noShellEntrypoint,
   requireReadinessProbe,
   distinctLivenessReadiness,

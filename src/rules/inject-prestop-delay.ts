@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isObject, type JsonObject, type RuleFinding } from '../core/types.js';
-import type { ClusterInfo, MutatingRule } from './rule.js';
+import { isObject, type ClusterInfo, type JsonObject, type RuleFinding } from '../core/types.js';
+import type { MutatingRule } from './rule.js';
 
 /** Kubernetes' default when terminationGracePeriodSeconds is unset. */
 export const DEFAULT_GRACE_PERIOD_SECONDS = 30;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ImageFacts } from '../core/images.js';
-import type { Mode, RuleFinding, RuleType } from '../core/types.js';
+import type { ClusterInfo, Mode, RuleFinding, RuleType } from '../core/types.js';
 import type { ContainerRole, ContainerView, Workload } from '../core/workload.js';
 
 /** What a rule looks at, as data: the engine applies it, so rules do not repeat these tests. */
@@ -39,12 +39,6 @@ export interface RuleMetadata {
   evidence?: { title: string; text: string; /** A TSV file (shell, package, version, script, result) under docs/rules/. */ file: string };
 }
 
-/** What a rule knows about the cluster it runs for; empty when checking files. */
-export interface ClusterInfo {
-  /** Kubernetes server version, when known. */
-  version?: { major: number; minor: number };
-}
-
 export interface RuleContext<Params> {
   workload: Workload;
   /** The workload's containers that the rule's scope covers (views into `workload`). */
@@ -55,14 +49,14 @@ export interface RuleContext<Params> {
   images: ImageFacts;
 }
 
-// Params is z.infer of `params`: each rule declares both from the same schema.
 interface RuleBase<Params> {
   meta: RuleMetadata;
   /**
    * Schema of the rule's parameters under `rules.<id>` in the policy, with their defaults.
-   * Validated when the policy loads, so `check` and `mutate` can trust the values.
+   * Validated when the policy loads, so `check` and `mutate` can trust the values: what it parses
+   * to must be the `Params` that `check` and `mutate` take.
    */
-  params: z.ZodObject;
+  params: z.ZodObject & z.ZodType<Params>;
 }
 
 export interface ValidatingRule<Params> extends RuleBase<Params> {

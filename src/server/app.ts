@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { NamespaceLabels } from '../engine/exceptions.js';
-import type { ClusterInfo } from '../rules/index.js';
+import type { ClusterInfo } from '../core/types.js';
 import { BodyBudget } from './admission/body-budget.js';
 import { admissionHandler } from './admission/handler.js';
 import type { LookUpImages } from './admission/images.js';
@@ -24,7 +24,7 @@ export interface AppDeps {
   cluster?: () => ClusterInfo;
   /** Labels of namespaces, for exceptions with a namespaceSelector (the review carries none). */
   namespaceLabels?: NamespaceLabels;
-  /** Policy loaded and TLS up; false while draining. */
+  /** Listening and not draining (the server sets it; the policy is in place before the server starts). */
   isReady?: () => boolean;
   /** Serve POST /validate and /mutate (default); false for a scan-only server (health, metrics, reports). */
   admission?: boolean;

@@ -53,8 +53,6 @@ export interface WebhookServerOptions extends Omit<AppDeps, 'isReady'> {
   tlsPollIntervalMs?: number;
   /** A request must have arrived in full within this (default 30 s), its headers within 10 s (or this, if shorter). */
   requestTimeoutMs?: number;
-  /** More readiness conditions (for example: policy ConfigMap read). */
-  isReady?: () => boolean;
 }
 
 function readKeyPair({ certFile, keyFile }: TlsFiles) {
@@ -94,7 +92,7 @@ export class WebhookServer {
     const options = this.#options;
     const app = createApp({
       ...options,
-      isReady: () => this.#server?.listening === true && !this.#draining && (options.isReady?.() ?? true),
+      isReady: () => this.#server?.listening === true && !this.#draining,
     });
     // Slow or stalled clients must not hold connections open: the API server sends whole requests at once.
     const requestTimeout = Math.round(options.requestTimeoutMs ?? 30_000);

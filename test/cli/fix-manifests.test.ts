@@ -126,6 +126,6 @@ describe('fixManifests', () => {
 
   test('nothing to change: the text is returned as it is', () => {
     const text = 'kind: Service # not a workload\nmetadata: {name: s}\n';
-    assert.deepEqual(fixText('s.yaml', text), { path: 's.yaml', text, changes: 0 });
+    assert.deepEqual(fixText('s.yaml', text), { path: 's.yaml', text, changes: 0, errors: [] });
   });
 });

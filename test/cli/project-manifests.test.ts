@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { parsePolicy } from '../../src/engine/policy.js';
+import { cliArgv } from './run.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 test('lifecycle-guard check manifests/ is clean, with no namespace excluded and every opt-in rule enforced', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lg-own-'));
@@ -19,7 +19,7 @@ test('lifecycle-guard check manifests/ is clean, with no namespace excluded and 
       policy,
       'exclude:\n  namespaces: []\nallowSkipAnnotation: false\nrules:\n  distinct-liveness-readiness: {mode: enforce}\n',
     );
-    const result = spawnSync(process.execPath, [CLI, 'check', join(ROOT, 'manifests'), '--policy', policy, '-o', 'json'], {
+    const result = spawnSync(process.execPath, cliArgv(['check', join(ROOT, 'manifests'), '--policy', policy, '-o', 'json']), {
       encoding: 'utf8',
     });
     assert.equal(result.status, 0, result.stdout + result.stderr);

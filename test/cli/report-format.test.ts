@@ -133,7 +133,7 @@ describe('formatTable', () => {
       () => '',
       styleFor({}, {}),
     );
-    assert.match(text, /Skipped \(not checked\)\n  ms\.yaml: Deployment kube-system\/metrics-server \(line 4\): excluded\n/);
+    assert.match(text, /Skipped \(not checked\)\n {2}ms\.yaml: Deployment kube-system\/metrics-server \(line 4\): excluded\n/);
     assert.match(text, /^2 object\(s\) checked, 1 skipped \(listed above\): 0 denied/m);
   });
 });

@@ -1,11 +1,21 @@
-// Runs the built CLI (dist/cli/main.js) as a child process; `npm test` builds it before testing.
+// Runs the CLI from its TypeScript source (src/cli/main.ts through tsx) as a child process, so CLI
+// tests exercise the source as it is now: there is no build that could be stale.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const ROOT = join(import.meta.dirname, '..', '..');
+/** tsx's loader by URL: CLI tests run in temporary directories, where `--import tsx` would not resolve. */
+const TSX = import.meta.resolve('tsx');
+
+const BREAK_RULE = import.meta.resolve('../helpers/break-rule-preload.ts');
+
+/** The node arguments that run `lifecycle-guard ...args` from the sources under `root`. */
+export function cliArgv(args: readonly string[], root = ROOT, preload: readonly string[] = []): string[] {
+  return ['--import', TSX, ...preload.flatMap((module) => ['--import', module]), join(root, 'src', 'cli', 'main.ts'), ...args];
+}
 
 export interface CliResult {
   status: number | null;
@@ -14,12 +24,15 @@ export interface CliResult {
 }
 
 /** Runs `lifecycle-guard ...args` in `cwd`, with `input` on stdin; never through a terminal. */
-export function runCli(args: readonly string[], options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): CliResult {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+export function runCli(
+  args: readonly string[],
+  options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv; root?: string; brokenRule?: string },
+): CliResult {
   const env = { ...process.env, ...options.env };
+  if (options.brokenRule !== undefined) env.LIFECYCLE_GUARD_TEST_BROKEN_RULE = options.brokenRule;
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+  const result = spawnSync(process.execPath, cliArgv(args, options.root, options.brokenRule === undefined ? [] : [BREAK_RULE]), {
     cwd: options.cwd,
     input: options.input ?? '',
     encoding: 'utf8',

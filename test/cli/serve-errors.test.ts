@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CLI, runCli, tempDir } from './run.js';
+import { cliArgv, runCli, tempDir } from './run.js';
 
 const dir = tempDir('serve-errors');
 /** No kubeconfig anywhere: an empty HOME and no KUBECONFIG. */
@@ -18,11 +18,15 @@ interface Running {
 
 /** `serve` on a free loopback port with a local certificate; resolves once it listens. */
 async function serve(args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--cert-dir', join(dir, 'certs'), ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...NO_KUBECONFIG },
-  });
+  const child = spawn(
+    process.execPath,
+    cliArgv(['serve', '--host', '127.0.0.1', '--port', '0', '--cert-dir', join(dir, 'certs'), ...args]),
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...NO_KUBECONFIG },
+    },
+  );
   after(() => child.kill('SIGKILL'));
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -17,7 +17,7 @@ import {
   SERVICE_ACCOUNT,
   SERVICE_ACCOUNT_USER,
 } from './harness/manifests.js';
-import { CLI, eventually, httpsGetText, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
+import { CLI, eventually, startWebhook, webhookConfigurations, type Webhook } from './harness/webhook.js';
 
 const PODS_IN_BULK = 25;
 
@@ -224,7 +224,7 @@ describe('audit reports against a real kube-apiserver', () => {
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath };
     const table = await runCli(['audit', '--page-size', '10'], env);
     assert.equal(table.code, 1, table.stderr);
-    assert.match(table.stdout, /namespace team-a\n  Deployment team-a\/legacy/);
+    assert.match(table.stdout, /namespace team-a\n {2}Deployment team-a\/legacy/);
     assert.match(table.stdout, /no-shell-entrypoint \[enforce\] container web/);
 
     const json = await runCli(['audit', '-o', 'json'], env);

@@ -468,9 +468,11 @@ describe('helm chart: helm install into a real kube-apiserver', () => {
       JSON.stringify({ data: { 'policy.yaml': policy } }),
     ]);
     await eventually(
-      async () =>
-        /the namespaceSelector of ValidatingWebhookConfiguration lifecycle-guard excludes apps, which the policy's exclude\.namespaces does not/.test(
-          webhook?.output() ?? '',
+      () =>
+        Promise.resolve(
+          /the namespaceSelector of ValidatingWebhookConfiguration lifecycle-guard excludes apps, which the policy's exclude\.namespaces does not/.test(
+            webhook?.output() ?? '',
+          ),
         ),
       20_000,
       'the warning',

@@ -244,11 +244,8 @@ describe('HTML audit report in headless Chromium', () => {
     const widths = await bars.locator('rect.segment').evaluateAll((nodes) => nodes.length);
     assert.equal(widths, 10, 'segments: payments 4 rules, shop 3, data-pipeline 3');
     const barWidths = await Promise.all(
-      (await bars.all()).map(
-        async (bar) =>
-          await bar
-            .locator('rect.segment')
-            .evaluateAll((rects) => rects.reduce((sum, rect) => sum + (rect as SVGRectElement).getBBox().width, 0)),
+      (await bars.all()).map((bar) =>
+        bar.locator('rect.segment').evaluateAll((rects) => rects.reduce((sum, rect) => sum + (rect as SVGRectElement).getBBox().width, 0)),
       ),
     );
     assert.ok(
@@ -325,7 +322,7 @@ describe('HTML audit report in headless Chromium', () => {
     await page.getByRole('button', { name: 'Name', exact: true }).click();
   });
 
-  test('logs no error and requests nothing but the file itself', async () => {
+  test('logs no error and requests nothing but the file itself', () => {
     assert.deepEqual(opened.errors, []);
     assert.deepEqual(opened.requests, [opened.url]);
   });

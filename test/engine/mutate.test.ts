@@ -49,7 +49,7 @@ describe('mutateObject', () => {
     test(`${kind}: patch paths point into the pod template; applying the patch gives the object`, () => {
       const object = wrap(kind, { containers: [{ name: 'app' }] });
       const mutation = mutateObject(object, DEFAULT_POLICY);
-      const prefix = { Pod: '/spec', CronJob: '/spec/jobTemplate/spec/template/spec' }[kind as string] ?? '/spec/template/spec';
+      const prefix = { Pod: '/spec', CronJob: '/spec/jobTemplate/spec/template/spec' }[kind] ?? '/spec/template/spec';
       assert.ok(mutation.patch.length > 0);
       for (const operation of mutation.patch) assert.ok(operation.path.startsWith(`${prefix}/containers/0/`), operation.path);
       const applied = fastJsonPatch.applyPatch(structuredClone(object), mutation.patch, true, false).newDocument;

@@ -1,4 +1,5 @@
-import type { ReportFinding } from '../../src/engine/report.js';
+import { summarize, type ReportFinding } from '../../src/engine/report.js';
+import type { ScanFinding, ScanReport } from '../../src/kube/scanner.js';
 
 /** A report finding: a Deployment's container running `sh -c`, with any field replaced. */
 export function reportFinding<T extends Partial<ReportFinding>>(overrides: T): ReportFinding & T {
@@ -13,5 +14,20 @@ export function reportFinding<T extends Partial<ReportFinding>>(overrides: T): R
     message: 'runs `sh -c` as PID 1',
     fix: 'use exec form',
     ...overrides,
+  };
+}
+
+/** A scan result holding these findings, with this many objects checked per namespace. */
+export function scanReport(findings: ScanFinding[], objectsByNamespace: Record<string, number>): ScanReport {
+  return {
+    generatedAt: '2026-11-26T00:00:00.000Z',
+    cluster: 'https://127.0.0.1:6443',
+    namespaces: Object.keys(objectsByNamespace).sort(),
+    findings,
+    objectsByNamespace,
+    summary: summarize(
+      Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0),
+      findings,
+    ),
   };
 }

@@ -6,10 +6,10 @@ import { createHash, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, request, type Server } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCertificates, type CertificateBundle } from '../../src/server/certificates.js';
+import { generateCertificates, type CertificateBundle } from '../../src/tls/certificates.js';
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry';
 export const USER = { username: 'alice', password: 'wonderland' };
@@ -351,7 +351,7 @@ export async function pushIndex(
 
 /** A TCP server on loopback that accepts connections and never answers. */
 export async function startSilentServer(): Promise<{ host: string; stop(): Promise<void> }> {
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { summarize } from '../../src/engine/report.js';
-import { buildReports, REPORT_APIS } from '../../src/kube/reports.js';
-import type { ScanFinding, ScanReport } from '../../src/kube/scanner.js';
-import { reportFinding } from '../helpers/findings.js';
+import { buildReports } from '../../src/kube/reports.js';
+import type { ScanFinding } from '../../src/kube/scanner.js';
+import { reportFinding, scanReport } from '../helpers/findings.js';
 
 function finding(overrides: Partial<ScanFinding>): ScanFinding {
   return reportFinding({ apiVersion: 'apps/v1', uid: 'uid-1', ...overrides });
-}
-
-function scan(findings: ScanFinding[], objectsByNamespace: Record<string, number>): ScanReport {
-  return {
-    generatedAt: '2026-11-26T00:00:00.000Z',
-    cluster: 'https://127.0.0.1:6443',
-    namespaces: Object.keys(objectsByNamespace).sort(),
-    findings,
-    objectsByNamespace,
-    summary: summarize(
-      Object.values(objectsByNamespace).reduce((sum, count) => sum + count, 0),
-      findings,
-    ),
-  };
 }
 
 describe('buildReports', () => {
@@ -44,7 +29,7 @@ describe('buildReports', () => {
       message: 'raises terminationGracePeriodSeconds',
     }),
   ];
-  const result = scan(findings, { shop: 5, pay: 1, quiet: 3 });
+  const result = scanReport(findings, { shop: 5, pay: 1, quiet: 3 });
 
   test('one PolicyReport per namespace, with the namespace as scope and summary counts', () => {
     const reports = buildReports(result, 'PolicyReport');
@@ -56,15 +41,17 @@ describe('buildReports', () => {
         ['shop', { pass: 3, fail: 2, warn: 1, error: 0, skip: 0 }],
       ],
     );
-    for (const report of reports) {
-      assert.equal(report.apiVersion, 'wgpolicyk8s.io/v1alpha2');
-      assert.equal(report.kind, 'PolicyReport');
-      assert.deepEqual(report.metadata, {
+    for (const [index, namespace] of ['pay', 'quiet', 'shop'].entries()) {
+      const report = reports[index];
+      assert.equal(report?.apiVersion, 'wgpolicyk8s.io/v1alpha2');
+      assert.equal(report?.kind, 'PolicyReport');
+      assert.deepEqual(report?.metadata, {
         name: 'lifecycle-guard',
-        namespace: (report.metadata as { namespace: string }).namespace,
+        namespace,
         labels: { 'app.kubernetes.io/managed-by': 'lifecycle-guard' },
       });
-      assert.equal(report.source, undefined);
+      assert.deepEqual(report?.scope, { apiVersion: 'v1', kind: 'Namespace', name: namespace });
+      assert.equal(report?.source, undefined);
     }
   });
 
@@ -96,7 +83,7 @@ describe('buildReports', () => {
 
   test('OpenReports: same results under openreports.io/v1alpha1 Report, with a top-level source', () => {
     const [report] = buildReports(result, 'OpenReports');
-    assert.equal(report?.apiVersion, `${REPORT_APIS.OpenReports.group}/${REPORT_APIS.OpenReports.version}`);
+    assert.equal(report?.apiVersion, 'openreports.io/v1alpha1');
     assert.equal(report?.kind, 'Report');
     assert.equal(report?.source, 'lifecycle-guard');
     assert.deepEqual(report?.results, buildReports(result, 'PolicyReport')[0]?.results);

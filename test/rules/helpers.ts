@@ -1,9 +1,8 @@
 // Shared builders for the rule, engine and fixture tests (not a test file itself).
-import type { Finding, JsonObject } from '../../src/core/types.js';
+import type { ClusterInfo, Finding, JsonObject } from '../../src/core/types.js';
 import { evaluateObject, type EvaluationOptions } from '../../src/engine/evaluate.js';
 import { mutateObject, type Mutation } from '../../src/engine/mutate.js';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
-import type { ClusterInfo } from '../../src/rules/index.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 
 export { LONG_RUNNING_KINDS, podSpecOf, WORKLOAD_KINDS, wrap } from '../helpers/workloads.js';

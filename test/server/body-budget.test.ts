@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Agent, createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { generateCertificates, type CertificateBundle } from '../../src/server/certificates.js';
+import { generateCertificates, type CertificateBundle } from '../../src/tls/certificates.js';
 import { createApp, MAX_BODY_BYTES } from '../../src/server/app.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';

@@ -4,7 +4,7 @@ import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { pino, type Logger } from 'pino';
 import { policyFromObject, type Policy } from '../../src/engine/policy.js';
-import type { ClusterInfo } from '../../src/rules/index.js';
+import type { ClusterInfo } from '../../src/core/types.js';
 import { createApp, createMetricsApp, type AppDeps, type WebhookHandler } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
@@ -104,7 +104,7 @@ export function review(object: unknown, options: ReviewOptions = {}): Json & { r
       requestKind: { group: gv.group, version: gv.version, kind },
       requestResource: { group: gv.group, version: gv.version, resource: gv.resource },
       name: metadata.name,
-      namespace: options.namespace ?? (metadata.namespace as string | undefined) ?? 'default',
+      namespace: options.namespace ?? metadata.namespace ?? 'default',
       operation,
       userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
       object: operation === 'DELETE' ? null : object,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import request from 'supertest';
-import { RULES, type ValidatingRule } from '../../src/rules/index.js';
+import { withBrokenRule } from '../helpers/broken-rule.js';
 import { badContainer, compliantContainer, makeApp, pod, review, unmutatedContainer, type Json } from './helpers.js';
 
 const ENV_SECRET = 'hunter2-env-value-7f3a9c';
@@ -124,18 +124,13 @@ describe('admission logs', () => {
   test('a rule that throws is logged as an error naming the rule, and the verdict is error', async () => {
     const { lines, logger, records } = capture();
     const { app } = makeApp({ failureMode: 'allow' }, { logger });
-    const rule = RULES.find((candidate) => candidate.meta.id === 'require-readiness-probe') as ValidatingRule<unknown>;
-    const original = rule.check;
-    rule.check = () => {
-      throw new TypeError('cannot read the probe');
-    };
     const body = review(withSecrets([compliantContainer('app')]));
-    try {
-      const res = await request(app).post('/validate').send(body);
-      assert.equal(res.body.response.allowed, true);
-    } finally {
-      rule.check = original;
-    }
+    const res = await withBrokenRule(
+      'require-readiness-probe',
+      () => request(app).post('/validate').send(body),
+      new TypeError('cannot read the probe'),
+    );
+    assert.equal(res.body.response.allowed, true);
     const errors = records().filter((record) => (record.level as number) >= 50 && record.uid === body.request.uid);
     assert.equal(errors.length, 1, `expected one error line, got:\n${lines.join('')}`);
     assert.ok(JSON.stringify(errors[0]).includes('require-readiness-probe'));

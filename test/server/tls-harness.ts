@@ -1,10 +1,10 @@
 // An in-process WebhookServer over real TLS on loopback, with a client that trusts its CA.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request as httpsRequest } from 'node:https';
+import { type Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ensureLocalCertificates } from '../../src/server/certificates.js';
+import { ensureLocalCertificates } from '../../src/tls/certificates.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { PolicyHolder } from '../../src/server/policy-holder.js';
 import { WebhookServer, type WebhookServerOptions } from '../../src/server/server.js';

@@ -1,41 +1,21 @@
-// The built CLI's `serve` over real TLS: protocol versions, a burst of keep-alive requests through a
+// The CLI's `serve` over real TLS: protocol versions, a burst of keep-alive requests through a
 // SIGTERM (graceful drain, exit 0), certificate reload without restart, and slow clients.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import { generateCertificates, type CertificateBundle } from '../../src/server/certificates.js';
+import { generateCertificates, type CertificateBundle } from '../../src/tls/certificates.js';
+import { cliArgv } from '../cli/run.js';
 import { badContainer, compliantContainer, pod, review, unmutatedContainer, type Json } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const ENV_SECRET = 'tls-test-env-secret-91d2';
-
-function newestSource(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return Math.max(newest, newestSource(path));
-    return entry.name.endsWith('.ts') ? Math.max(newest, statSync(path).mtimeMs) : newest;
-  }, 0);
-}
-
-/** The test runs the built CLI; build it when dist/ is missing or older than src/ (npm test builds first). */
-function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
-  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build`);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -85,7 +65,7 @@ async function startServe(args: string[], cwd: string): Promise<Serve> {
   const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...args],
+    cliArgv(['serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...args]),
     {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -264,8 +244,7 @@ function tempDir(): string {
   return dir;
 }
 
-before(() => ensureBuilt());
-after(async () => {
+after(() => {
   killAll();
   for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
 });

@@ -2,7 +2,7 @@ import { jsonNestingExceeds, MAX_NESTING_DEPTH } from '../../core/depth.js';
 import type { RuleError } from '../../engine/evaluate.js';
 import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
-import type { ClusterInfo } from '../../rules/index.js';
+import type { ClusterInfo } from '../../core/types.js';
 import { mutateRequest } from './mutate.js';
 import { noteUninspectedImages, type ImageLookup, type LookUpImages } from './images.js';
 import { MAX_LISTED_FINDINGS, ruleFailureDecision, type Decision, type DecisionInputs, type Verdict } from './respond.js';

@@ -3,9 +3,11 @@ import { parentPort } from 'node:worker_threads';
 import { answerReview } from './answer.js';
 import type { DecisionJob } from './off-thread.js';
 
-parentPort?.on('message', async (job: DecisionJob) => {
+async function decide(job: DecisionJob): Promise<void> {
   const answer = await answerReview(job.endpoint, job.body, job.policy, job.cluster);
   // Encoded here and transferred, so the event loop neither copies nor encodes a large answer.
   const json = new TextEncoder().encode(answer.json);
   parentPort?.postMessage({ ...answer, json }, [json.buffer]);
-});
+}
+
+parentPort?.on('message', (job: DecisionJob) => void decide(job));

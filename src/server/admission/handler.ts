@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterInfo } from '../../rules/index.js';
+import type { ClusterInfo } from '../../core/types.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
 import { answerReview, type Answer, type AnswerSummary, type DecisionEdge, type Endpoint } from './answer.js';

@@ -1,7 +1,6 @@
-import type { Finding } from '../../core/types.js';
+import type { ClusterInfo, Finding } from '../../core/types.js';
 import { mutateObject } from '../../engine/mutate.js';
 import type { Policy } from '../../engine/policy.js';
-import type { ClusterInfo } from '../../rules/index.js';
 import { auditAnnotationsFor, ruleFailureDecision, warningsFor, type Decision, type DecisionInputs } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Policy } from '../../engine/policy.js';
-import type { ClusterInfo } from '../../rules/index.js';
+import type { ClusterInfo } from '../../core/types.js';
 import type { Answer, Endpoint } from './answer.js';
 
 /**

@@ -1,4 +1,4 @@
-import { asString, getPath, isObject } from '../../core/types.js';
+import { asString, getPath, isObject, objectName } from '../../core/types.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -51,11 +51,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     operation: asString(request.operation) ?? '',
     kind,
     ...(namespace === undefined ? {} : { namespace }),
-    name:
-      asString(request.name) ||
-      asString(getPath(request.object, ['metadata', 'name'])) ||
-      asString(getPath(request.object, ['metadata', 'generateName'])) ||
-      '',
+    name: asString(request.name) || objectName(request.object),
     object: withKind(request.object, kind),
     oldObject: withKind(request.oldObject, kind),
     dryRun: request.dryRun === true,

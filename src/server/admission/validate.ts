@@ -1,7 +1,6 @@
-import type { Finding } from '../../core/types.js';
+import type { ClusterInfo, Finding } from '../../core/types.js';
 import { evaluateObject, isEnforcedViolation } from '../../engine/evaluate.js';
 import type { Policy } from '../../engine/policy.js';
-import type { ClusterInfo } from '../../rules/index.js';
 import { auditAnnotationsFor, denialMessage, ruleFailureDecision, warningsFor, type Decision, type DecisionInputs } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 

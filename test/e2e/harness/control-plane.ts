@@ -342,7 +342,7 @@ async function waitFor(
   logPath: string,
   probe: () => Promise<string | true>,
 ): Promise<void> {
-  let last = '';
+  let last: string;
   for (;;) {
     if (exited(proc)) {
       console.error(`[control-plane] ${what} exited early; last log lines of ${logPath}:\n${tail(logPath)}`);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from './control-plane.js';
 
@@ -124,7 +125,7 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_0
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${inspect(lastError)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

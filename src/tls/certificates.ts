@@ -106,12 +106,21 @@ export function existingCertificateFiles(directory: string): string[] {
   return Object.values(CERTIFICATE_FILES).filter((file) => existsSync(join(directory, file)));
 }
 
+/** Where a directory holds the CA, the serving certificate and its key. */
+export function certificatePaths(directory: string): { caFile: string; certFile: string; keyFile: string } {
+  return {
+    caFile: join(directory, CERTIFICATE_FILES.ca),
+    certFile: join(directory, CERTIFICATE_FILES.cert),
+    keyFile: join(directory, CERTIFICATE_FILES.key),
+  };
+}
+
 /** Writes ca.crt, tls.crt and tls.key (0600), as in a kubernetes.io/tls Secret. */
 export function writeCertificates(directory: string, bundle: CertificateBundle): void {
   mkdirSync(directory, { recursive: true });
-  writeFileSync(join(directory, CERTIFICATE_FILES.ca), bundle.ca.cert);
-  writeFileSync(join(directory, CERTIFICATE_FILES.cert), bundle.serving.cert);
-  const keyFile = join(directory, CERTIFICATE_FILES.key);
+  const { caFile, certFile, keyFile } = certificatePaths(directory);
+  writeFileSync(caFile, bundle.ca.cert);
+  writeFileSync(certFile, bundle.serving.cert);
   writeFileSync(keyFile, bundle.serving.key, { mode: 0o600 });
   chmodSync(keyFile, 0o600);
 }
@@ -121,11 +130,7 @@ export function writeCertificates(directory: string, bundle: CertificateBundle):
  * generated there. Returns the paths of the serving pair and the CA.
  */
 export async function ensureLocalCertificates(directory: string, hosts: readonly string[]) {
-  const paths = {
-    caFile: join(directory, CERTIFICATE_FILES.ca),
-    certFile: join(directory, CERTIFICATE_FILES.cert),
-    keyFile: join(directory, CERTIFICATE_FILES.key),
-  };
+  const paths = certificatePaths(directory);
   const reusable = existsSync(paths.keyFile) && existsSync(paths.caFile) && isFresh(paths.certFile);
   if (!reusable) writeCertificates(directory, await generateCertificates({ hosts }));
   return { ...paths, generated: !reusable };
