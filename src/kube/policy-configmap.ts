@@ -17,6 +17,13 @@ export interface PolicyConfigMapOptions {
   /** Delay before the first retry after an error; it doubles with each failure in a row, up to `maxRetryMs`. */
   retryMs?: number;
   maxRetryMs?: number;
+  /**
+   * How long start waits for the first read before the server starts on the policy it has (the
+   * built-in default): long enough for an API server that is slow to answer, short enough that an
+   * unreachable one does not keep the webhook down (it keeps retrying, and the ConfigMap's policy
+   * replaces the default as soon as it is read).
+   */
+  startTimeoutMs?: number;
 }
 
 /** Why the ConfigMap could not be read: the API server's answer, or that it did not answer. */
@@ -30,8 +37,9 @@ function describeFailure(error: unknown): string {
  * Reads the policy ConfigMap at start and follows its changes (list, then watch; re-listed whenever
  * the watch ends). An invalid policy is refused with a log line, an Event on the ConfigMap and a
  * metric, and the last good policy stays in force; a missing ConfigMap means the default policy.
- * An API server that cannot be reached is not a missing ConfigMap: the policy in force stays, start
- * waits for the first successful read, and reading is retried with backoff.
+ * An API server that cannot be reached is not a missing ConfigMap: the policy in force stays (the
+ * default only until one was read), start waits for the first successful read up to
+ * `startTimeoutMs`, and reading is retried with backoff.
  */
 export class PolicyConfigMapWatcher {
   readonly #clients: KubeClients;
@@ -96,7 +104,7 @@ export class PolicyConfigMapWatcher {
     }
   }
 
-  /** Resolves after the first successful read (retried until then), so the server starts with the configured policy. */
+  /** Resolves after the first successful read (retried until then) or after `startTimeoutMs`, whichever comes first. */
   async start(): Promise<void> {
     const { namespace, name } = this.#options;
     const fieldSelector = `metadata.name=${name}`;
@@ -122,7 +130,16 @@ export class PolicyConfigMapWatcher {
     informer.on('error', (error) => this.#failed(error));
     this.#informer = informer;
     await this.#run(informer);
-    await this.#firstList;
+    const { startTimeoutMs = 15_000, logger } = this.#options;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), startTimeoutMs)));
+    const late = await Promise.race([this.#firstList.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late)
+      logger.warn(
+        { configMap: this.source },
+        `policy ${this.source} not read after ${startTimeoutMs / 1000}s: serving with the built-in default policy until it can be read`,
+      );
   }
 
   async #run(informer: ListWatch<V1ConfigMap>): Promise<void> {
@@ -142,7 +159,7 @@ export class PolicyConfigMapWatcher {
       ? 'the last good policy stays in force'
       : this.#listedOnce
         ? 'the built-in default policy stays in force'
-        : 'the server starts once it can be read';
+        : 'the built-in default policy applies until it can be read';
     logger.warn(
       { err: error, configMap: this.source, retryInMs: delay },
       `cannot read policy ${this.source}: ${describeFailure(error)}; ${keeping}; retrying in ${delay / 1000}s`,

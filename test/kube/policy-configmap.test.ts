@@ -107,6 +107,7 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
     onInvalid: () => assert.fail('no policy was invalid'),
     retryMs: 40,
     maxRetryMs: 160,
+    startTimeoutMs: 60_000,
   });
   after(async () => {
     await watcher.stop();
@@ -114,7 +115,7 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
     api.server.closeAllConnections();
   });
 
-  // Down at start: unreachable, nothing applied, and start waits for the ConfigMap.
+  // Down at start: unreachable, nothing applied, and start waits for the ConfigMap (within startTimeoutMs).
   let started = false;
   const starting = watcher.start().then(() => (started = true));
   await eventually(() => lines.length >= 1, 'the failure log', 5000);
@@ -122,7 +123,7 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
   assert.doesNotMatch(lines.join('\n'), /not found/);
   assert.match(
     lines[0] ?? '',
-    /^cannot read policy ConfigMap lifecycle-guard\/lifecycle-guard-policy: the API server is unreachable \(.+\); the server starts once it can be read; retrying in 0\.04s$/,
+    /^cannot read policy ConfigMap lifecycle-guard\/lifecycle-guard-policy: the API server is unreachable \(.+\); the built-in default policy applies until it can be read; retrying in 0\.04s$/,
   );
   await eventually(() => lines.length >= 3, 'two retries', 5000);
   assert.match(lines[1] ?? '', /retrying in 0\.08s$/, 'the delay doubles');
@@ -306,4 +307,36 @@ describe('PolicyConfigMapWatcher against a fake API server', () => {
     assert.deepEqual(seen.policies, [{ mode: 'audit', source: `ConfigMap ${NAMESPACE}/${NAME}` }]);
     assert.equal(api.calls.filter((call) => call.verb === 'list').length, 3);
   });
+});
+
+test('an API server unreachable for longer than startTimeoutMs: start resolves, the default policy serves, and reading goes on', async () => {
+  const api = new LoopbackApiServer();
+  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+  const lines: string[] = [];
+  const policies: Policy[] = [];
+  const watcher = new PolicyConfigMapWatcher(createClients(kubeConfig((api.server.address() as AddressInfo).port)), {
+    namespace: 'lifecycle-guard',
+    name: 'lifecycle-guard-policy',
+    logger: recordingLogger(lines),
+    onPolicy: (policy) => policies.push(policy),
+    onInvalid: () => assert.fail('no policy was invalid'),
+    retryMs: 40,
+    maxRetryMs: 80,
+    startTimeoutMs: 300,
+  });
+  after(async () => {
+    await watcher.stop();
+    api.server.close();
+    api.server.closeAllConnections();
+  });
+  await watcher.start();
+  assert.equal(policies.length, 0, 'nothing read: the server starts on the policy it has');
+  assert.ok(lines.some((line) => /not read after 0\.3s: serving with the built-in default policy until it can be read$/.test(line)));
+  api.configMap = {
+    metadata: { name: 'lifecycle-guard-policy', namespace: 'lifecycle-guard', resourceVersion: '3' },
+    data: { 'policy.yaml': 'mode: audit\n' },
+  };
+  api.up = true;
+  await eventually(() => policies.length === 1, 'the ConfigMap read once the API server answers', 5000);
+  assert.equal(policies[0]?.mode, 'audit');
 });
