@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { Policy } from '../../src/engine/policy.js';
 import { createClients } from '../../src/kube/client.js';
-import { PolicyConfigMapWatcher } from '../../src/kube/policy-configmap.js';
+import { PolicyConfigMapWatcher, type PolicyConfigMapOptions } from '../../src/kube/policy-configmap.js';
 import { apiError, eventually, FakeApiServer } from './fake-api.js';
 
 const NAMESPACE = 'lifecycle-guard';
@@ -94,7 +94,10 @@ function recordingLogger(lines: string[]): Logger {
   return { info: record, warn: record, error: record } as unknown as Logger;
 }
 
-test('an unreachable API server is not a missing ConfigMap: retried with backoff, and the last good policy stays', async () => {
+/** A watcher of the ConfigMap on a loopback API server that starts down; both stop after the test. */
+async function watcherOnLoopback(
+  options: Pick<PolicyConfigMapOptions, 'retryMs' | 'maxRetryMs' | 'startTimeoutMs'>,
+): Promise<{ api: LoopbackApiServer; watcher: PolicyConfigMapWatcher; lines: string[]; policies: { policy: Policy; source: string }[] }> {
   const api = new LoopbackApiServer();
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
   const lines: string[] = [];
@@ -105,15 +108,18 @@ test('an unreachable API server is not a missing ConfigMap: retried with backoff
     logger: recordingLogger(lines),
     onPolicy: (policy, source) => policies.push({ policy, source }),
     onInvalid: () => assert.fail('no policy was invalid'),
-    retryMs: 40,
-    maxRetryMs: 160,
-    startTimeoutMs: 60_000,
+    ...options,
   });
   after(async () => {
     await watcher.stop();
     api.server.close();
     api.server.closeAllConnections();
   });
+  return { api, watcher, lines, policies };
+}
+
+test('an unreachable API server is not a missing ConfigMap: retried with backoff, and the last good policy stays', async () => {
+  const { api, watcher, lines, policies } = await watcherOnLoopback({ retryMs: 40, maxRetryMs: 160, startTimeoutMs: 60_000 });
 
   // Down at start: unreachable, nothing applied, and start waits for the ConfigMap (within startTimeoutMs).
   let started = false;
@@ -310,25 +316,7 @@ describe('PolicyConfigMapWatcher against a fake API server', () => {
 });
 
 test('an API server unreachable for longer than startTimeoutMs: start resolves, the default policy serves, and reading goes on', async () => {
-  const api = new LoopbackApiServer();
-  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-  const lines: string[] = [];
-  const policies: Policy[] = [];
-  const watcher = new PolicyConfigMapWatcher(createClients(kubeConfig((api.server.address() as AddressInfo).port)), {
-    namespace: 'lifecycle-guard',
-    name: 'lifecycle-guard-policy',
-    logger: recordingLogger(lines),
-    onPolicy: (policy) => policies.push(policy),
-    onInvalid: () => assert.fail('no policy was invalid'),
-    retryMs: 40,
-    maxRetryMs: 80,
-    startTimeoutMs: 300,
-  });
-  after(async () => {
-    await watcher.stop();
-    api.server.close();
-    api.server.closeAllConnections();
-  });
+  const { api, watcher, lines, policies } = await watcherOnLoopback({ retryMs: 40, maxRetryMs: 80, startTimeoutMs: 300 });
   await watcher.start();
   assert.equal(policies.length, 0, 'nothing read: the server starts on the policy it has');
   assert.ok(lines.some((line) => /not read after 0\.3s: serving with the built-in default policy until it can be read$/.test(line)));
@@ -338,5 +326,5 @@ test('an API server unreachable for longer than startTimeoutMs: start resolves, 
   };
   api.up = true;
   await eventually(() => policies.length === 1, 'the ConfigMap read once the API server answers', 5000);
-  assert.equal(policies[0]?.mode, 'audit');
+  assert.equal(policies[0]?.policy.mode, 'audit');
 });
