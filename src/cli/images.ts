@@ -106,16 +106,16 @@ function imagesFor(object: unknown, policy: Policy, namespace: string | undefine
   return imageSettings(policy).inspect ? imagesToInspect(object, policy, namespace) : [];
 }
 
-async function inspectFor(
+/** Looks `images` (those of `object`, from imagesFor) up within `budget` ms, with the pull secrets when the policy asks. */
+async function inspectImages(
   deps: ImageLookupDeps,
+  images: readonly string[],
   object: unknown,
   policy: Policy,
   namespace: string | undefined,
   budget: number,
-): Promise<ImageFacts | undefined> {
+): Promise<ImageFacts> {
   const settings = imageSettings(policy);
-  const images = imagesFor(object, policy, namespace);
-  if (images.length === 0) return undefined;
   const started = Date.now();
   const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, namespace, budget / 2) : undefined;
   return deps.inspector.inspect(images, settings, {
@@ -128,15 +128,20 @@ async function inspectFor(
 export function createImageLookup(deps: ImageLookupDeps): LookUpImages {
   return (request, policy) => {
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
-    if (imagesFor(request.object, policy, request.namespace).length === 0) return undefined;
-    return lookUp(deps, request, policy);
+    // Computed once: most reviews have no image to look up and stay synchronous.
+    const images = imagesFor(request.object, policy, request.namespace);
+    return images.length === 0 ? undefined : lookUp(deps, request, policy, images);
   };
 }
 
-async function lookUp(deps: ImageLookupDeps, request: AdmissionRequest, policy: Policy): Promise<ImageLookup | undefined> {
+async function lookUp(
+  deps: ImageLookupDeps,
+  request: AdmissionRequest,
+  policy: Policy,
+  images: readonly string[],
+): Promise<ImageLookup | undefined> {
   try {
-    const facts = await inspectFor(deps, request.object, policy, request.namespace, imageSettings(policy).timeout);
-    if (facts === undefined) return undefined;
+    const facts = await inspectImages(deps, images, request.object, policy, request.namespace, imageSettings(policy).timeout);
     for (const inspection of facts.values()) {
       if (inspection.status === 'uninspected')
         deps.logger?.warn({ uid: request.uid, image: inspection.reference, reason: inspection.reason }, 'image not inspected');
@@ -153,6 +158,11 @@ export function scanImageLookup(
   deps: ImageLookupDeps,
   policy: () => Policy,
 ): (object: unknown, namespace: string | undefined) => Promise<ImageFacts> {
-  return async (object, namespace) =>
-    (await inspectFor(deps, object, policy(), namespace, Math.max(SCAN_BUDGET_MS, imageSettings(policy()).timeout))) ?? new Map();
+  return async (object, namespace) => {
+    const current = policy();
+    const images = imagesFor(object, current, namespace);
+    return images.length === 0
+      ? new Map()
+      : inspectImages(deps, images, object, current, namespace, Math.max(SCAN_BUDGET_MS, imageSettings(current).timeout));
+  };
 }
