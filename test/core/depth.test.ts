@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { jsonNestingExceeds, MAX_NESTING_DEPTH, nestingExceeds } from '../../src/core/depth.js';
 
 const bytes = (text: string) => Buffer.from(text);
@@ -33,4 +34,17 @@ test('parsed values: any depth is measured without overflowing the stack', () =>
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   assert.equal(nestingExceeds(cyclic), false);
+});
+
+test('the byte scan agrees with the walk of the parsed value, whatever the strings hold (quotes, backslashes, brackets)', () => {
+  const text = fc.string({ unit: fc.constantFrom('"', '\\', '{', '[', ']', '}', 'a', 'é', '\n') });
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.array(tie('node')), fc.dictionary(text, tie('node'))),
+  })).node;
+  fc.assert(
+    fc.property(value, fc.integer({ min: 0, max: 6 }), (parsed, limit) => {
+      assert.equal(jsonNestingExceeds(bytes(JSON.stringify(parsed)), limit), nestingExceeds(parsed, limit));
+    }),
+    { numRuns: 2000 },
+  );
 });
