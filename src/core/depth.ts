@@ -44,6 +44,28 @@ export function jsonNestingExceeds(json: Uint8Array, limit = MAX_NESTING_DEPTH):
   return false;
 }
 
+/**
+ * Body size from which nesting is checked on the bytes before parsing: JSON.parse handles any depth
+ * (it does not recurse) but allocates an array per `[`, so megabytes of them would cost hundreds of
+ * MB. Below it, walking the parsed tree is about three times cheaper than scanning the bytes.
+ */
+export const BYTE_SCAN_BYTES = 64 * 1024;
+
+/**
+ * True when a tree from JSON.parse (no shared references, no cycles) nests objects and arrays deeper
+ * than `limit`. Recursive, but never deeper than `limit`, so any input is safe to ask about.
+ */
+export function parsedJsonNestingExceeds(value: unknown, limit = MAX_NESTING_DEPTH): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (parsedJsonNestingExceeds(item, limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (parsedJsonNestingExceeds((value as Record<string, unknown>)[key], limit - 1)) return true;
+  return false;
+}
+
 /** True when a parsed value nests objects and arrays deeper than `limit`; iterative, so any depth is safe to ask about. */
 export function nestingExceeds(value: unknown, limit = MAX_NESTING_DEPTH): boolean {
   const pending: [unknown, number][] = [[value, 1]];
