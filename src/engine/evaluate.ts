@@ -1,3 +1,4 @@
+import { cloneJson } from '../core/clone.js';
 import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
 import type { ClusterInfo, Finding } from '../core/types.js';
 import { withPodSpec, type ContainerView, type Workload } from '../core/workload.js';
@@ -82,7 +83,7 @@ function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions)
   const mutating = selection.rules.filter(({ rule }) => isMutatingRule(rule));
   const checked = runRules(validating, selection.workload, policy, cluster, options.images);
   // Mutating rules report what they would change, so they run on a copy of the pod spec.
-  const copy = mutating.length === 0 ? undefined : withPodSpec(selection.workload, structuredClone(selection.workload.podSpec));
+  const copy = mutating.length === 0 ? undefined : withPodSpec(selection.workload, cloneJson(selection.workload.podSpec));
   const changes = copy === undefined ? { findings: [], errors: [] } : runRules(mutating, copy, policy, cluster);
   return {
     workload: selection.workload,

@@ -3,6 +3,7 @@ import type { Operation } from 'fast-json-patch';
 import { isObject, type Finding, type JsonObject } from '../core/types.js';
 import { withPodSpec, type Workload } from '../core/workload.js';
 import type { ClusterInfo } from '../core/types.js';
+import { cloneJson } from '../core/clone.js';
 import { runRules, type EvaluationOptions, type RuleRun } from './evaluate.js';
 import type { Policy } from './policy.js';
 import { selectRules, type ActiveRule, type SkipReason } from './select.js';
@@ -36,7 +37,7 @@ function replaceAt(object: unknown, path: readonly string[], value: unknown): un
 
 /** Runs rules on a copy of the pod spec: mutating rules change only the pod spec (see withPodSpec). */
 function onCopy(rules: readonly ActiveRule[], workload: Workload, policy: Policy, cluster: ClusterInfo): RuleRun & { podSpec: JsonObject } {
-  const podSpec = structuredClone(workload.podSpec);
+  const podSpec = cloneJson(workload.podSpec);
   return { podSpec, ...runRules(rules, withPodSpec(workload, podSpec), policy, cluster) };
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonNestingExceeds, MAX_NESTING_DEPTH, nestingExceeds } from '../../src/core/depth.js';
+import fc from 'fast-check';
+import { jsonNestingExceeds, MAX_NESTING_DEPTH, nestingExceeds, parsedJsonNestingExceeds } from '../../src/core/depth.js';
 
 const bytes = (text: string) => Buffer.from(text);
 
@@ -33,4 +34,26 @@ test('parsed values: any depth is measured without overflowing the stack', () =>
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   assert.equal(nestingExceeds(cyclic), false);
+});
+
+test('the byte scan, the walk of the parsed tree and the general walk agree, whatever the strings hold (quotes, backslashes, brackets)', () => {
+  const text = fc.string({ unit: fc.constantFrom('"', '\\', '{', '[', ']', '}', 'a', 'é', '\n') });
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.array(tie('node')), fc.dictionary(text, tie('node'))),
+  })).node;
+  fc.assert(
+    fc.property(value, fc.integer({ min: 0, max: 6 }), (parsed, limit) => {
+      const expected = nestingExceeds(parsed, limit);
+      assert.equal(jsonNestingExceeds(bytes(JSON.stringify(parsed)), limit), expected);
+      assert.equal(parsedJsonNestingExceeds(parsed, limit), expected);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('the walk of a parsed tree answers for any depth without overflowing the stack', () => {
+  const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+  assert.equal(parsedJsonNestingExceeds(deep), true);
+  assert.equal(parsedJsonNestingExceeds(nested(MAX_NESTING_DEPTH)), false);
+  assert.equal(parsedJsonNestingExceeds(nested(MAX_NESTING_DEPTH + 1)), true);
 });

@@ -50,8 +50,9 @@ describe('hardened manifests on a real kube-apiserver', () => {
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io', 'crd/reports.openreports.io']);
     await cluster.kubectl(['create', 'namespace', 'apps']);
     writeFileSync(join(dir, 'policy.yaml'), 'mode: enforce\n');
-    webhook = await startWebhook(['--cert-dir', dir, '--policy', join(dir, 'policy.yaml'), '--shutdown-delay', '0'], () =>
-      join(dir, 'ca.crt'),
+    webhook = await startWebhook(
+      ['--cert-dir', dir, '--policy', join(dir, 'policy.yaml'), '--shutdown-delay', '0', '--log-level', 'debug'],
+      () => join(dir, 'ca.crt'),
     );
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations(webhook.url, readFileSync(join(dir, 'ca.crt'), 'utf8')) });
     await eventually(

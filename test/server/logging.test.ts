@@ -13,9 +13,9 @@ const ANNOTATION_SECRET = 'annotation-token-0c4e2b';
 const SECRETS = [ENV_SECRET, SECRET_DATA, SECRET_STRING_DATA, ANNOTATION_SECRET, 's3cr3t-db-password-b81e'];
 
 /** A pino logger writing JSON lines into an array. */
-function capture() {
+function capture(level = 'debug') {
   const lines: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const logger = pino({ level }, { write: (line: string) => void lines.push(line) });
   return { lines, logger, records: () => lines.map((line) => JSON.parse(line) as Json) };
 }
 
@@ -67,7 +67,7 @@ describe('admission logs', () => {
       const res = await request(app).post(`/${endpoint}`).send(body);
       assert.equal(res.status, 200);
       const line = admissionLine(records(), body.request.uid);
-      assert.equal(line.level, 30);
+      assert.equal(line.level, verdict === 'allowed' ? 20 : 30, 'an allowed review without findings is logged at debug, the rest at info');
       assert.equal(line.endpoint, endpoint);
       assert.equal(line.kind, 'Pod');
       assert.equal(line.namespace, 'payments');
@@ -83,6 +83,18 @@ describe('admission logs', () => {
     const denied = admissionLine(records(), cases[0]!.body.request.uid);
     assert.deepEqual(denied.findings, ['no-shell-entrypoint:app', 'require-readiness-probe:app']);
     assertNoSecrets(lines);
+  });
+
+  test('at info, a review allowed without findings writes no line; one with findings does', async () => {
+    const { logger, records } = capture('info');
+    const { app } = makeApp({}, { logger });
+    const allowed = review(pod([compliantContainer('app')]));
+    const denied = review(pod([badContainer('app')]));
+    for (const body of [allowed, denied]) assert.equal((await request(app).post('/validate').send(body)).status, 200);
+    const uids = records()
+      .filter((record) => record.msg === 'admission')
+      .map((record) => record.uid);
+    assert.deepEqual(uids, [denied.request.uid]);
   });
 
   test('a Secret sent to the webhook (an unknown kind) leaves no data in the logs', async () => {

@@ -256,7 +256,10 @@ describe('serve with generated certificates', () => {
 
   before(async () => {
     dir = tempDir();
-    serve = await startServe(['--cert-dir', join(dir, 'certs'), '--shutdown-delay', '4', '--shutdown-timeout', '20'], dir);
+    serve = await startServe(
+      ['--cert-dir', join(dir, 'certs'), '--shutdown-delay', '4', '--shutdown-timeout', '20', '--log-level', 'debug'],
+      dir,
+    );
     await until('generated certificates', 60_000, () => (existsSync(join(dir, 'certs', 'ca.crt')) ? true : undefined));
     ca = readFileSync(join(dir, 'certs', 'ca.crt'), 'utf8');
     await waitHealthy(serve, ca);

@@ -1,4 +1,4 @@
-import { jsonNestingExceeds, MAX_NESTING_DEPTH } from '../../core/depth.js';
+import { BYTE_SCAN_BYTES, jsonNestingExceeds, MAX_NESTING_DEPTH, parsedJsonNestingExceeds } from '../../core/depth.js';
 import type { RuleError } from '../../engine/evaluate.js';
 import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
@@ -103,14 +103,16 @@ export function answerReview(
   cluster: ClusterInfo,
   edge: DecisionEdge = {},
 ): TextAnswer | Promise<TextAnswer> {
-  // Checked on the bytes, before anything recursive (parse, copy, diff) can meet the nesting.
-  if (jsonNestingExceeds(body)) return badRequest(`invalid request body: JSON nested deeper than ${MAX_NESTING_DEPTH} levels`);
+  // Checked before anything recursive (copy, diff) can meet the nesting; large bodies before parsing.
+  const tooDeep = () => badRequest(`invalid request body: JSON nested deeper than ${MAX_NESTING_DEPTH} levels`);
+  if (body.byteLength > BYTE_SCAN_BYTES && jsonNestingExceeds(body)) return tooDeep();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (error) {
     return badRequest(`invalid request body: ${(error as Error).message}`);
   }
+  if (body.byteLength <= BYTE_SCAN_BYTES && parsedJsonNestingExceeds(parsed)) return tooDeep();
   let request: AdmissionRequest;
   try {
     request = parseAdmissionReview(parsed);

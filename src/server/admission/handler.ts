@@ -72,8 +72,12 @@ function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, dep
     verdict: summary.verdict,
   });
   for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
+  // A review allowed without a finding is the common case of a busy cluster and says nothing new
+  // (the requests counter has it): logged at debug, which took a tenth of the CPU per request at info.
+  const level = summary.verdict === 'allowed' && summary.findingCount === 0 ? 'debug' : 'info';
+  if (!deps.logger.isLevelEnabled(level)) return;
   // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
-  deps.logger.info(
+  deps.logger[level](
     {
       uid: request.uid,
       endpoint,
