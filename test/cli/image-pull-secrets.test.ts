@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scanImageLookup } from '../../src/cli/images.js';
-import type { ImageInspection, ImageInspectionParams } from '../../src/core/images.js';
+import type { ImageInspection } from '../../src/core/images.js';
 import { policyFromObject } from '../../src/engine/policy.js';
 import { ImageInspector } from '../../src/images/inspector.js';
+import type { ImageInspectionParams } from '../../src/rules/no-shell-entrypoint.js';
 import { FakeApiServer } from '../kube/fake-api.js';
 
 /** Records the credentials each lookup was given, and inspects nothing. */
