@@ -193,7 +193,8 @@ function validatingCheck(rule: Rule, policy: Policy): ValidatingCheck | undefine
     case 'no-shell-entrypoint':
       return {
         violates: `!${shellCompliantExpression('c', shellParams(policy))}`,
-        problem: 'runs a shell with -c as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
+        problem:
+          'runs a shell with -c as PID 1 or under an init (tini, dumb-init): the shell does not pass SIGTERM on, and the app is SIGKILLed without a clean shutdown',
       };
     case 'require-readiness-probe':
       return {

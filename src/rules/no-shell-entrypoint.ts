@@ -218,11 +218,14 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     title: 'No shell as PID 1',
     summary:
       'a long-running container (regular or native sidecar) must not run `sh -c` (bash, ash, dash, zsh, ksh; any path; via `env` or `busybox`; ' +
-      '`-c`, `-lc`, `-ec`…) as PID 1, unless the script hands off with `exec program` or is one simple command under a shell that execs it; ' +
+      '`-c`, `-lc`, `-ec`…) as PID 1, nor as the child of an init (tini, dumb-init, catatonit, docker-init, with any of their options), ' +
+      'unless the script hands off with `exec program` or is one simple command under a shell that execs it; ' +
       "without `command`, the image's ENTRYPOINT/CMD decide (docs/images.md; an entrypoint script's content is not inspected)",
     why:
       'A shell running as PID 1 receives SIGTERM but does not pass it on to the app, ' +
-      'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends.',
+      'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends. ' +
+      'Under an init (tini, dumb-init), the shell is not PID 1 and dies of the SIGTERM the init forwards; the init exits with it, ' +
+      'and the app is SIGKILLed at once, also when the init signals the whole process group (`tini -g`): see the measurement below.',
     fix:
       'Run the program in exec form (command: ["/app/server", "--flag"]), use an exec-form ENTRYPOINT ' +
       '(ENTRYPOINT ["/app/server"]) in the Dockerfile, or start the script with `exec` (sh -c "exec /app/server").',
@@ -239,16 +242,32 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
       'Without `command`, PID 1 comes from the image: it is seen only where the image was inspected (the webhook and `audit` by default, `check --inspect-images`); an entrypoint script is a program, and its content is not read.',
       'A script that hands off with `exec` anywhere but its first or last command (inside `if`, a function) is still flagged.',
       'A lone command counts only on one line: a YAML `|` block adds a line break, after which mksh and busybox stay PID 1.',
+      'Inits are known by name (tini, tini-static, docker-init, dumb-init, catatonit) and their options are read as getopt would, but for abbreviated long options (`dumb-init --rew`); tini and catatonit also need `--` before a command that has options of its own, or refuse to start it, which the rule does not check.',
     ],
-    evidence: {
-      title: 'Which shells exec a lone command',
-      text:
-        'scripts/measure-shells.sh runs each script with `<shell> -c` as PID 1 of a new PID namespace and reads which program is PID 1 ' +
-        'a moment later: `exec` means the shell replaced itself with the program, `stays` means the shell is still PID 1. ' +
-        'The rule passes a lone command (one line, no assignment, redirection, list, pipe or subshell) only under shells where such ' +
-        'a command says `exec`; dash (`sh` on Debian and Ubuntu) never does, and ksh93 runs its builtin `sleep` itself, so builtins never count.',
-      file: 'shell-measurement.tsv',
-    },
+    evidence: [
+      {
+        title: 'Which shells exec a lone command',
+        text:
+          'scripts/measure-shells.sh runs each script with `<shell> -c` as PID 1 of a new PID namespace and reads which program is PID 1 ' +
+          'a moment later: `exec` means the shell replaced itself with the program, `stays` means the shell is still PID 1. ' +
+          'The rule passes a lone command (one line, no assignment, redirection, list, pipe or subshell) only under shells where such ' +
+          'a command says `exec`; dash (`sh` on Debian and Ubuntu) never does, and ksh93 runs its builtin `sleep` itself, so builtins never count.',
+        file: 'shell-measurement.tsv',
+        script: 'scripts/measure-shells.sh',
+      },
+      {
+        title: 'What an init does for a shell',
+        text:
+          'scripts/measure-inits.sh runs each command line as PID 1 of a new PID namespace (under the init, or with the shell itself as PID 1), ' +
+          'sends PID 1 SIGTERM, and reads what the app, a program that needs 0.5 s to shut down after SIGTERM, saw: `clean` (it got SIGTERM ' +
+          'and finished), `cut` (it got SIGTERM and was killed while shutting down), `killed` (it never saw SIGTERM), `ignored` (nothing ' +
+          'happened for 2 s: the runtime SIGKILLs it all at the end of the grace period), over five runs each. A shell that stays the ' +
+          "app's parent never lets it finish, under any init or option: the rule flags it there as it does as PID 1; `exec` and a lone " +
+          'command under bash are clean everywhere.',
+        file: 'init-measurement.tsv',
+        script: 'scripts/measure-inits.sh',
+      },
+    ],
   },
   params,
   check({ containers, params: { shells, loneCommandShells }, images }) {
