@@ -1,5 +1,6 @@
 /**
- * Recognises a container command line that makes a shell PID 1: `sh -c "..."` and its variants.
+ * Recognises a container command line that makes a shell PID 1, or the child of an init such as tini:
+ * `sh -c "..."` and its variants.
  * Such a shell receives SIGTERM but neither handles nor forwards it, so the app is SIGKILLed
  * when the grace period ends.
  */

@@ -82,7 +82,7 @@ const COMMAND_FLAG = `-[A-Za-z]*c[A-Za-z]*(?:${SEP}[-+][A-Za-z]+)*(?:${SEP}|$)`;
 /** Names that the engine strips as launchers and never treats as the shell itself. */
 const LAUNCHERS = ['env', ...INIT_PROCESSES.keys()];
 
-/** One option of an init (core/shell.ts splitInit): a word starting with `-` but not `--`, with its value if it takes one. */
+/** One option of an init (core/shell.ts splitInit): a word starting with `-`, other than `--` itself, with its value if it takes one. */
 function initOption({ valuedShort, valuedLong }: { valuedShort: string; valuedLong: readonly string[] }): string {
   const longNames = valuedLong.map((option) => option.slice(2));
   const long = [`--${tokenExcept(['', ...longNames])}`, ...longNames.map((name) => `--${escapeRegex(name)}${SEP}${TOKEN}`)];
@@ -192,8 +192,8 @@ function scriptLines(script: string): string {
 
 /**
  * CEL, true when container `c` (a regular container or native sidecar) does NOT run `shell -c` as
- * PID 1 without handing off to a program: the negation of the engine's findShellInvocation +
- * scriptHandsOffWithExec + shellExecsLoneCommand (`all` reads best stated positively).
+ * PID 1 (or under an init) without handing off to a program: the negation of the engine's
+ * lingeringShell (`all` reads best stated positively).
  */
 export function shellCompliantExpression(c: string, { shells, loneCommandShells }: ShellJudge): string {
   const argv = `((has(${c}.command) ? ${c}.command : []) + (has(${c}.args) ? ${c}.args : []))`;
