@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { policyFromObject } from '../src/engine/policy.js';
 import { RULES, type Rule } from '../src/rules/index.js';
+import type { Evidence } from '../src/rules/rule.js';
 import { fixtureFiles, loadFixture, type Fixture } from '../test/helpers/fixtures.js';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -87,8 +88,8 @@ function examplesSection(rule: Rule): string[] {
   ];
 }
 
-/** A measurement TSV (shell, package, version, script, result) as a table: one row per script, one column per shell. */
-function evidenceTable(file: string): string[] {
+/** A measurement TSV (program, package, version, script, result) as a table: one row per script, one column per program. */
+function evidenceTable({ file, script: measuredBy }: Evidence): string[] {
   const rows = readFileSync(join(RULE_DOCS_DIR, file), 'utf8')
     .trim()
     .split('\n')
@@ -102,7 +103,7 @@ function evidenceTable(file: string): string[] {
     `|---|${shells.map(() => '---').join('|')}|`,
     ...scripts.map((script) => `| \`${cell(script)}\` | ${shells.map((shell) => result(shell, script)).join(' | ')} |`),
     '',
-    `Data: [\`docs/rules/${file}\`](${file}), from \`scripts/measure-shells.sh\`.`,
+    `Data: [\`docs/rules/${file}\`](${file}), from \`${measuredBy}\`.`,
   ];
 }
 
@@ -148,8 +149,7 @@ export function renderRulePage(rule: Rule): string {
     ...parametersSection(rule),
     '',
   ];
-  if (meta.evidence !== undefined)
-    lines.push(`## ${meta.evidence.title}`, '', meta.evidence.text, '', ...evidenceTable(meta.evidence.file), '');
+  for (const evidence of meta.evidence ?? []) lines.push(`## ${evidence.title}`, '', evidence.text, '', ...evidenceTable(evidence), '');
   if (meta.limits !== undefined && meta.limits.length > 0)
     lines.push('## Known limits', '', ...meta.limits.map((limit) => `- ${limit}`), '');
   lines.push('## Examples', '', ...examplesSection(rule));

@@ -1,5 +1,6 @@
 import { DockerfileError } from '../core/dockerfile.js';
 import { NO_IMAGE_FACTS, type ImageFacts } from '../core/images.js';
+import type { ShellJudge } from '../core/shell.js';
 import { effectiveMode, type Policy } from '../engine/policy.js';
 import { summarize, type ReportFinding } from '../engine/report.js';
 import { applyRewrite, baseImageToInspect, checkDockerfile, type DockerfileCheck } from '../rules/dockerfile-pid1.js';
@@ -17,9 +18,10 @@ function check(
 ): (DockerfileCheck & { mode: 'enforce' | 'audit' }) | undefined {
   const mode = effectiveMode(policy, noShellEntrypoint);
   if (mode === 'off') return undefined;
-  const shells = policy.rules[noShellEntrypoint.meta.id]?.shells as string[];
+  // Validated when the policy loaded: the rule's shells and loneCommandShells.
+  const shellJudge = policy.rules[noShellEntrypoint.meta.id] as unknown as ShellJudge;
   try {
-    return { mode, ...withBaseImage(file.text, shells, images) };
+    return { mode, ...withBaseImage(file.text, shellJudge, images) };
   } catch (error) {
     if (error instanceof DockerfileError) throw new InputError(`${file.path}: ${error.message}`);
     throw error;
@@ -43,18 +45,18 @@ export function dockerfileBaseImages(files: readonly DockerfileInput[]): string[
  * Judges a Dockerfile with its inspected base image, platform by platform (the first platform whose
  * PID 1 is a shell is named); uninspected, as the file alone tells, with why the base was not read.
  */
-function withBaseImage(text: string, shells: readonly string[], images: ImageFacts): DockerfileCheck {
+function withBaseImage(text: string, shellJudge: ShellJudge, images: ImageFacts): DockerfileCheck {
   const base = baseImageToInspect(text);
   const inspection = base === undefined ? undefined : images.get(base.image);
-  if (base === undefined || inspection === undefined) return checkDockerfile(text, shells);
+  if (base === undefined || inspection === undefined) return checkDockerfile(text, shellJudge);
   if (inspection.status === 'uninspected') {
-    const verdict = checkDockerfile(text, shells);
+    const verdict = checkDockerfile(text, shellJudge);
     return verdict.uninspected === undefined
       ? verdict
       : { ...verdict, uninspected: { ...verdict.uninspected, reason: `${verdict.uninspected.reason}: ${inspection.reason}` } };
   }
   for (const config of inspection.platforms) {
-    const verdict = checkDockerfile(text, shells, config);
+    const verdict = checkDockerfile(text, shellJudge, config);
     if (verdict.finding !== undefined) {
       return {
         finding: { ...verdict.finding, message: `${verdict.finding.message} (base image ${inspection.reference}, ${config.platform})` },

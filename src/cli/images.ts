@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { ImageFacts } from '../core/images.js';
 import { describeWorkload } from '../core/workload.js';
 import type { Policy } from '../engine/policy.js';
+import { podBearingKinds } from '../engine/workload-kinds.js';
 import { CredentialsError, parseDockerConfig, readDockerConfig, type Credentials } from '../images/auth.js';
 import { imageSettings, imagesToInspect, ImageInspector } from '../images/inspector.js';
 import { createRegistryMetrics } from '../images/metrics.js';
@@ -78,14 +79,18 @@ export function createInspector(registry: Registry | undefined, defaultCredentia
   });
 }
 
-/** Credentials from the pod spec's imagePullSecrets (policy `pullSecrets: true`), read within `budget` ms. */
+/**
+ * Credentials from the pod spec's imagePullSecrets (policy `pullSecrets: true`), read within `budget` ms;
+ * the pod spec found as for the rules, kinds the policy adds included.
+ */
 async function pullSecretCredentials(
   deps: ImageLookupDeps,
   object: unknown,
+  policy: Policy,
   namespace: string | undefined,
   budget: number,
 ): Promise<Map<string, Credentials> | undefined> {
-  const workload = describeWorkload(object);
+  const workload = describeWorkload(object, podBearingKinds(policy));
   const ns = workload?.namespace ?? namespace;
   if (deps.clients === undefined || workload === undefined || ns === undefined) return undefined;
   const read = readPullSecrets(deps.clients, ns, workload.podSpec);
@@ -117,7 +122,7 @@ async function inspectImages(
 ): Promise<ImageFacts> {
   const settings = imageSettings(policy);
   const started = Date.now();
-  const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, namespace, budget / 2) : undefined;
+  const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, policy, namespace, budget / 2) : undefined;
   return deps.inspector.inspect(images, settings, {
     budget: Math.max(1, budget - (Date.now() - started)),
     ...(credentials === undefined ? {} : { credentials }),

@@ -1,5 +1,6 @@
 /**
- * Recognises a container command line that makes a shell PID 1: `sh -c "..."` and its variants.
+ * Recognises a container command line that makes a shell PID 1, or the child of an init such as tini:
+ * `sh -c "..."` and its variants.
  * Such a shell receives SIGTERM but neither handles nor forwards it, so the app is SIGKILLed
  * when the grace period ends.
  */
@@ -15,10 +16,53 @@ export interface ShellInvocation {
   script: string;
   /** Started as a busybox applet (`busybox sh -c ...`): busybox's shell runs, whatever `shell` says. */
   viaBusybox?: boolean;
+  /** The init the shell runs under, as written with its options (`["/sbin/tini", "-g", "--"]`); the shell is its child. */
+  init?: readonly string[];
 }
 
 function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/**
+ * Inits that run one child and forward signals to it (tini, Docker's `--init` which is tini as docker-init,
+ * dumb-init, catatonit, Podman's `--init`), by basename, with their options that take a value: the short
+ * letters and the long options. Under them the child must still handle SIGTERM; a shell child does not: it
+ * dies of the signal, the init exits with it, and the app is SIGKILLed with the container, also when the
+ * init signals the whole process group (`tini -g`, dumb-init's default, `catatonit -g`): measured by
+ * scripts/measure-inits.sh, see the rule reference.
+ */
+export const INIT_PROCESSES: ReadonlyMap<string, { valuedShort: string; valuedLong: readonly string[] }> = new Map([
+  ['tini', { valuedShort: 'pe', valuedLong: [] }],
+  ['tini-static', { valuedShort: 'pe', valuedLong: [] }],
+  ['docker-init', { valuedShort: 'pe', valuedLong: [] }],
+  ['dumb-init', { valuedShort: 'r', valuedLong: ['--rewrite'] }],
+  ['catatonit', { valuedShort: '', valuedLong: [] }],
+]);
+
+/**
+ * Splits off the init at the head of a command line with its options: every word starting with `-`
+ * up to the first that does not, or through `--`. A value-taking option (`-p SIGKILL`, `-sp SIGKILL`,
+ * `--rewrite 15:2`) takes the next word too unless the value is attached (`-pSIGKILL`, `--rewrite=15:2`).
+ */
+export function splitInit(argv: readonly string[]): { init?: readonly string[]; command: readonly string[] } {
+  const options = INIT_PROCESSES.get(basename(argv[0] ?? ''));
+  if (options === undefined) return { command: argv };
+  let index = 1;
+  while (index < argv.length) {
+    const arg = argv[index] ?? '';
+    if (arg === '--') {
+      index += 1;
+      break;
+    }
+    if (!arg.startsWith('-')) break;
+    // In a cluster of short options (`-sp`), the first value-taking letter takes the rest of the word, or the next word.
+    const valued = arg.startsWith('--')
+      ? options.valuedLong.includes(arg)
+      : arg.length > 1 && [...arg.slice(1)].findIndex((letter) => options.valuedShort.includes(letter)) === arg.length - 2;
+    index += valued ? 2 : 1;
+  }
+  return { init: argv.slice(0, index), command: argv.slice(index) };
 }
 
 /** Skips the launchers that start a shell without becoming PID 1's signal handler themselves. */
@@ -73,14 +117,21 @@ function findCommandFlag(options: readonly string[]): { flag: string; scriptInde
 /** The shell invocation that a command line starts with, or undefined when PID 1 is not a `shell -c`. */
 export function findShellInvocation(argv: readonly string[], shellNames: readonly string[] = DEFAULT_SHELLS): ShellInvocation | undefined {
   const shells = new Set(shellNames);
-  const command = stripLauncher(argv, shells);
-  const viaBusybox = command !== argv && basename(argv[0] ?? '') === 'busybox';
+  const { init, command: launched } = splitInit(argv);
+  const command = stripLauncher(launched, shells);
+  const viaBusybox = command !== launched && basename(launched[0] ?? '') === 'busybox';
   const shell = command[0];
   if (shell === undefined || !shells.has(basename(shell))) return undefined;
   const options = command.slice(1);
   const found = findCommandFlag(options);
   if (!found) return undefined;
-  return { shell, flag: found.flag, script: options[found.scriptIndex] ?? '', ...(viaBusybox ? { viaBusybox } : {}) };
+  return {
+    shell,
+    flag: found.flag,
+    script: options[found.scriptIndex] ?? '',
+    ...(viaBusybox ? { viaBusybox } : {}),
+    ...(init === undefined ? {} : { init }),
+  };
 }
 
 /** A redirection operator, alone (`>` then a file) or with its target (`>log`, `2>&1`). */
@@ -202,4 +253,20 @@ export function shellExecsLoneCommand(
   loneCommandShells: readonly string[] = DEFAULT_LONE_COMMAND_SHELLS,
 ): boolean {
   return loneCommandShells.includes(shellImplementation(invocation)) && loneSimpleCommand(invocation.script) !== undefined;
+}
+
+/** What decides whether a shell stays PID 1's signal handler: the rule's `shells` and `loneCommandShells`. */
+export interface ShellJudge {
+  shells: readonly string[];
+  loneCommandShells: readonly string[];
+}
+
+/**
+ * The `shell -c` that a command line leaves between SIGTERM and the program, if any: PID 1 itself, or
+ * the child of an init. None when the script hands off with `exec` or the shell execs a lone command.
+ * The one verdict for manifests, image configs and Dockerfiles.
+ */
+export function lingeringShell(argv: readonly string[], { shells, loneCommandShells }: ShellJudge): ShellInvocation | undefined {
+  const shell = findShellInvocation(argv, shells);
+  return shell === undefined || scriptHandsOffWithExec(shell.script) || shellExecsLoneCommand(shell, loneCommandShells) ? undefined : shell;
 }

@@ -4,7 +4,8 @@ import { DEFAULT_GRACE_PERIOD_SECONDS } from '../rules/inject-prestop-delay.js';
 import type { ClusterInfo } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
 import { effectiveMode, SKIP_ANNOTATION, type Policy } from '../engine/policy.js';
-import { celString, shellCompliantExpression, shellDifferences, type ShellParams } from './shell-cel.js';
+import type { ShellJudge } from '../core/shell.js';
+import { celString, shellCompliantExpression, shellDifferences } from './shell-cel.js';
 
 /** The policy asks for something the target cluster cannot run. */
 export class ExportError extends Error {
@@ -181,8 +182,8 @@ interface ValidatingCheck {
 }
 
 /** no-shell-entrypoint's parameters, validated when the policy loaded. */
-function shellParams(policy: Policy): ShellParams {
-  return policy.rules['no-shell-entrypoint'] as unknown as ShellParams;
+function shellParams(policy: Policy): ShellJudge {
+  return policy.rules['no-shell-entrypoint'] as unknown as ShellJudge;
 }
 
 const HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'];
@@ -192,7 +193,8 @@ function validatingCheck(rule: Rule, policy: Policy): ValidatingCheck | undefine
     case 'no-shell-entrypoint':
       return {
         violates: `!${shellCompliantExpression('c', shellParams(policy))}`,
-        problem: 'runs a shell with -c as PID 1: the shell swallows SIGTERM and the app is SIGKILLed after the grace period',
+        problem:
+          'runs a shell with -c as PID 1 or under an init (tini, dumb-init): the shell does not pass SIGTERM on, and the app is SIGKILLed without a clean shutdown',
       };
     case 'require-readiness-probe':
       return {

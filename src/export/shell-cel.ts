@@ -7,7 +7,7 @@
  * the script, and two patterns decide whether the script hands off with `exec`.
  * Every alternative below is written so that a token can be read only one way, as the engine reads it.
  */
-import { SHELL_BUILTINS } from '../core/shell.js';
+import { INIT_PROCESSES, SHELL_BUILTINS, type ShellJudge } from '../core/shell.js';
 
 /** Separator of argv tokens in the joined command line. */
 const SEP = '\\x00';
@@ -21,6 +21,9 @@ const TOKEN = `[^${SEP}]*`;
 const WS_CHARS = '\\x09-\\x0d\\p{Z}\\x{feff}';
 const WS = `[${WS_CHARS}]`;
 const NON_WS = `[^${WS_CHARS}]`;
+
+/** A pattern that matches nothing: a character outside every character. */
+const NOTHING = '[^\\x00-\\x{10ffff}]';
 
 function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
@@ -42,9 +45,18 @@ function tokenExcept(words: readonly string[], prefix = ''): string {
   return `(?:${alternatives.join('|')})`;
 }
 
-/** A path whose basename is one of `names`. */
-function programToken(names: readonly string[]): string {
-  return `(?:${TOKEN}/)?(?:${names.map(escapeRegex).join('|')})`;
+/** Exactly one of `names`; nothing at all when there are none. */
+function oneOf(names: readonly string[]): string {
+  return names.length === 0 ? NOTHING : `(?:${names.map(escapeRegex).join('|')})`;
+}
+
+/**
+ * A path whose basename is one of `names`; with `noDash`, one that does not start with `-` (after an
+ * init's options without `--`, a word starting with `-` would be one more option).
+ */
+function programToken(names: readonly string[], noDash = false): string {
+  if (!noDash) return `(?:${TOKEN}/)?${oneOf(names)}`;
+  return `(?:(?:[^${SEP}\\-]${TOKEN})?/)?${oneOf(names.filter((name) => !name.startsWith('-')))}`;
 }
 
 /**
@@ -54,7 +66,7 @@ function programToken(names: readonly string[]): string {
 function programAfterEnv(names: readonly string[]): string {
   const directory =
     `(?:/(?:${TOKEN}/)?` + `|[^${SEP}A-Za-z_/\\-]${TOKEN}/` + `|[A-Za-z_][A-Za-z0-9_]*(?:/(?:${TOKEN}/)?|[^${SEP}A-Za-z0-9_=/]${TOKEN}/))`;
-  return `${directory}?(?:${names.map(escapeRegex).join('|')})`;
+  return `${directory}?${oneOf(names)}`;
 }
 
 /** `env [-i] [-u NAME] [NAME=value]...` up to the program it starts. */
@@ -68,7 +80,33 @@ const SHELL_OPTION =
 const COMMAND_FLAG = `-[A-Za-z]*c[A-Za-z]*(?:${SEP}[-+][A-Za-z]+)*(?:${SEP}|$)`;
 
 /** Names that the engine strips as launchers and never treats as the shell itself. */
-const LAUNCHERS = ['env'];
+const LAUNCHERS = ['env', ...INIT_PROCESSES.keys()];
+
+/** One option of an init (core/shell.ts splitInit): a word starting with `-`, other than `--` itself, with its value if it takes one. */
+function initOption({ valuedShort, valuedLong }: { valuedShort: string; valuedLong: readonly string[] }): string {
+  const longNames = valuedLong.map((option) => option.slice(2));
+  const long = [`--${tokenExcept(['', ...longNames])}`, ...longNames.map((name) => `--${escapeRegex(name)}${SEP}${TOKEN}`)];
+  if (valuedShort === '') return `(?:${[...long, `-(?:[^${SEP}\\-]${TOKEN})?`].join('|')})`;
+  const valued = [...valuedShort].map(escapeClassChar).join('');
+  // Letters before the first value-taking one; that one takes the rest of the word, or the next word.
+  const before = `-(?:[^${SEP}\\-${valued}][^${SEP}${valued}]*)?`;
+  return `(?:${[...long, before, `${before}[${valued}][^${SEP}]+`, `${before}[${valued}]${SEP}${TOKEN}`].join('|')})`;
+}
+
+/**
+ * `launched(noDash)` preceded by an init and its options (through `--`, or up to a word not starting
+ * with `-`), or alone: the command line as core/shell.ts splitInit reads it.
+ */
+function afterOptionalInit(launched: (noDash: boolean) => string): string {
+  const groups = new Map<string, string[]>();
+  for (const [name, options] of INIT_PROCESSES) {
+    const option = initOption(options);
+    groups.set(option, [...(groups.get(option) ?? []), name]);
+  }
+  const options = [...groups].map(([option, names]) => `${programToken(names)}${SEP}(?:${option}${SEP})*`);
+  const init = `(?:${options.join('|')})`;
+  return `(?:${init}--${SEP}${launched(false)}|${init}${launched(true)}|${launched(false)})`;
+}
 
 /**
  * Matches, from the start of the NUL-joined argv, everything before the script of a `shell -c`:
@@ -76,12 +114,11 @@ const LAUNCHERS = ['env'];
  */
 export function shellPrefixPattern(shells: readonly string[]): string {
   const names = shells.filter((name) => !LAUNCHERS.includes(name));
-  const shell = programToken(names);
-  const launched =
-    `(?:${programToken(['env'])}${SEP}(?:${ENV_OPTION}${SEP})*${programAfterEnv(names)}` +
-    `|${programToken(['busybox'])}${SEP}${shell}` +
-    `|${shell})`;
-  return `^${launched}${SEP}(?:${SHELL_OPTION}${SEP})*${COMMAND_FLAG}`;
+  const launched = (noDash: boolean) =>
+    `(?:${programToken(['env'], noDash)}${SEP}(?:${ENV_OPTION}${SEP})*${programAfterEnv(names)}` +
+    `|${programToken(['busybox'], noDash)}${SEP}${programToken(names)}` +
+    `|${programToken(names, noDash)})`;
+  return `^${afterOptionalInit(launched)}${SEP}(?:${SHELL_OPTION}${SEP})*${COMMAND_FLAG}`;
 }
 
 // The script, once `\\`-newlines are joined and `;` and `&&` are turned into newlines, is a list of
@@ -127,11 +164,14 @@ export const LONE_COMMAND_EXCLUDED_START = `^[ \\t]*(?:(?:${[...SHELL_BUILTINS].
 export function loneCommandPrefixPattern(shells: readonly string[], loneShells: readonly string[]): string | undefined {
   const names = shells.filter((name) => !LAUNCHERS.includes(name));
   const lone = names.filter((name) => loneShells.includes(name));
-  const forms: string[] = [];
-  if (lone.length > 0) forms.push(`${programToken(['env'])}${SEP}(?:${ENV_OPTION}${SEP})*${programAfterEnv(lone)}`);
-  if (loneShells.includes('busybox') && names.length > 0) forms.push(`${programToken(['busybox'])}${SEP}${programToken(names)}`);
-  if (lone.length > 0) forms.push(programToken(lone));
-  return forms.length === 0 ? undefined : `^(?:${forms.join('|')})${SEP}`;
+  const forms = (noDash: boolean) => {
+    const list: string[] = [];
+    if (lone.length > 0) list.push(`${programToken(['env'], noDash)}${SEP}(?:${ENV_OPTION}${SEP})*${programAfterEnv(lone)}`);
+    if (loneShells.includes('busybox') && names.length > 0) list.push(`${programToken(['busybox'], noDash)}${SEP}${programToken(names)}`);
+    if (lone.length > 0) list.push(programToken(lone, noDash));
+    return list;
+  };
+  return forms(false).length === 0 ? undefined : `^${afterOptionalInit((noDash) => `(?:${forms(noDash).join('|')})`)}${SEP}`;
 }
 
 /** Longest script matched against LONE_COMMAND; see SHELL_DIFFERENCES. */
@@ -150,18 +190,12 @@ function scriptLines(script: string): string {
   return `${script}.replace("\\\\\\r\\n", " ").replace("\\\\\\n", " ").replace("&&", "\\n").replace(";", "\\n").split("\\n")`;
 }
 
-/** What decides whether a shell stays PID 1: the rule's `shells` and `loneCommandShells`. */
-export interface ShellParams {
-  shells: readonly string[];
-  loneCommandShells: readonly string[];
-}
-
 /**
  * CEL, true when container `c` (a regular container or native sidecar) does NOT run `shell -c` as
- * PID 1 without handing off to a program: the negation of the engine's findShellInvocation +
- * scriptHandsOffWithExec + shellExecsLoneCommand (`all` reads best stated positively).
+ * PID 1 (or under an init) without handing off to a program: the negation of the engine's
+ * lingeringShell (`all` reads best stated positively).
  */
-export function shellCompliantExpression(c: string, { shells, loneCommandShells }: ShellParams): string {
+export function shellCompliantExpression(c: string, { shells, loneCommandShells }: ShellJudge): string {
   const argv = `((has(${c}.command) ? ${c}.command : []) + (has(${c}.args) ? ${c}.args : []))`;
   // Only the first PREFIX_WINDOW characters are searched for the shell and its -c; a cut line ends
   // in U+0001 so that a token cut short never looks complete.
@@ -185,7 +219,7 @@ export function shellCompliantExpression(c: string, { shells, loneCommandShells 
 }
 
 /** What the CEL check cannot say as the engine does. */
-export function shellDifferences({ shells, loneCommandShells }: ShellParams): string[] {
+export function shellDifferences({ shells, loneCommandShells }: ShellJudge): string[] {
   const differences = [
     'no-shell-entrypoint: a command or argument containing a NUL character is not examined (admitted).',
     `no-shell-entrypoint: only the first ${PREFIX_WINDOW} characters of a command line are searched for the shell and its -c (a longer launcher and option list is admitted).`,
@@ -197,7 +231,7 @@ export function shellDifferences({ shells, loneCommandShells }: ShellParams): st
   }
   for (const launcher of LAUNCHERS) {
     if (shells.includes(launcher))
-      differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher, never the shell itself).`);
+      differences.push(`no-shell-entrypoint: "${launcher}" in shells is ignored (a launcher or an init, never the shell itself).`);
   }
   return differences;
 }

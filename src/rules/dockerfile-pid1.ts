@@ -4,29 +4,8 @@
  * Pure: takes the file's text (and, when someone inspected it, the base image's config).
  */
 import { analyzeDockerfile, type CommandInstruction, type ImageConfig, type Provenance, type Startup } from '../core/dockerfile.js';
-import { findShellInvocation, scriptHandsOffWithExec, type ShellInvocation } from '../core/shell.js';
-
-/** Inits that forward signals to one child (and the options that take a value): the child must handle SIGTERM. */
-const INITS = new Map<string, ReadonlySet<string>>([
-  ['tini', new Set(['-p', '-e'])],
-  ['tini-static', new Set(['-p', '-e'])],
-  ['docker-init', new Set(['-p', '-e'])],
-  ['dumb-init', new Set(['-r', '--rewrite'])],
-  ['catatonit', new Set()],
-]);
-
-/** The init at the head of a command line (tini, dumb-init...) and the command it runs as its child. */
-function stripInit(argv: readonly string[]): { init?: string; command: readonly string[] } {
-  const init = (argv[0] ?? '').slice((argv[0] ?? '').lastIndexOf('/') + 1);
-  const valued = INITS.get(init);
-  if (valued === undefined) return { command: argv };
-  let index = 1;
-  while (index < argv.length && (argv[index] ?? '').startsWith('-')) {
-    if (argv[index] === '--') return { init, command: argv.slice(index + 1) };
-    index += valued.has(argv[index] ?? '') ? 2 : 1;
-  }
-  return { init, command: argv.slice(index) };
-}
+import { findShellInvocation, lingeringShell, type ShellInvocation, type ShellJudge } from '../core/shell.js';
+import { shellEffect } from './no-shell-entrypoint.js';
 
 const DOCKERFILE_FIX =
   'Write ENTRYPOINT or CMD in exec form (CMD ["/app/server", "--flag"]), or make the shell hand PID 1 to the program ' +
@@ -61,7 +40,7 @@ function partOf(provenance: Provenance, image: ImageConfig | undefined, field: '
 
 /**
  * The external base image a Dockerfile's final stage takes its ENTRYPOINT (or CMD) from: the hook
- * for image inspection. Inspect it, then call `checkDockerfile(text, shells, config)` again.
+ * for image inspection. Inspect it, then call `checkDockerfile(text, shellJudge, config)` again.
  */
 export function baseImageToInspect(text: string): DockerfileCheck['uninspected'] {
   return uninspectedBase(analyzeDockerfile(text));
@@ -81,46 +60,36 @@ interface Judgement {
   shell: ShellInvocation;
   /** Which of the two holds the script. */
   part: 'ENTRYPOINT' | 'CMD';
-  init?: string;
   /** The instruction that holds the script; undefined when it comes from the base image. */
   blame?: CommandInstruction;
 }
 
-function judge(startup: Startup, shells: readonly string[], image?: ImageConfig): Judgement | undefined {
+function judge(startup: Startup, shellJudge: ShellJudge, image?: ImageConfig): Judgement | undefined {
   const entrypoint = partOf(startup.entrypoint, image, 'entrypoint');
   const cmd = partOf(startup.cmd, image, 'cmd');
   if (cmd === undefined) return undefined;
   // An uninspected ENTRYPOINT is taken to be none or one that runs its arguments, as entrypoint scripts do.
-  const { init, command } = stripInit([...(entrypoint ?? []), ...cmd]);
-  const shell = findShellInvocation(command, shells);
-  if (shell === undefined || scriptHandsOffWithExec(shell.script)) return undefined;
+  const shell = lingeringShell([...(entrypoint ?? []), ...cmd], shellJudge);
+  if (shell === undefined) return undefined;
   const instructionOf = (provenance: Provenance) => (provenance.from === 'instruction' ? provenance.instruction : undefined);
   // The script is in the ENTRYPOINT when that alone holds one; otherwise CMD supplies it.
-  const inEntrypoint = (findShellInvocation(stripInit(entrypoint ?? []).command, shells)?.script ?? '') !== '';
+  const inEntrypoint = (findShellInvocation(entrypoint ?? [], shellJudge.shells)?.script ?? '') !== '';
   const blame = inEntrypoint ? instructionOf(startup.entrypoint) : instructionOf(startup.cmd);
-  return {
-    shell,
-    part: inEntrypoint ? 'ENTRYPOINT' : 'CMD',
-    ...(init === undefined ? {} : { init }),
-    ...(blame === undefined ? {} : { blame }),
-  };
+  return { shell, part: inEntrypoint ? 'ENTRYPOINT' : 'CMD', ...(blame === undefined ? {} : { blame }) };
 }
 
 /** Checks the final stage of a Dockerfile; `image` is the base image's config when it was inspected. */
-export function checkDockerfile(text: string, shells: readonly string[], image?: ImageConfig): DockerfileCheck {
+export function checkDockerfile(text: string, shellJudge: ShellJudge, image?: ImageConfig): DockerfileCheck {
   const startup = analyzeDockerfile(text);
   const uninspected = image === undefined ? uninspectedBase(startup) : undefined;
-  const judgement = judge(startup, shells, image);
+  const judgement = judge(startup, shellJudge, image);
   if (judgement === undefined) return uninspected && startup.cmd.from === 'base-image' ? { uninspected } : {};
-  const { shell, part, init, blame } = judgement;
+  const { shell, part, blame } = judgement;
   const source =
     blame === undefined
       ? `the ${part} of base image ${startup.baseImage?.image ?? ''}`
       : `${blame.keyword}${blame.form === 'shell' ? ' in shell form' : ''}`;
-  const effect =
-    init === undefined
-      ? 'as PID 1: the shell swallows SIGTERM'
-      : `under ${init}: ${init} passes SIGTERM to the shell, which does not pass it on`;
+  const { where, consequence } = shellEffect(shell);
   const notes = [
     blame !== undefined && blame.stage !== startup.stage ? `written in stage ${blame.stage}, which the final stage builds on` : '',
     blame?.form === 'shell' && blame.script?.trimStart().startsWith('[')
@@ -133,13 +102,13 @@ export function checkDockerfile(text: string, shells: readonly string[], image?:
   const plan =
     blame === undefined
       ? { reason: 'it comes from the base image: set ENTRYPOINT or CMD in exec form in this file' }
-      : planRewrite(text, startup, blame, shell.script, shells, image);
+      : planRewrite(text, startup, blame, shell.script, shellJudge, image);
   const rewrite = 'reason' in plan ? undefined : plan;
   return {
     finding: {
       line: blame?.line ?? startup.baseImage?.line ?? startup.line,
       stage: startup.stage,
-      message: `${source} runs \`${shell.shell} ${shell.flag}\` ${effect}, and the app is SIGKILLed after the grace period${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+      message: `${source} runs \`${shell.shell} ${shell.flag}\` ${where}: ${consequence}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
       fix:
         'reason' in plan
           ? `${DOCKERFILE_FIX} (\`lifecycle-guard fix\` cannot rewrite it: ${plan.reason})`
@@ -252,7 +221,7 @@ function planRewrite(
   startup: Startup,
   blame: CommandInstruction,
   script: string,
-  shells: readonly string[],
+  shellJudge: ShellJudge,
   image?: ImageConfig,
 ): Rewrite | { reason: string } {
   const candidates: Rewrite[] = [];
@@ -294,7 +263,7 @@ function planRewrite(
     });
   }
   // A rewrite is offered only when the rewritten file checks clean: the planner may not be smarter than the checker.
-  const clean = candidates.find((candidate) => judge(analyzeDockerfile(applyRewrite(text, candidate)), shells, image) === undefined);
+  const clean = candidates.find((candidate) => judge(analyzeDockerfile(applyRewrite(text, candidate)), shellJudge, image) === undefined);
   return clean ?? { reason: 'no rewrite of it that hands PID 1 over could be verified' };
 }
 

@@ -6,9 +6,9 @@ import {
   DEFAULT_LONE_COMMAND_SHELLS,
   DEFAULT_SHELLS,
   findShellInvocation,
-  scriptHandsOffWithExec,
-  shellExecsLoneCommand,
+  lingeringShell,
   type ShellInvocation,
+  type ShellJudge,
 } from '../core/shell.js';
 import type { RuleFinding } from '../core/types.js';
 import type { ContainerView } from '../core/workload.js';
@@ -87,31 +87,31 @@ function stringList(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : '')) : undefined;
 }
 
-const CONSEQUENCE = 'the shell swallows SIGTERM and the app is SIGKILLed after the grace period';
-
-/** What decides whether a shell stays PID 1: the rule's `shells` and `loneCommandShells`. */
-interface ShellJudge {
-  shells: readonly string[];
-  loneCommandShells: readonly string[];
+/** Where the shell runs (`as PID 1`, `under tini`) and what that does to the app, for a finding's message. */
+export function shellEffect(shell: ShellInvocation): { where: string; consequence: string } {
+  const init = shell.init?.[0];
+  if (init === undefined) {
+    return { where: 'as PID 1', consequence: 'the shell swallows SIGTERM and the app is SIGKILLed after the grace period' };
+  }
+  const name = init.slice(init.lastIndexOf('/') + 1);
+  return {
+    where: `under ${name}`,
+    consequence: `the shell dies of the SIGTERM ${name} forwards, ${name} exits with it, and the app is SIGKILLed before it can shut down`,
+  };
 }
 
-/** The shell that makes PID 1 a `shell -c` without handing off to the program, if any. */
-function lingeringShell(argv: readonly string[], { shells, loneCommandShells }: ShellJudge): ShellInvocation | undefined {
-  const shell = findShellInvocation(argv, shells);
-  return shell === undefined || scriptHandsOffWithExec(shell.script) || shellExecsLoneCommand(shell, loneCommandShells) ? undefined : shell;
-}
-
-/** How to run the script's program directly, as a sentence fragment for a fix. */
-function execFormAdvice(shell: ShellInvocation, write: (list: string) => string): string {
+/** How to run the script's program directly, as a sentence fragment for a fix; an init the shell ran under stays in front. */
+function execFormAdvice(shell: ShellInvocation, write: (list: string) => string, keepInit: boolean): string {
   const words = plainWords(shell.script);
   return words === undefined
     ? `the script needs a shell: make its last command \`exec <program>\` so the program replaces the shell`
-    : write(execFormList(words));
+    : write(execFormList([...(keepInit ? (shell.init ?? []) : []), ...words]));
 }
 
 /** A shell the manifest itself starts: the rule's general fix applies. */
 function manifestFinding(container: ContainerView, shell: ShellInvocation): RuleFinding {
-  return { container: container.name, message: `runs \`${shell.shell} ${shell.flag}\` as PID 1: ${CONSEQUENCE}` };
+  const { where, consequence } = shellEffect(shell);
+  return { container: container.name, message: `runs \`${shell.shell} ${shell.flag}\` ${where}: ${consequence}` };
 }
 
 /** The Dockerfile instruction an Entrypoint or Cmd list comes from: shell form is stored as `[shell, "-c", script]`. */
@@ -129,28 +129,46 @@ interface ImageVerdict {
   shell: ShellInvocation;
   /** The Dockerfile instruction(s) PID 1 comes from. */
   instruction: string;
-  /** What to write in the Dockerfile instead. */
+  /** The instruction to write instead, and which one it replaces. */
   keyword: 'ENTRYPOINT' | 'CMD';
+  replaces: string;
+  /** The manifest field that overrides it: `args` keeps the image's Entrypoint (an init, for one). */
+  override: 'command' | 'args';
 }
 
-/** The shell an image makes PID 1 on one platform (the manifest's `args`, if set, replace the image's Cmd). */
-function imageVerdict(config: ImagePlatformConfig, args: readonly string[], judge: ShellJudge): ImageVerdict | 'manifest' | undefined {
+/**
+ * The shell an image leaves between SIGTERM and the app on one platform (the manifest's `args`, if
+ * set, replace the image's Cmd); `manifest` when the shell is the manifest's own, in `args`.
+ */
+function imageVerdict(
+  config: ImagePlatformConfig,
+  args: readonly string[],
+  judge: ShellJudge,
+): ImageVerdict | { manifest: ShellInvocation } | undefined {
   const { shells } = judge;
   const cmd = args.length > 0 ? args : config.cmd;
   const shell = lingeringShell([...config.entrypoint, ...cmd], judge);
   if (shell === undefined) return undefined;
-  // No Entrypoint: the manifest's args alone are PID 1, and the fix is in the manifest.
-  if (config.entrypoint.length === 0 && args.length > 0) return 'manifest';
-  if (config.entrypoint.length === 0) return { shell, instruction: dockerfileInstruction('CMD', cmd, shells), keyword: 'CMD' };
+  const cmdInstruction = dockerfileInstruction('CMD', cmd, shells);
+  if (config.entrypoint.length === 0)
+    return args.length > 0
+      ? { manifest: shell }
+      : { shell, instruction: cmdInstruction, keyword: 'CMD', replaces: cmdInstruction, override: 'command' };
   const entrypoint = dockerfileInstruction('ENTRYPOINT', config.entrypoint, shells);
+  const entrypointShell = findShellInvocation(config.entrypoint, shells);
+  // An Entrypoint without a shell of its own (`["tini", "--"]`, `["env", "A=1"]`) runs the shell that Cmd, or the manifest's args, start.
+  if (entrypointShell === undefined) {
+    if (args.length > 0) return { manifest: shell };
+    return { shell, instruction: `${entrypoint} + ${cmdInstruction}`, keyword: 'CMD', replaces: cmdInstruction, override: 'args' };
+  }
   // `ENTRYPOINT ["sh", "-c"]` takes its script from Cmd (or from the manifest's args).
-  const fromCmd = (findShellInvocation(config.entrypoint, shells)?.script ?? '') === '';
+  const fromCmd = entrypointShell.script === '';
   const instruction = !fromCmd
     ? entrypoint
     : args.length > 0
       ? `${entrypoint} with the manifest's args`
       : `${entrypoint} + ${dockerfileInstruction('CMD', cmd, [])}`;
-  return { shell, instruction, keyword: 'ENTRYPOINT' };
+  return { shell, instruction, keyword: 'ENTRYPOINT', replaces: instruction, override: 'command' };
 }
 
 function imageFindings(
@@ -160,24 +178,34 @@ function imageFindings(
   judge: ShellJudge,
 ): RuleFinding[] {
   // Platforms with the same verdict make one finding, naming them all.
-  const groups = new Map<string, { verdict: ImageVerdict | 'manifest'; platforms: string[] }>();
+  const groups = new Map<string, { verdict: ImageVerdict | { manifest: ShellInvocation }; platforms: string[] }>();
   for (const config of inspection.platforms) {
     const verdict = imageVerdict(config, args, judge);
     if (verdict === undefined) continue;
-    const key = verdict === 'manifest' ? 'manifest' : `${verdict.shell.shell}\u0000${verdict.shell.flag}\u0000${verdict.instruction}`;
+    const key = 'manifest' in verdict ? 'manifest' : `${verdict.shell.shell}\u0000${verdict.shell.flag}\u0000${verdict.instruction}`;
     const group = groups.get(key) ?? { verdict, platforms: [] };
     group.platforms.push(config.platform);
     groups.set(key, group);
   }
   return [...groups.values()].map(({ verdict, platforms }) => {
-    if (verdict === 'manifest') return manifestFinding(container, lingeringShell(args, judge) as ShellInvocation);
-    const { shell, instruction, keyword } = verdict;
+    if ('manifest' in verdict) return manifestFinding(container, verdict.manifest);
+    const { shell, instruction, keyword, replaces, override } = verdict;
+    const { where, consequence } = shellEffect(shell);
     const image = `${inspection.reference} (${shortDigest(inspection.digest)}, ${platforms.join(', ')})`;
-    const dockerfile = execFormAdvice(shell, (list) => `write \`${keyword} ${list}\` (exec form) instead of ${instruction}`);
-    const manifest = execFormAdvice(shell, (list) => `set \`command: ${list}\` on container "${container.name}"`);
+    // A new CMD (or args) still runs under the Entrypoint's init; a new ENTRYPOINT (or command) must name the init itself.
+    const dockerfile = execFormAdvice(
+      shell,
+      (list) => `write \`${keyword} ${list}\` (exec form) instead of ${replaces}`,
+      keyword === 'ENTRYPOINT',
+    );
+    const manifest = execFormAdvice(
+      shell,
+      (list) => `set \`${override}: ${list}\` on container "${container.name}"`,
+      keyword === 'ENTRYPOINT',
+    );
     return {
       container: container.name,
-      message: `runs \`${shell.shell} ${shell.flag}\` as PID 1 from image ${image}, Dockerfile ${instruction}: ${CONSEQUENCE}`,
+      message: `runs \`${shell.shell} ${shell.flag}\` ${where} from image ${image}, Dockerfile ${instruction}: ${consequence}`,
       fix: `In the Dockerfile of ${inspection.reference}, ${dockerfile}, and rebuild the image; or, in the manifest, ${manifest}.`,
     };
   });
@@ -190,11 +218,14 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
     title: 'No shell as PID 1',
     summary:
       'a long-running container (regular or native sidecar) must not run `sh -c` (bash, ash, dash, zsh, ksh; any path; via `env` or `busybox`; ' +
-      '`-c`, `-lc`, `-ec`…) as PID 1, unless the script hands off with `exec program` or is one simple command under a shell that execs it; ' +
+      '`-c`, `-lc`, `-ec`…) as PID 1, nor as the child of an init (tini, dumb-init, catatonit, docker-init, with any of their options), ' +
+      'unless the script hands off with `exec program` or is one simple command under a shell that execs it; ' +
       "without `command`, the image's ENTRYPOINT/CMD decide (docs/images.md; an entrypoint script's content is not inspected)",
     why:
       'A shell running as PID 1 receives SIGTERM but does not pass it on to the app, ' +
-      'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends.',
+      'so the app cannot shut down cleanly and is SIGKILLed when the grace period ends. ' +
+      'Under an init (tini, dumb-init), the shell is not PID 1 and dies of the SIGTERM the init forwards; the init exits with it, ' +
+      'and the app is SIGKILLed at once, also when the init signals the whole process group (`tini -g`): see the measurement below.',
     fix:
       'Run the program in exec form (command: ["/app/server", "--flag"]), use an exec-form ENTRYPOINT ' +
       '(ENTRYPOINT ["/app/server"]) in the Dockerfile, or start the script with `exec` (sh -c "exec /app/server").',
@@ -211,16 +242,32 @@ export const noShellEntrypoint: ValidatingRule<z.infer<typeof params>> = {
       'Without `command`, PID 1 comes from the image: it is seen only where the image was inspected (the webhook and `audit` by default, `check --inspect-images`); an entrypoint script is a program, and its content is not read.',
       'A script that hands off with `exec` anywhere but its first or last command (inside `if`, a function) is still flagged.',
       'A lone command counts only on one line: a YAML `|` block adds a line break, after which mksh and busybox stay PID 1.',
+      'Inits are known by name (tini, tini-static, docker-init, dumb-init, catatonit) and their options are read as getopt would, but for abbreviated long options (`dumb-init --rew`); tini and catatonit also need `--` before a command that has options of its own, or refuse to start it, which the rule does not check.',
     ],
-    evidence: {
-      title: 'Which shells exec a lone command',
-      text:
-        'scripts/measure-shells.sh runs each script with `<shell> -c` as PID 1 of a new PID namespace and reads which program is PID 1 ' +
-        'a moment later: `exec` means the shell replaced itself with the program, `stays` means the shell is still PID 1. ' +
-        'The rule passes a lone command (one line, no assignment, redirection, list, pipe or subshell) only under shells where such ' +
-        'a command says `exec`; dash (`sh` on Debian and Ubuntu) never does, and ksh93 runs its builtin `sleep` itself, so builtins never count.',
-      file: 'shell-measurement.tsv',
-    },
+    evidence: [
+      {
+        title: 'Which shells exec a lone command',
+        text:
+          'scripts/measure-shells.sh runs each script with `<shell> -c` as PID 1 of a new PID namespace and reads which program is PID 1 ' +
+          'a moment later: `exec` means the shell replaced itself with the program, `stays` means the shell is still PID 1. ' +
+          'The rule passes a lone command (one line, no assignment, redirection, list, pipe or subshell) only under shells where such ' +
+          'a command says `exec`; dash (`sh` on Debian and Ubuntu) never does, and ksh93 runs its builtin `sleep` itself, so builtins never count.',
+        file: 'shell-measurement.tsv',
+        script: 'scripts/measure-shells.sh',
+      },
+      {
+        title: 'What an init does for a shell',
+        text:
+          'scripts/measure-inits.sh runs each command line as PID 1 of a new PID namespace (under the init, or with the shell itself as PID 1), ' +
+          'sends PID 1 SIGTERM, and reads what the app, a program that needs 0.5 s to shut down after SIGTERM, saw: `clean` (it got SIGTERM ' +
+          'and finished), `cut` (it got SIGTERM and was killed while shutting down), `killed` (it never saw SIGTERM), `ignored` (nothing ' +
+          'happened for 2 s: the runtime SIGKILLs it all at the end of the grace period), over five runs each. A shell that stays the ' +
+          "app's parent never lets it finish, under any init or option: the rule flags it there as it does as PID 1; `exec` and a lone " +
+          'command under bash are clean everywhere.',
+        file: 'init-measurement.tsv',
+        script: 'scripts/measure-inits.sh',
+      },
+    ],
   },
   params,
   check({ containers, params: { shells, loneCommandShells }, images }) {

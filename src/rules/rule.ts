@@ -16,6 +16,16 @@ export interface RuleScope {
   reason: string;
 }
 
+/** A measurement shown as a table in a rule's reference page. */
+export interface Evidence {
+  title: string;
+  text: string;
+  /** A TSV file (program, package, version, script, result) under docs/rules/: one column per program and version. */
+  file: string;
+  /** The script that measured it, e.g. scripts/measure-shells.sh. */
+  script: string;
+}
+
 export interface RuleMetadata {
   /** Public contract: never rename. */
   id: string;
@@ -36,7 +46,7 @@ export interface RuleMetadata {
   /** What the rule does not catch or may get wrong, for its reference page. */
   limits?: readonly string[];
   /** Measurements the rule's semantics follow, shown in its reference page. */
-  evidence?: { title: string; text: string; /** A TSV file (shell, package, version, script, result) under docs/rules/. */ file: string };
+  evidence?: readonly Evidence[];
 }
 
 export interface RuleContext<Params> {

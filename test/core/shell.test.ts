@@ -53,6 +53,43 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
     ['-o pipefail -c', ['bash', '-o', 'pipefail', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
     ['--norc -c', ['bash', '--norc', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
     ['--login -c', ['bash', '--login', '-c', 'run'], { shell: 'bash', flag: '-c', script: 'run' }],
+    // under an init: the shell is its child
+    ['tini -- sh -c', ['tini', '--', 'sh', '-c', 'run'], { shell: 'sh', flag: '-c', script: 'run', init: ['tini', '--'] }],
+    [
+      '/sbin/tini -g -p SIGKILL -- sh -c',
+      ['/sbin/tini', '-g', '-p', 'SIGKILL', '--', '/bin/sh', '-c', 'run'],
+      { shell: '/bin/sh', flag: '-c', script: 'run', init: ['/sbin/tini', '-g', '-p', 'SIGKILL', '--'] },
+    ],
+    [
+      'tini -sp SIGKILL (value after a cluster)',
+      ['tini', '-sp', 'SIGKILL', '--', 'sh', '-c', 'run'],
+      { shell: 'sh', flag: '-c', script: 'run', init: ['tini', '-sp', 'SIGKILL', '--'] },
+    ],
+    [
+      'tini -pSIGKILL (attached value)',
+      ['tini-static', '-pSIGKILL', 'sh', '-c', 'run'],
+      { shell: 'sh', flag: '-c', script: 'run', init: ['tini-static', '-pSIGKILL'] },
+    ],
+    [
+      'dumb-init --rewrite 15:2 bash -c',
+      ['/usr/bin/dumb-init', '--rewrite', '15:2', '--single-child', 'bash', '-c', 'run'],
+      { shell: 'bash', flag: '-c', script: 'run', init: ['/usr/bin/dumb-init', '--rewrite', '15:2', '--single-child'] },
+    ],
+    [
+      'dumb-init -cr 15:2 sh -c',
+      ['dumb-init', '-cr', '15:2', 'sh', '-c', 'run'],
+      { shell: 'sh', flag: '-c', script: 'run', init: ['dumb-init', '-cr', '15:2'] },
+    ],
+    [
+      'catatonit -g -- env sh -c',
+      ['catatonit', '-g', '--', 'env', 'A=1', 'sh', '-c', 'run'],
+      { shell: 'sh', flag: '-c', script: 'run', init: ['catatonit', '-g', '--'] },
+    ],
+    [
+      'docker-init -- busybox sh -c',
+      ['/sbin/docker-init', '--', 'busybox', 'sh', '-c', 'run'],
+      { shell: 'sh', flag: '-c', script: 'run', viaBusybox: true, init: ['/sbin/docker-init', '--'] },
+    ],
     // script missing, extra operands ($0, $1)
     ['-c without a script', ['sh', '-c'], { shell: 'sh', flag: '-c', script: '' }],
     ['-c script $0 $1', ['sh', '-c', 'run "$1"', 'name', 'arg'], { shell: 'sh', flag: '-c', script: 'run "$1"' }],
@@ -77,6 +114,10 @@ describe('findShellInvocation: a shell with -c as PID 1', () => {
     ['/sbin/tini -- binary', ['/sbin/tini', '--', '/app/server', '-c', 'conf']],
     ['dumb-init binary', ['dumb-init', '/app/server']],
     ['/usr/bin/dumb-init -- binary', ['/usr/bin/dumb-init', '--', '/app/server']],
+    ['tini -p takes the next word as its value', ['tini', '-p', 'sh', '-c', 'x']],
+    ['tini -- before a -c option of the program', ['tini', '--', '/app/server', '-c', 'conf']],
+    ['an init after env is not an init', ['env', 'tini', '--', 'sh', '-c', 'x']],
+    ['init with options only', ['tini', '-g', '--']],
     ['env with a binary', ['/usr/bin/env', 'PORT=80', '/app/server']],
     ['env alone', ['env']],
     ['busybox applet that is not a shell', ['busybox', 'httpd', '-f', '-c', '/etc/httpd.conf']],

@@ -55,7 +55,7 @@ const SCRIPT_PIECES = [
 /** A script: a few pieces glued together. */
 export const scripts = fc.array(fc.constantFrom(...SCRIPT_PIECES), { maxLength: 6 }).map((pieces) => pieces.join(''));
 
-/** One argv word: shells, launchers, flags and scripts. */
+/** One argv word: shells, launchers, inits, flags and scripts. */
 export const shellWords = fc.oneof(
   fc.constantFrom(
     'sh',
@@ -81,5 +81,32 @@ export const shellWords = fc.oneof(
     '-',
   ),
   fc.constantFrom('-c', '-lc', '-ec', '-e', '-o', '+o', '-O', 'pipefail', '--', '--login', '+x', '-x', '-oc', 'script.sh', '', 'c'),
+  // Inits and their options: those that take a value, alone, clustered or attached.
+  fc.constantFrom(
+    'tini',
+    '/sbin/tini',
+    'tini-static',
+    'docker-init',
+    'dumb-init',
+    '/usr/bin/dumb-init',
+    'catatonit',
+    '-g',
+    '-s',
+    '-p',
+    '-sp',
+    '-ps',
+    '-pSIGKILL',
+    '-e',
+    'SIGKILL',
+    '-r',
+    '-cr',
+    '--rewrite',
+    '--rewrite=15:2',
+    '--single-child',
+    '15:2',
+    '--',
+    '-',
+    '-/sh',
+  ),
   scripts,
 );

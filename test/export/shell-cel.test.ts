@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import {
-  DEFAULT_LONE_COMMAND_SHELLS,
-  DEFAULT_SHELLS,
-  findShellInvocation,
-  scriptHandsOffWithExec,
-  shellExecsLoneCommand,
-} from '../../src/core/shell.js';
+import { DEFAULT_LONE_COMMAND_SHELLS, DEFAULT_SHELLS, lingeringShell, type ShellJudge } from '../../src/core/shell.js';
 import {
   EXEC_LINE,
   IGNORED_LINE,
@@ -17,11 +11,10 @@ import {
   loneCommandPrefixPattern,
   PREFIX_WINDOW,
   shellPrefixPattern,
-  type ShellParams,
 } from '../../src/export/shell-cel.js';
 import { scripts, shellWords } from './arbitraries.js';
 
-const DEFAULTS: ShellParams = { shells: DEFAULT_SHELLS, loneCommandShells: DEFAULT_LONE_COMMAND_SHELLS };
+const DEFAULTS: ShellJudge = { shells: DEFAULT_SHELLS, loneCommandShells: DEFAULT_LONE_COMMAND_SHELLS };
 
 // The patterns are RE2; JavaScript's unicode mode reads them the same way once `\x{..}` is spelled
 // `\u{..}`, and both engines pick the leftmost-first match. This mirrors the CEL expression step by
@@ -30,7 +23,7 @@ function jsRegex(re2: string): RegExp {
   return new RegExp(re2.replace(/\\x\{([0-9a-f]+)\}/g, '\\u{$1}'), 'su');
 }
 
-function celSaysViolation(argv: string[], { shells, loneCommandShells }: ShellParams): boolean {
+function celSaysViolation(argv: string[], { shells, loneCommandShells }: ShellJudge): boolean {
   if (argv.some((arg) => arg.includes('\u0000'))) return false;
   const line = argv.join('\u0000');
   const window = line.length > PREFIX_WINDOW ? `${line.slice(0, PREFIX_WINDOW)}\u0001` : line;
@@ -55,13 +48,12 @@ function celSaysViolation(argv: string[], { shells, loneCommandShells }: ShellPa
   );
 }
 
-function engineSaysViolation(argv: string[], { shells, loneCommandShells }: ShellParams): boolean {
-  const shell = findShellInvocation(argv, shells);
-  return shell !== undefined && !scriptHandsOffWithExec(shell.script) && !shellExecsLoneCommand(shell, loneCommandShells);
+function engineSaysViolation(argv: string[], judge: ShellJudge): boolean {
+  return lingeringShell(argv, judge) !== undefined;
 }
 
 /** Both the engine and the CEL patterns give `violation`. */
-function assertVerdict(argv: string[], params: ShellParams, violation: boolean): void {
+function assertVerdict(argv: string[], params: ShellJudge, violation: boolean): void {
   assert.equal(engineSaysViolation(argv, params), violation, `engine: ${JSON.stringify([params, argv])}`);
   assert.equal(celSaysViolation(argv, params), violation, `CEL: ${JSON.stringify([params, argv])}`);
 }
@@ -93,6 +85,23 @@ test('known command lines get the engine verdict', () => {
     ['sh', '-c', 'exec\u2028app'],
     ['sh', '-c', 'exec\ufeffapp'],
     ['sh', '-c', `${'a; '.repeat(5000)}exec app`],
+    ['tini', '--', 'sh', '-c', 'app'],
+    ['/sbin/tini', '-g', '-p', 'SIGKILL', '--', 'env', 'A=1', '/bin/sh', '-c', 'app'],
+    ['tini', '-sp', 'SIGKILL', 'sh', '-c', 'app'],
+    ['tini', '-p', 'sh', '-c', 'app'],
+    ['tini', '-pSIGKILL', 'sh', '-c', 'app'],
+    ['tini', '--', '-/sh', '-c', 'app'],
+    ['tini', '-/sh', '-c', 'app'],
+    ['tini', '-', 'sh', '-c', 'app'],
+    ['dumb-init', '--rewrite', '15:2', 'sh', '-c', 'app'],
+    ['dumb-init', '--rewrite=15:2', 'sh', '-c', 'app'],
+    ['dumb-init', '--rewrite', 'sh', '-c', 'app'],
+    ['dumb-init', '-cr', '15:2', 'busybox', 'sh', '-c', 'app'],
+    ['catatonit', '-p', 'sh', '-c', 'app'],
+    ['env', 'tini', '--', 'sh', '-c', 'app'],
+    ['tini', '--', 'tini', '--', 'sh', '-c', 'app'],
+    ['tini', '--', 'bash', '-c', 'app'],
+    ['dumb-init', 'busybox', 'sh', '-c', 'app'],
   ];
   for (const argv of cases) {
     assert.equal(celSaysViolation(argv, DEFAULTS), engineSaysViolation(argv, DEFAULTS), JSON.stringify(argv));
@@ -139,8 +148,27 @@ test('a lone simple command passes under the shells that exec it, and only a lon
   for (const [argv, violation] of cases) assertVerdict(argv, DEFAULTS, violation);
 });
 
+test('an init and its options before the shell are skipped as the engine skips them', () => {
+  const cases: Array<[string[], boolean]> = [
+    [['tini', '--', 'sh', '-c', 'app'], true],
+    [['/sbin/tini', '-g', '--', '/bin/sh', '-c', 'app'], true],
+    [['tini', '-sp', 'SIGKILL', 'sh', '-c', 'app'], true],
+    [['tini', '-p', 'sh', '-c', 'app'], false], // sh is -p's value
+    [['tini', '-pSIGKILL', '--', 'sh', '-c', 'exec app'], false],
+    [['dumb-init', '--rewrite', '15:2', 'bash', '-c', 'app; wait'], true],
+    [['dumb-init', '--rewrite', 'bash', '-c', 'app; wait'], false], // bash is --rewrite's value
+    [['dumb-init', '--rewrite=15:2', 'bash', '-c', 'app'], false], // a lone command under bash
+    [['catatonit', '-g', '--', 'env', 'A=1', 'sh', '-c', 'app'], true],
+    [['tini', '--', '-/sh', '-c', 'app'], true],
+    [['tini', '-/sh', '-c', 'app'], false], // an option of tini, then a program
+    [['env', 'tini', '--', 'sh', '-c', 'app'], false],
+    [['tini', '--', '/app/server', '-c', 'conf'], false],
+  ];
+  for (const [argv, violation] of cases) assertVerdict(argv, DEFAULTS, violation);
+});
+
 test('loneCommandShells decides which shells exec a lone command; busybox sh only when busybox is listed', () => {
-  const cases: Array<[ShellParams, string[], boolean]> = [
+  const cases: Array<[ShellJudge, string[], boolean]> = [
     [{ shells: DEFAULT_SHELLS, loneCommandShells: [] }, ['bash', '-c', 'app'], true],
     [{ shells: DEFAULT_SHELLS, loneCommandShells: ['sh'] }, ['/bin/sh', '-c', 'app'], false],
     [{ shells: DEFAULT_SHELLS, loneCommandShells: ['sh'] }, ['busybox', 'sh', '-c', 'app'], true],
@@ -169,12 +197,23 @@ test('generated shell command lines, under varied shell lists, get the engine ve
     ['env', '-u', 'X', 'busybox', 'sh'],
     ['env', 'zsh'],
   );
+  const init = fc.constantFrom<string[]>(
+    [],
+    [],
+    ['tini', '--'],
+    ['/sbin/tini', '-g', '-p', 'SIGKILL'],
+    ['tini-static', '-sp', 'SIGKILL', '--'],
+    ['docker-init'],
+    ['dumb-init', '--rewrite', '15:2'],
+    ['/usr/bin/dumb-init', '-cr', '15:2', '--'],
+    ['catatonit', '-g', '--'],
+  );
   const flags = fc.constantFrom<string[]>(['-c'], ['-ec'], ['-o', 'pipefail', '-c'], ['-c', '-e'], ['--login', '-c']);
   const names = fc.subarray(['sh', 'bash', 'zsh', 'mksh', 'ksh', 'dash', 'ash', 'busybox', 'env']);
   const params = fc.record({ shells: names.filter((list) => list.length > 0), loneCommandShells: names });
   fc.assert(
-    fc.property(start, flags, scripts, params, (shell, flag, script, shellParams) => {
-      const argv = [...shell, ...flag, script];
+    fc.property(init, start, flags, scripts, params, (initArgv, shell, flag, script, shellParams) => {
+      const argv = [...initArgv, ...shell, ...flag, script];
       return celSaysViolation(argv, shellParams) === engineSaysViolation(argv, shellParams);
     }),
     { numRuns: 20_000 },

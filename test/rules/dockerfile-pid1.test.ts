@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { DockerfileError } from '../../src/core/dockerfile.js';
-import { DEFAULT_SHELLS } from '../../src/core/shell.js';
+import { DEFAULT_LONE_COMMAND_SHELLS, DEFAULT_SHELLS, type ShellJudge } from '../../src/core/shell.js';
 import { applyRewrite, baseImageToInspect, checkDockerfile, execInsertion, plainWords } from '../../src/rules/dockerfile-pid1.js';
 
-const shells = [...DEFAULT_SHELLS];
+const judge: ShellJudge = { shells: DEFAULT_SHELLS, loneCommandShells: DEFAULT_LONE_COMMAND_SHELLS };
 
 describe('plainWords: shell-form commands that exec form can replace', () => {
   const plain: [string, string[]][] = [
@@ -87,21 +87,21 @@ describe('execInsertion: where exec goes', () => {
 
 describe('checkDockerfile', () => {
   test('names the init that hands SIGTERM to the shell', () => {
-    const { finding } = checkDockerfile('FROM alpine\nENTRYPOINT ["/sbin/tini", "-p", "SIGKILL", "--"]\nCMD ./server\n', shells);
-    assert.match(finding?.message ?? '', /^CMD in shell form runs `\/bin\/sh -c` under tini: tini passes SIGTERM to the shell/);
+    const { finding } = checkDockerfile('FROM alpine\nENTRYPOINT ["/sbin/tini", "-p", "SIGKILL", "--"]\nCMD ./server\n', judge);
+    assert.match(finding?.message ?? '', /^CMD in shell form runs `\/bin\/sh -c` under tini: the shell dies of the SIGTERM tini forwards/);
     assert.equal(finding?.line, 3);
   });
 
   test('an init whose child is a program is fine', () => {
-    assert.equal(checkDockerfile('FROM alpine\nENTRYPOINT ["dumb-init", "--single-child"]\nCMD ["./server"]\n', shells).finding, undefined);
+    assert.equal(checkDockerfile('FROM alpine\nENTRYPOINT ["dumb-init", "--single-child"]\nCMD ["./server"]\n', judge).finding, undefined);
   });
 
   test('an entrypoint script with a shell-form CMD is a program with arguments', () => {
-    assert.equal(checkDockerfile('FROM alpine\nENTRYPOINT ["/docker-entrypoint.sh"]\nCMD ./server\n', shells).finding, undefined);
+    assert.equal(checkDockerfile('FROM alpine\nENTRYPOINT ["/docker-entrypoint.sh"]\nCMD ./server\n', judge).finding, undefined);
   });
 
   test('says when the shell was written in an earlier stage and when the base image was not inspected', () => {
-    const { finding, uninspected } = checkDockerfile('FROM python:3.12 AS base\nCMD python app.py\nFROM base AS prod\n', shells);
+    const { finding, uninspected } = checkDockerfile('FROM python:3.12 AS base\nCMD python app.py\nFROM base AS prod\n', judge);
     assert.equal(finding?.stage, 'prod');
     assert.match(finding?.message ?? '', /written in stage base, which the final stage builds on/);
     assert.match(
@@ -116,7 +116,7 @@ describe('checkDockerfile', () => {
   });
 
   test('no assumption about the base image once the file sets the ENTRYPOINT', () => {
-    const { finding, uninspected } = checkDockerfile('FROM alpine\nENTRYPOINT ./server\n', shells);
+    const { finding, uninspected } = checkDockerfile('FROM alpine\nENTRYPOINT ./server\n', judge);
     assert.doesNotMatch(finding?.message ?? 'missing', /not inspected/);
     assert.equal(uninspected, undefined);
   });
@@ -129,16 +129,19 @@ describe('checkDockerfile', () => {
       reason:
         'the final stage (stage-0) inherits its ENTRYPOINT and CMD from external image registry.example/app:1, which was not inspected',
     });
-    assert.equal(checkDockerfile(text, shells).finding, undefined);
-    const shellImage = checkDockerfile(text, shells, { entrypoint: null, cmd: ['/bin/sh', '-c', 'node server.js'] });
+    assert.equal(checkDockerfile(text, judge).finding, undefined);
+    const shellImage = checkDockerfile(text, judge, { entrypoint: null, cmd: ['/bin/sh', '-c', 'node server.js'] });
     assert.equal(shellImage.finding?.line, 1);
     assert.match(shellImage.finding?.message ?? '', /^the CMD of base image registry\.example\/app:1 runs `\/bin\/sh -c` as PID 1/);
     assert.equal(shellImage.finding?.rewrite, undefined);
     assert.equal(
-      checkDockerfile(text, shells, { entrypoint: ['/docker-entrypoint.sh'], cmd: ['/bin/sh', '-c', 'node server.js'] }).finding,
+      checkDockerfile(text, judge, { entrypoint: ['/docker-entrypoint.sh'], cmd: ['/bin/sh', '-c', 'node server.js'] }).finding,
       undefined,
     );
-    const shellEntrypoint = checkDockerfile(text, shells, { entrypoint: ['/bin/bash', '-c', 'node server.js'], cmd: ['--port', '80'] });
+    const shellEntrypoint = checkDockerfile(text, judge, {
+      entrypoint: ['/bin/bash', '-c', 'cd /app && node server.js'],
+      cmd: ['--port', '80'],
+    });
     assert.match(
       shellEntrypoint.finding?.message ?? '',
       /^the ENTRYPOINT of base image registry\.example\/app:1 runs `\/bin\/bash -c` as PID 1/,
@@ -146,36 +149,43 @@ describe('checkDockerfile', () => {
     assert.equal(baseImageToInspect('FROM alpine\nENTRYPOINT ["/app"]\n'), undefined);
   });
 
+  test('a lone command under a shell that execs it passes, as in manifests and images; loneCommandShells: [] is strict', () => {
+    const text = 'FROM debian\nSHELL ["/bin/bash", "-c"]\nCMD node server.js\n';
+    assert.equal(checkDockerfile(text, judge).finding, undefined);
+    assert.equal(checkDockerfile(text, { ...judge, loneCommandShells: [] }).finding?.line, 3);
+    assert.equal(checkDockerfile('FROM debian\nCMD node server.js\n', judge).finding?.line, 2); // /bin/sh may be dash
+  });
+
   test('the policy decides which programs are shells', () => {
     const text = 'FROM alpine\nCMD ["fish", "-c", "./server"]\n';
-    assert.equal(checkDockerfile(text, shells).finding, undefined);
-    assert.match(checkDockerfile(text, ['fish']).finding?.message ?? '', /runs `fish -c`/);
+    assert.equal(checkDockerfile(text, judge).finding, undefined);
+    assert.match(checkDockerfile(text, { ...judge, shells: ['fish'] }).finding?.message ?? '', /runs `fish -c`/);
   });
 
   test('the fix text teaches the rewrite, or says why there is none', () => {
     assert.equal(
-      checkDockerfile('FROM alpine\nCMD ./server -v\n', shells).finding?.fix,
+      checkDockerfile('FROM alpine\nCMD ./server -v\n', judge).finding?.fix,
       'Write CMD in exec form: CMD ["./server", "-v"] (`lifecycle-guard fix` rewrites it)',
     );
     assert.match(
-      checkDockerfile('FROM alpine\nCMD ./server | tee log\n', shells).finding?.fix ?? '',
+      checkDockerfile('FROM alpine\nCMD ./server | tee log\n', judge).finding?.fix ?? '',
       /cannot rewrite it: its last command is a pipeline/,
     );
   });
 
   test('a rewrite of exec-form sh -c keeps the JSON as written around the insertion', () => {
     const text = 'FROM alpine\nCMD ["sh","-c","echo \\"start\\" && ./server"]\n';
-    const rewrite = checkDockerfile(text, shells).finding?.rewrite;
+    const rewrite = checkDockerfile(text, judge).finding?.rewrite;
     assert.ok(rewrite);
     assert.equal(applyRewrite(text, rewrite), 'FROM alpine\nCMD ["sh","-c","echo \\"start\\" && exec ./server"]\n');
   });
 
   test('a script written with JSON escapes that cannot be located exactly is not rewritten', () => {
-    const finding = checkDockerfile('FROM alpine\nCMD ["sh", "-c", "cd \\u002fapp && ./server"]\n', shells).finding;
+    const finding = checkDockerfile('FROM alpine\nCMD ["sh", "-c", "cd \\u002fapp && ./server"]\n', judge).finding;
     assert.ok(finding);
     assert.equal(finding.rewrite, undefined);
     const after = 'FROM alpine\nCMD ["sh", "-c", "cd /app && \\u002e/server"]\n';
-    const rewrite = checkDockerfile(after, shells).finding?.rewrite;
+    const rewrite = checkDockerfile(after, judge).finding?.rewrite;
     assert.equal(rewrite && applyRewrite(after, rewrite), 'FROM alpine\nCMD ["sh", "-c", "cd /app && exec \\u002e/server"]\n');
   });
 });
@@ -220,14 +230,14 @@ describe('checkDockerfile on odd input', () => {
         const text = `FROM alpine\n${parts.join('')}`;
         let finding;
         try {
-          finding = checkDockerfile(text, shells).finding;
+          finding = checkDockerfile(text, judge).finding;
         } catch (error) {
           if (error instanceof DockerfileError) return;
           throw error;
         }
         if (finding?.rewrite === undefined) return;
         const after = applyRewrite(text, finding.rewrite);
-        assert.equal(checkDockerfile(after, shells).finding, undefined, JSON.stringify(text));
+        assert.equal(checkDockerfile(after, judge).finding, undefined, JSON.stringify(text));
         const before = text.slice(0, finding.rewrite.offset);
         assert.ok(after.startsWith(before) && after.endsWith(text.slice(finding.rewrite.offset + finding.rewrite.length)));
         // The edit starts on the instruction's own lines, never before them.

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
+import type { ShellJudge } from '../../src/core/shell.js';
 import { describeWorkload, POD_BEARING_KINDS } from '../../src/core/workload.js';
 import { evaluateObject } from '../../src/engine/evaluate.js';
 import { mutateObject } from '../../src/engine/mutate.js';
@@ -29,10 +30,10 @@ function dockerfileProblems(
   file: string,
   kind: 'pass' | 'fail' | 'mutated',
   caseName: string,
-  shells: string[],
+  judge: ShellJudge,
 ): string[] {
   const text = readFileSync(join(directory, file), 'utf8');
-  const finding = checkDockerfile(text, shells).finding;
+  const finding = checkDockerfile(text, judge).finding;
   if (kind === 'mutated' && !existsSync(join(directory, `fail.${caseName}.Dockerfile`))) return [`no fail.${caseName}.Dockerfile to fix`];
   if (kind === 'pass' || kind === 'mutated')
     return finding === undefined ? [] : [`expected no finding, got line ${finding.line}: ${finding.message}`];
@@ -75,8 +76,8 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
       const [, kind, caseName] = DOCKERFILE_NAME.exec(file) as unknown as [string, 'pass' | 'fail' | 'mutated', string];
       if (ruleId !== 'no-shell-entrypoint') problems.push(`${where}: Dockerfile fixtures are for no-shell-entrypoint`);
       else {
-        const shells = onlyRule(ruleId).rules[ruleId]?.shells as string[];
-        problems.push(...dockerfileProblems(join(FIXTURES, ruleId), file, kind, caseName, shells).map((problem) => `${where}: ${problem}`));
+        const judge = onlyRule(ruleId).rules[ruleId] as unknown as ShellJudge;
+        problems.push(...dockerfileProblems(join(FIXTURES, ruleId), file, kind, caseName, judge).map((problem) => `${where}: ${problem}`));
       }
       checked += 1;
     }

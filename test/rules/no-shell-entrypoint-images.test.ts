@@ -71,6 +71,36 @@ describe('no-shell-entrypoint: effective command from the image (kubelet semanti
     assert.deepEqual(findingsOf(RULE, web({ args: ['--port', '80'] }), {}, { images }), []);
   });
 
+  test('an init ENTRYPOINT with a shell-form CMD: the shell runs under the init, and the fix rewrites the CMD only', () => {
+    const images = inspected(platform('linux/amd64', ['/sbin/tini', '--'], ['/bin/sh', '-c', 'node server.js']));
+    const [finding, ...rest] = findingsOf(RULE, web(), {}, { images });
+    assert.equal(rest.length, 0);
+    assert.match(finding?.message ?? '', /^runs `\/bin\/sh -c` under tini from image registry\.example:5000\/shop\/web:1\.2 /);
+    assert.match(
+      finding?.message ?? '',
+      /Dockerfile `ENTRYPOINT \["\/sbin\/tini", "--"\]` \+ `CMD node server\.js` \(shell form\): the shell dies/,
+    );
+    assert.match(finding?.fix ?? '', /write `CMD \["node", "server\.js"\]` \(exec form\) instead of `CMD node server\.js` \(shell form\)/);
+    // `args` keep the init; `command` would drop it.
+    assert.match(finding?.fix ?? '', /set `args: \["node", "server\.js"\]` on container "web"/);
+    assert.deepEqual(findingsOf(RULE, web({ args: ['node', 'server.js'] }), {}, { images }), []);
+  });
+
+  test('an init and its shell both in the ENTRYPOINT: the rewrite keeps the init', () => {
+    const images = inspected(platform('linux/amd64', ['dumb-init', '--', 'sh', '-c'], ['node server.js']));
+    const [finding] = findingsOf(RULE, web(), {}, { images });
+    assert.match(finding?.message ?? '', /`sh -c` under dumb-init from image/);
+    assert.match(finding?.fix ?? '', /write `ENTRYPOINT \["dumb-init", "--", "node", "server\.js"\]` \(exec form\)/);
+    assert.match(finding?.fix ?? '', /set `command: \["dumb-init", "--", "node", "server\.js"\]`/);
+  });
+
+  test("an init ENTRYPOINT with `args` that start a shell: the manifest's doing, under the init", () => {
+    const images = inspected(platform('linux/amd64', ['tini', '--'], ['/app/server']));
+    const [finding] = findingsOf(RULE, web({ args: ['sh', '-c', './server'] }), {}, { images });
+    assert.doesNotMatch(finding?.message ?? '', /from image/);
+    assert.match(finding?.message ?? '', /^runs `sh -c` under tini:/);
+  });
+
   test("`args` that start a shell, in an image without ENTRYPOINT, are the manifest's doing", () => {
     const images = inspected(platform('linux/amd64', [], ['/app/server']));
     const [finding] = findingsOf(RULE, web({ args: ['sh', '-c', './server'] }), {}, { images });

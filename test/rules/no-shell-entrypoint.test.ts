@@ -49,6 +49,13 @@ describe('no-shell-entrypoint: flagged command lines', () => {
     ['exec that only redirects', ['sh', '-c', 'exec 2>&1']],
     ['a word that starts with exec', ['sh', '-c', 'executor --serve']],
     ['a loop', ['sh', '-c', 'while true; do sleep 1; done']],
+    ['tini -- sh -c', ['tini', '--', 'sh', '-c', './server']],
+    ['/sbin/tini -g -- sh -c (process-group forwarding)', ['/sbin/tini', '-g', '--', '/bin/sh', '-c', './server; echo done']],
+    ['tini -- in command, sh -c in args', ['/usr/bin/tini', '--'], ['sh', '-c', './server']],
+    ['dumb-init sh -c', ['/usr/bin/dumb-init', 'sh', '-c', './server']],
+    ['dumb-init --rewrite 15:2 -- bash -c', ['dumb-init', '--rewrite', '15:2', '--', 'bash', '-c', './server']],
+    ['catatonit -- env sh -c', ['catatonit', '--', 'env', 'A=1', 'sh', '-c', './server']],
+    ['tini-static -s sh -c', ['tini-static', '-s', 'sh', '-c', './server']],
   ];
   // Strict: many of these scripts are a lone command, which the shells that exec it would hand off.
   for (const [name, command, args] of cases) {
@@ -63,6 +70,20 @@ describe('no-shell-entrypoint: flagged command lines', () => {
     assert.match(finding?.message ?? '', /`\/bin\/bash -xec` as PID 1/);
     assert.equal(finding?.type, 'validating');
     assert.equal(finding?.mode, 'enforce');
+  });
+
+  test('under an init, the message names it and what happens to the app', () => {
+    const [finding] = findingsOf(RULE, pod([container('app', ['/sbin/tini', '-g', '--', 'sh', '-c', './server; echo done'])]));
+    assert.equal(
+      finding?.message,
+      'runs `sh -c` under tini: the shell dies of the SIGTERM tini forwards, tini exits with it, and the app is SIGKILLed before it can shut down',
+    );
+  });
+
+  test('under an init, a script that hands off with exec, or a lone command under bash, passes', () => {
+    assert.deepEqual(flagged(RULE, pod([container('app', ['tini', '--', 'sh', '-c', 'cd /app && exec ./server'])])), []);
+    assert.deepEqual(flagged(RULE, pod([container('app', ['dumb-init', 'bash', '-c', './server --port 80'])])), []);
+    assert.deepEqual(flagged(RULE, pod([container('app', ['dumb-init', 'bash', '-c', './server --port 80'])]), STRICT), ['app']);
   });
 
   test('a native sidecar is flagged', () => {
