@@ -197,7 +197,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     logger,
     cluster: () => cluster,
     admission: !options.scanOnly,
-    ...(namespaces === undefined ? {} : { namespaceLabels: (namespace: string) => namespaces.labels(namespace) }),
+    ...(namespaces === undefined ? {} : { namespaces }),
     lookUpImages: createImageLookup(images),
     routes: {
       '/reports': () =>

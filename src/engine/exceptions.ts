@@ -63,6 +63,17 @@ export type PolicyException = z.infer<typeof exceptionSchema>;
 /** Labels of a namespace, or undefined when they are not known (no Namespace object, lookup failed). */
 export type NamespaceLabels = (namespace: string) => Readonly<Record<string, string>> | undefined;
 
+/** Where a server reads namespace labels: one namespace's, or every known one's (for a decision made in a worker thread). */
+export interface NamespaceLabelSource {
+  labels: NamespaceLabels;
+  all(): Record<string, Record<string, string>>;
+}
+
+/** True when some exception of the policy needs namespace labels. */
+export function needsNamespaceLabels(exceptions: readonly PolicyException[]): boolean {
+  return exceptions.some((exception) => exception.namespaceSelector !== undefined);
+}
+
 export interface ExceptionContext {
   namespaceLabels?: NamespaceLabels;
   /** The current time in milliseconds (tests fix it). */

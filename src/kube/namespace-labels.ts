@@ -1,5 +1,6 @@
 import { ListWatch, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { NamespaceLabelSource } from '../engine/exceptions.js';
 import type { KubeClients } from './client.js';
 
 /**
@@ -7,7 +8,7 @@ import type { KubeClients } from './client.js';
  * namespace labels, and exceptions with a namespaceSelector need them. Until the first list has
  * arrived (or when it fails) a namespace's labels are unknown and such exceptions do not apply.
  */
-export class NamespaceLabelWatcher {
+export class NamespaceLabelWatcher implements NamespaceLabelSource {
   readonly #clients: KubeClients;
   readonly #logger: Logger;
   readonly #retryMs: number;
@@ -25,6 +26,16 @@ export class NamespaceLabelWatcher {
   labels(namespace: string): Record<string, string> | undefined {
     const found = this.#informer?.get(namespace);
     return found === undefined ? undefined : (found.metadata?.labels ?? {});
+  }
+
+  /** Every known namespace's labels (none while unknown). */
+  all(): Record<string, Record<string, string>> {
+    const labels: Record<string, Record<string, string>> = {};
+    for (const namespace of this.#informer?.list() ?? []) {
+      const name = namespace.metadata?.name;
+      if (name !== undefined) labels[name] = namespace.metadata?.labels ?? {};
+    }
+    return labels;
   }
 
   /** Starts listing in the background; never blocks the server's start. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { NamespaceLabels } from '../engine/exceptions.js';
+import type { NamespaceLabelSource } from '../engine/exceptions.js';
 import type { ClusterInfo } from '../core/types.js';
 import { BodyBudget } from './admission/body-budget.js';
 import { admissionHandler } from './admission/handler.js';
@@ -23,7 +23,7 @@ export interface AppDeps {
   /** What is known of the cluster (its version picks the preStop action). */
   cluster?: () => ClusterInfo;
   /** Labels of namespaces, for exceptions with a namespaceSelector (the review carries none). */
-  namespaceLabels?: NamespaceLabels;
+  namespaces?: NamespaceLabelSource;
   /** Listening and not draining (the server sets it; the policy is in place before the server starts). */
   isReady?: () => boolean;
   /** Serve POST /validate and /mutate (default); false for a scan-only server (health, metrics, reports). */
@@ -70,7 +70,7 @@ export function createMetricsApp(deps: Pick<AppDeps, 'metrics' | 'routes'>): Exp
  */
 export function createApp(deps: AppDeps): WebhookHandler {
   const edge = {
-    ...(deps.namespaceLabels === undefined ? {} : { namespaceLabels: deps.namespaceLabels }),
+    ...(deps.namespaces === undefined ? {} : { namespaceLabels: deps.namespaces.labels.bind(deps.namespaces) }),
     ...(deps.lookUpImages === undefined ? {} : { lookUpImages: deps.lookUpImages }),
   };
   const admission = {
@@ -80,6 +80,7 @@ export function createApp(deps: AppDeps): WebhookHandler {
     cluster: deps.cluster ?? (() => ({})),
     offThread: new DecisionWorker(),
     edge,
+    ...(deps.namespaces === undefined ? {} : { namespaces: deps.namespaces }),
   };
   const route = admissionRoute({
     endpoints: { validate: admissionHandler('validate', admission), mutate: admissionHandler('mutate', admission) },

@@ -23,12 +23,14 @@ test('NamespaceLabelWatcher on the fake API: unknown until listed, a failed list
     assert.deepEqual(watcher.labels('shop'), { team: 'payments' });
     assert.deepEqual(watcher.labels('bare'), {}, 'a namespace without labels has none, not unknown ones');
     assert.equal(watcher.labels('absent'), undefined);
+    assert.deepEqual(watcher.all(), { shop: { team: 'payments' }, bare: {} }, 'every namespace, for reviews decided in the worker');
     assert.equal(api.calls.filter((call) => call.verb === 'list' && call.resource === 'namespaces').length, 2);
 
     api.put('namespaces', { metadata: { name: 'shop', labels: { team: 'checkout' } } });
     await eventually(() => watcher.labels('shop')?.team === 'checkout', 'the relabelled namespace');
     api.remove('namespaces', '', 'bare');
     await eventually(() => watcher.labels('bare') === undefined, 'the deleted namespace');
+    assert.deepEqual(watcher.all(), { shop: { team: 'checkout' } });
   } finally {
     await watcher.stop();
   }

@@ -24,7 +24,7 @@ export type Decide = (
 /**
  * What the composition looks up for a decision: functions, so only for reviews decided inline. A
  * review decided in the worker thread (over OFF_THREAD_BYTES, rare: a typical review is a few KiB)
- * goes without them: no namespace labels for exceptions, no image inspection (see docs/security.md).
+ * gets every namespace's labels as data instead (DecisionJob), and no image inspection (see docs/security.md).
  */
 export interface DecisionEdge {
   namespaceLabels?: NamespaceLabels;

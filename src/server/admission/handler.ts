@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../../core/types.js';
+import { needsNamespaceLabels, type NamespaceLabelSource } from '../../engine/exceptions.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
 import { answerReview, type Answer, type AnswerSummary, type DecisionEdge, type Endpoint } from './answer.js';
@@ -14,6 +15,8 @@ export interface AdmissionDeps {
   offThread?: DecisionWorker;
   /** Lookups at the edge for reviews decided inline (see DecisionEdge). */
   edge?: DecisionEdge;
+  /** Every namespace's labels go with a review decided in the worker when an exception selects namespaces. */
+  namespaces?: NamespaceLabelSource;
 }
 
 /** Sends an answer: the HTTP status and the JSON text (or its UTF-8 bytes). */
@@ -44,13 +47,18 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
       deps.logger.error({ err: error, endpoint, bytes: body.length }, 'admission failed');
       respond(UNANSWERABLE);
     };
-    const job = { endpoint, body, policy: deps.policy.current, cluster: deps.cluster() };
+    const policy = deps.policy.current;
+    const job = { endpoint, body, policy, cluster: deps.cluster() };
     let answer: Answer | Promise<Answer>;
     try {
       answer =
         body.length > OFF_THREAD_BYTES && deps.offThread !== undefined
-          ? deps.offThread.answer(job)
-          : answerReview(endpoint, body, job.policy, job.cluster, deps.edge);
+          ? deps.offThread.answer(
+              deps.namespaces !== undefined && needsNamespaceLabels(policy.exceptions)
+                ? { ...job, namespaceLabels: deps.namespaces.all() }
+                : job,
+            )
+          : answerReview(endpoint, body, policy, job.cluster, deps.edge);
     } catch (error) {
       unanswerable(error);
       return;

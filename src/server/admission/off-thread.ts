@@ -18,6 +18,8 @@ export interface DecisionJob {
   body: Uint8Array;
   policy: Policy;
   cluster: ClusterInfo;
+  /** Every known namespace's labels (a function cannot cross to the worker), when the policy's exceptions select namespaces. */
+  namespaceLabels?: Record<string, Record<string, string>>;
 }
 
 interface Pending {
