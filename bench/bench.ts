@@ -311,6 +311,7 @@ const cpuRatioVsNode = adm.serve.rps / adm.serve.cores / (adm.bare.rps / adm.bar
 const p99RatioVsNode = adm.serve.p99MsAt500 / adm.bare.p99MsAt500;
 const ratioVsKyverno = adm.kyverno === undefined ? undefined : adm.serve.rps / adm.kyverno.rps;
 const p99RatioVsKyverno = adm.kyverno === undefined ? undefined : adm.serve.p99MsAt500 / adm.kyverno.p99MsAt500;
+const cpuRatioVsKyverno = adm.kyverno === undefined ? undefined : adm.serve.rps / adm.serve.cores / (adm.kyverno.rps / adm.kyverno.cores);
 const round1 = (value: number) => Math.round(value * 10) / 10;
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
@@ -353,6 +354,7 @@ function kyvernoRows(): Array<[string, string, string, boolean | undefined]> {
   return [
     ['Kyverno throughput', `${adm.kyverno.rps.toFixed(0)} req/s (${adm.kyverno.cores.toFixed(2)} cores)`, '', undefined],
     ['serve / Kyverno throughput', `${ratioVsKyverno.toFixed(1)}×`, `>= ${GOALS.ratioVsKyverno}×`, ratioVsKyverno >= GOALS.ratioVsKyverno],
+    ['serve / Kyverno requests per CPU-second', `${cpuRatioVsKyverno?.toFixed(1) ?? '?'}×`, '', undefined],
     [
       `p99 at ${FIXED_RATE} req/s, Kyverno`,
       `${adm.kyverno.p99MsAt500} ms (serve: ${p99RatioVsKyverno.toFixed(3)}× Kyverno's)`,
@@ -383,6 +385,7 @@ const summary = {
   p99_ms_at_500: adm.serve.p99MsAt500,
   p99_ratio_vs_node: round3(p99RatioVsNode),
   kyverno_p99_ms_at_500: adm.kyverno?.p99MsAt500 ?? null,
+  cpu_ratio_vs_kyverno: cpuRatioVsKyverno === undefined ? null : round3(cpuRatioVsKyverno),
   p99_ratio_vs_kyverno: p99RatioVsKyverno === undefined ? null : round3(p99RatioVsKyverno),
   kyverno_rss_mb: adm.kyverno === undefined ? null : round1(adm.kyverno.rssMb),
   rss_mb: round1(adm.serve.rssMb),
