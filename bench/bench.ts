@@ -244,9 +244,13 @@ function cliRun(run: { wallSeconds: number; peakRssMb: number; exitCode: number 
 function buildPeers(which: string[]): Record<string, string> | string {
   const build = spawnSync('bash', [join(import.meta.dirname, 'peers', 'build-peers.sh'), ...which], {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (build.status !== 0) return `bench/peers/build-peers.sh ${which.join(' ')} failed (exit ${build.status}): see its output above`;
+  process.stderr.write(build.stderr);
+  if (build.status !== 0) {
+    const why = build.stderr.trim().split('\n').at(-1) ?? build.error?.message ?? '';
+    return `bench/peers/build-peers.sh ${which.join(' ')} failed (exit ${build.status}): ${why}`;
+  }
   return Object.fromEntries(
     build.stdout
       .trim()

@@ -48,7 +48,7 @@ export interface KubeClients {
     | 'replaceNamespacedCustomObject'
     | 'deleteNamespacedCustomObject'
   >;
-  /** Lists any kind by apiVersion and kind, one page at a time (the background scan and `audit`). */
+  /** Lists any kind by apiVersion and kind, object by object as the pages arrive (the background scan and `audit`). */
   objects: Pick<StreamedLists, 'listObjects'>;
   version: Pick<VersionApi, 'getCode'>;
   /** Streams watch events (the informers of the policy ConfigMap and of namespace labels). */
