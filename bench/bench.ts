@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI_OBJECTS, writeRepository } from './lib/cli.js';
 import { load, type LoadResult } from './lib/load.js';
-import { cpuSeconds, freePort, rssMb, runMeasured, startChild, stopChild, waitUntilReady } from './lib/processes.js';
+import { KYVERNO_PATHS, startKyverno } from './lib/kyverno.js';
+import { cpuSeconds, freePort, postJson, rssMb, runMeasured, startChild, stopChild, waitUntilReady } from './lib/processes.js';
 import { reviewMix } from './lib/reviews.js';
 import { scanBench, type ScanStep } from './lib/scan.js';
 
@@ -34,7 +35,16 @@ const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = 32;
 const FIXED_RATE = 500;
 
-const GOALS = { ratioVsNode: 0.7, p99RatioVsNode: 1.5, rssMb: 150, idleRssMb: 80 };
+const GOALS = {
+  ratioVsNode: 0.7,
+  p99RatioVsNode: 1.5,
+  rssMb: 150,
+  idleRssMb: 80,
+  ratioVsKyverno: 20,
+  p99RatioVsKyverno: 0.1,
+  scanSeconds12k: 30,
+  scanRssMb12k: 150,
+};
 
 const work = mkdtempSync(join(tmpdir(), 'lifecycle-guard-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -90,7 +100,66 @@ function check(result: LoadResult, name: string): void {
   if (result.errors + result.non2xx > 0) log(`${name}: ${result.errors} errors, ${result.non2xx} non-2xx answers`);
 }
 
+interface Decisions {
+  reviews: number;
+  /** /validate answers that denied. */
+  denied: number;
+  /** /mutate answers that carried a patch. */
+  patched: number;
+  /** Answers that were not a 200 AdmissionReview. */
+  failed: number;
+}
+
+/** Sends every review of the mix once: what the webhook decided, to show it evaluates (a webhook that allows everything is fast too). */
+async function decisions(target: Target): Promise<Decisions> {
+  const counted: Decisions = { reviews: 0, denied: 0, patched: 0, failed: 0 };
+  for (const { path, body } of target.requests) {
+    const { status, answer } = await postJson(`${target.url}${path}`, body);
+    const response = (answer as { response?: { allowed?: boolean; patch?: string } } | undefined)?.response;
+    counted.reviews += 1;
+    if (status !== 200 || response === undefined) counted.failed += 1;
+    else if (response.allowed === false) counted.denied += 1;
+    else if (response.patch !== undefined) counted.patched += 1;
+  }
+  return counted;
+}
+
+const KYVERNO_EVALUATES_WITHIN_MS = 60_000;
+
+/** Kyverno as a webhook peer, once it denies a violating review; or why it could not run. */
+async function startKyvernoTarget(): Promise<{ target: Target & { stop(): Promise<void> }; decisions: Decisions } | string> {
+  const binaries = buildPeers(['kyverno']);
+  if (typeof binaries === 'string') return binaries;
+  if (binaries.KYVERNO === undefined) return 'bench/peers/build-peers.sh printed no KYVERNO path';
+  let kyverno;
+  try {
+    kyverno = await startKyverno(binaries.KYVERNO, log);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  const target = { name: 'Kyverno', url: kyverno.url, pid: kyverno.pid, requests: reviewMix(KYVERNO_PATHS), stop: () => kyverno.stop() };
+  // Its policy cache may lag behind the ClusterPolicy's Ready condition.
+  const deadline = Date.now() + KYVERNO_EVALUATES_WITHIN_MS;
+  for (;;) {
+    const decided = await decisions(target);
+    if (decided.denied > 0 && decided.failed === 0) return { target, decisions: decided };
+    if (Date.now() > deadline) {
+      await kyverno.stop();
+      return `Kyverno did not deny any violating review within ${KYVERNO_EVALUATES_WITHIN_MS / 1000} s (${JSON.stringify(decided)}): it does not evaluate the policy; its log: ${kyverno.logTail()}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 async function admission() {
+  let kyverno: Awaited<ReturnType<typeof startKyvernoTarget>> | undefined;
+  if (flags.full || flags.kyverno) {
+    // First, and apart: its control plane and start-up load the machine for a minute.
+    kyverno = await startKyvernoTarget();
+    if (typeof kyverno === 'string') log(`Kyverno webhook not run: ${kyverno}`);
+    else log(`Kyverno evaluates: ${JSON.stringify(kyverno.decisions)}`);
+  }
+  const peer = typeof kyverno === 'object' ? kyverno.target : undefined;
   const tls = await certificates();
   const bare = await startTarget(
     'node:https',
@@ -107,15 +176,18 @@ async function admission() {
   try {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idleRssMb = rssMb(serve.pid);
-    log(`serve idle RSS ${idleRssMb.toFixed(1)} MB; warming up`);
-    for (const target of [bare, serve]) await throughput(target, 2);
+    const serveDecisions = await decisions(serve);
+    log(`serve idle RSS ${idleRssMb.toFixed(1)} MB; serve decides ${JSON.stringify(serveDecisions)}; warming up`);
+    const targets: Array<[string, Target]> = [
+      ['bare', bare],
+      ['serve', serve],
+      ...(peer === undefined ? [] : [['kyverno', peer] as [string, Target]]),
+    ];
+    for (const [, target] of targets) await throughput(target, 2);
 
-    const runs: Record<string, Throughput[]> = { bare: [], serve: [] };
+    const runs: Record<string, Throughput[]> = Object.fromEntries(targets.map(([key]) => [key, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const [key, target] of [
-        ['bare', bare],
-        ['serve', serve],
-      ] as const) {
+      for (const [key, target] of targets) {
         const result = await throughput(target, SECONDS);
         check(result, target.name);
         runs[key]?.push(result);
@@ -125,11 +197,9 @@ async function admission() {
       }
     }
     const rssAfterLoadMb = rssMb(serve.pid);
+    const peerRssAfterLoadMb = peer === undefined ? 0 : rssMb(peer.pid);
     const fixed: Record<string, LoadResult> = {};
-    for (const [key, target] of [
-      ['bare', bare],
-      ['serve', serve],
-    ] as const) {
+    for (const [key, target] of targets) {
       const result = await throughput(target, Math.max(SECONDS, 10), FIXED_RATE);
       check(result, target.name);
       fixed[key] = result;
@@ -143,9 +213,19 @@ async function admission() {
       errors:
         (runs[key] ?? []).reduce((sum, run) => sum + run.errors + run.non2xx, 0) + (fixed[key]?.errors ?? 0) + (fixed[key]?.non2xx ?? 0),
     });
-    return { bare: pick('bare'), serve: { ...pick('serve'), rssMb: rssEndMb, idleRssMb }, rounds: runs, fixedRate: fixed };
+    return {
+      bare: pick('bare'),
+      serve: { ...pick('serve'), rssMb: rssEndMb, idleRssMb, decisions: serveDecisions },
+      kyverno:
+        typeof kyverno === 'object'
+          ? { ...pick('kyverno'), rssMb: Math.max(peerRssAfterLoadMb, rssMb(kyverno.target.pid)), decisions: kyverno.decisions }
+          : undefined,
+      kyvernoNotRun: typeof kyverno === 'string' ? kyverno : undefined,
+      rounds: runs,
+      fixedRate: fixed,
+    };
   } finally {
-    await Promise.all([bare.stop(), serve.stop()]);
+    await Promise.all([bare.stop(), serve.stop(), peer?.stop()]);
   }
 }
 
@@ -164,9 +244,13 @@ function cliRun(run: { wallSeconds: number; peakRssMb: number; exitCode: number 
 function buildPeers(which: string[]): Record<string, string> | string {
   const build = spawnSync('bash', [join(import.meta.dirname, 'peers', 'build-peers.sh'), ...which], {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (build.status !== 0) return `bench/peers/build-peers.sh ${which.join(' ')} failed (exit ${build.status}): see its output above`;
+  process.stderr.write(build.stderr);
+  if (build.status !== 0) {
+    const why = build.stderr.trim().split('\n').at(-1) ?? build.error?.message ?? '';
+    return `bench/peers/build-peers.sh ${which.join(' ')} failed (exit ${build.status}): ${why}`;
+  }
   return Object.fromEntries(
     build.stdout
       .trim()
@@ -229,6 +313,9 @@ const ratioVsNode = adm.serve.rps / adm.bare.rps;
 // server process compares what each request costs, whatever else runs.
 const cpuRatioVsNode = adm.serve.rps / adm.serve.cores / (adm.bare.rps / adm.bare.cores);
 const p99RatioVsNode = adm.serve.p99MsAt500 / adm.bare.p99MsAt500;
+const ratioVsKyverno = adm.kyverno === undefined ? undefined : adm.serve.rps / adm.kyverno.rps;
+const p99RatioVsKyverno = adm.kyverno === undefined ? undefined : adm.serve.p99MsAt500 / adm.kyverno.p99MsAt500;
+const cpuRatioVsKyverno = adm.kyverno === undefined ? undefined : adm.serve.rps / adm.serve.cores / (adm.kyverno.rps / adm.kyverno.cores);
 const round1 = (value: number) => Math.round(value * 10) / 10;
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
@@ -246,6 +333,7 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
   ],
   ['serve RSS after load', `${adm.serve.rssMb.toFixed(0)} MB`, `<= ${GOALS.rssMb} MB`, adm.serve.rssMb <= GOALS.rssMb],
   ['serve RSS idle', `${adm.serve.idleRssMb.toFixed(0)} MB`, `<= ${GOALS.idleRssMb} MB`, adm.serve.idleRssMb <= GOALS.idleRssMb],
+  ...kyvernoRows(),
   ['errors and non-2xx', String(adm.bare.errors + adm.serve.errors), '0', adm.bare.errors + adm.serve.errors === 0],
   [`check -o json, ${cli.objects} Deployments in ${cli.files} files`, cliCell(cli.check), '', undefined],
   ...Object.entries(cli.peers).map(([name, peer]): [string, string, string, boolean | undefined] =>
@@ -253,7 +341,37 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
       ? [`${name}, same files`, `not run: ${peer}`, '', undefined]
       : [`${name}, same files`, cliCell(peer), 'check ahead', cli.check.seconds < peer.seconds],
   ),
+  ...(scan ?? []).map((step): [string, string, string, boolean | undefined] => [
+    `audit -A, ${step.objects} objects in a real control plane`,
+    `${step.seconds.toFixed(2)} s, peak ${step.peakRssMb.toFixed(0)} MB, ${step.findings} findings`,
+    step === scan12k ? `< ${GOALS.scanSeconds12k} s, < ${GOALS.scanRssMb12k} MB` : '',
+    step === scan12k ? step.seconds < GOALS.scanSeconds12k && step.peakRssMb < GOALS.scanRssMb12k : undefined,
+  ]),
 ];
+function kyvernoRows(): Array<[string, string, string, boolean | undefined]> {
+  const decided = (decisions: Decisions) => `denied ${decisions.denied}, patched ${decisions.patched} of ${decisions.reviews} reviews`;
+  if (adm.kyverno === undefined || ratioVsKyverno === undefined || p99RatioVsKyverno === undefined) {
+    return adm.kyvernoNotRun === undefined
+      ? []
+      : [['Kyverno webhook', `not run: ${adm.kyvernoNotRun.split('\n')[0] ?? ''}`, '', undefined]];
+  }
+  return [
+    ['Kyverno throughput', `${adm.kyverno.rps.toFixed(0)} req/s (${adm.kyverno.cores.toFixed(2)} cores)`, '', undefined],
+    ['serve / Kyverno throughput', `${ratioVsKyverno.toFixed(1)}×`, `>= ${GOALS.ratioVsKyverno}×`, ratioVsKyverno >= GOALS.ratioVsKyverno],
+    ['serve / Kyverno requests per CPU-second', `${cpuRatioVsKyverno?.toFixed(1) ?? '?'}×`, '', undefined],
+    [
+      `p99 at ${FIXED_RATE} req/s, Kyverno`,
+      `${adm.kyverno.p99MsAt500} ms (serve: ${p99RatioVsKyverno.toFixed(3)}× Kyverno's)`,
+      `serve <= ${GOALS.p99RatioVsKyverno}× Kyverno`,
+      p99RatioVsKyverno <= GOALS.p99RatioVsKyverno,
+    ],
+    ['Kyverno RSS after load', `${adm.kyverno.rssMb.toFixed(0)} MB`, '', undefined],
+    ['decisions on the mix, Kyverno', decided(adm.kyverno.decisions), 'denies', adm.kyverno.decisions.denied > 0],
+    ['decisions on the mix, serve', decided(adm.serve.decisions), 'denies', adm.serve.decisions.denied > 0],
+    ['Kyverno errors and non-2xx', String(adm.kyverno.errors), '', undefined],
+  ];
+}
+
 const width = Math.max(...rows.map((row) => row[0].length));
 const valueWidth = Math.max(...rows.map((row) => row[1].length));
 console.log(
@@ -267,30 +385,23 @@ const summary = {
   throughput_rps: Math.round(adm.serve.rps),
   ratio_vs_node: round3(ratioVsNode),
   cpu_ratio_vs_node: round3(cpuRatioVsNode),
-  ratio_vs_kyverno: null as number | null,
+  ratio_vs_kyverno: ratioVsKyverno === undefined ? null : round3(ratioVsKyverno),
   p99_ms_at_500: adm.serve.p99MsAt500,
   p99_ratio_vs_node: round3(p99RatioVsNode),
+  kyverno_p99_ms_at_500: adm.kyverno?.p99MsAt500 ?? null,
+  cpu_ratio_vs_kyverno: cpuRatioVsKyverno === undefined ? null : round3(cpuRatioVsKyverno),
+  p99_ratio_vs_kyverno: p99RatioVsKyverno === undefined ? null : round3(p99RatioVsKyverno),
+  kyverno_rss_mb: adm.kyverno === undefined ? null : round1(adm.kyverno.rssMb),
   rss_mb: round1(adm.serve.rssMb),
   idle_rss_mb: round1(adm.serve.idleRssMb),
   cli_objects_per_s: Math.round(cli.check.objectsPerSecond),
   scan_s_12k: scan12k === undefined ? null : round3(scan12k.seconds),
   scan_rss_mb_12k: scan12k === undefined ? null : round1(scan12k.peakRssMb),
 };
-// Not built yet (docs/performance.md): the bench says so instead of guessing.
-const notRun = { kyvernoWebhook: 'the bench does not start Kyverno against the e2e control plane yet' };
-if (flags.full || flags.kyverno) console.log(`     Kyverno webhook: not run: ${notRun.kyvernoWebhook}`);
-for (const step of scan ?? []) {
-  console.log(
-    `     audit -A, ${step.objects} objects in a real control plane  ${step.seconds.toFixed(2)} s, peak ${step.peakRssMb.toFixed(0)} MB, ${step.findings} findings`,
-  );
-}
 const resultsDir = join(import.meta.dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(
-  file,
-  `${JSON.stringify({ date: new Date().toISOString(), machine, flags, admission: adm, cli, scan, notRun, summary }, null, 2)}\n`,
-);
+writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, flags, admission: adm, cli, scan, summary }, null, 2)}\n`);
 console.log(`\nresults: ${file}`);
 console.log(JSON.stringify(summary));
 process.exitCode = rows.every((row) => row[3] !== false) ? 0 : 1;

@@ -132,3 +132,24 @@ export function runMeasured(command: string, args: string[], options: { cwd?: st
     });
   });
 }
+
+/** POSTs a JSON body over HTTPS (any certificate): the status and the parsed answer (undefined when not JSON). */
+export function postJson(url: string, body: string): Promise<{ status: number; answer: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: insecure, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        let answer: unknown;
+        try {
+          answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          answer = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, answer });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -7,7 +7,7 @@ import { renderHtmlReport } from './html-report.js';
 import { createInspector, registryConfigFile, scanImageLookup } from './images.js';
 import { InputError } from './manifests.js';
 import { loadPolicyFile } from './policy-file.js';
-import { formatJson, formatTable } from './report-format.js';
+import { formatJsonPieces, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
 
 export type AuditFormat = 'table' | 'json' | 'yaml' | 'html';
@@ -22,15 +22,38 @@ export interface AuditOptions {
   registryConfig?: string;
 }
 
-function render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyReport' | 'OpenReports'): string {
-  switch (format) {
-    case 'json':
-      return formatJson({
+/** Pieces of output written together: few writes, and never one string of a whole cluster's findings. */
+const WRITE_BYTES = 64 * 1024;
+
+function* batched(pieces: Iterable<string>): Generator<string> {
+  let batch = '';
+  for (const piece of pieces) {
+    batch += piece;
+    if (batch.length >= WRITE_BYTES) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch !== '') yield batch;
+}
+
+function* render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyReport' | 'OpenReports'): Generator<string> {
+  if (format === 'json') {
+    yield* batched(
+      formatJsonPieces({
         findings: report.findings,
         summary: { ...report.summary, namespaces: report.namespaces.length },
         ...(report.exceptions ? { exceptions: report.exceptions } : {}),
         ...(report.uninspectedImages === undefined ? {} : { uninspectedImages: report.uninspectedImages }),
-      });
+      }),
+    );
+  } else {
+    yield renderWhole(report, format, reportFormat);
+  }
+}
+
+function renderWhole(report: ScanReport, format: Exclude<AuditFormat, 'json'>, reportFormat: 'PolicyReport' | 'OpenReports'): string {
+  switch (format) {
     case 'yaml':
       return stringify({ apiVersion: 'v1', kind: 'List', items: buildReports(report, reportFormat) });
     case 'html':
@@ -72,6 +95,6 @@ export async function runAudit(options: AuditOptions): Promise<ScanReport> {
     );
   }
   const reportFormat = policy.scan.reportFormat === 'none' ? 'PolicyReport' : policy.scan.reportFormat;
-  process.stdout.write(render(report, options.output, reportFormat));
+  for (const text of render(report, options.output, reportFormat)) process.stdout.write(text);
   return report;
 }

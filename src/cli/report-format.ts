@@ -33,7 +33,34 @@ export interface Report {
 }
 
 export function formatJson(report: Report): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return [...formatJsonPieces(report)].join('');
+}
+
+/** `JSON.stringify(value, null, 2)` with every line after the first indented by `depth` more spaces. */
+const nested = (value: unknown, depth: number) => (JSON.stringify(value, null, 2) ?? 'null').replaceAll('\n', `\n${' '.repeat(depth)}`);
+
+/**
+ * The JSON report (`JSON.stringify(report, null, 2)` and a newline) piece by piece, one piece per
+ * element of its lists: a cluster's audit is written without one string of all its findings.
+ */
+export function* formatJsonPieces(report: Report): Generator<string> {
+  const entries = Object.entries(report).filter(([, value]) => value !== undefined);
+  if (entries.length === 0) {
+    yield '{}\n';
+    return;
+  }
+  yield '{\n';
+  for (const [index, [key, value]] of entries.entries()) {
+    const comma = index < entries.length - 1 ? ',' : '';
+    if (Array.isArray(value) && value.length > 0) {
+      yield `  ${JSON.stringify(key)}: [\n`;
+      for (const [position, item] of value.entries()) yield `    ${nested(item, 4)}${position < value.length - 1 ? ',' : ''}\n`;
+      yield `  ]${comma}\n`;
+    } else {
+      yield `  ${JSON.stringify(key)}: ${nested(value, 2)}${comma}\n`;
+    }
+  }
+  yield '}\n';
 }
 
 const notApplied = (finding: ReportFinding) => finding.type === 'mutating' && finding.mode === 'audit';

@@ -9,6 +9,9 @@ import { ExceptionTally, summarize, toReportFinding, type AuditReport, type Repo
 import type { ClusterInfo } from '../core/types.js';
 import { isStatus, type KubeClients } from './client.js';
 
+/** Objects per list request when the caller does not say. */
+const DEFAULT_PAGE_SIZE = 500;
+
 /** A finding with the identity of the object it was found on, as reports need it. */
 export interface ScanFinding extends ReportFinding {
   apiVersion: string;
@@ -68,6 +71,15 @@ function isNotServed(error: unknown): boolean {
   return isStatus(error, 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
 }
 
+/** The objects of an optional kind; none when the cluster does not serve its API (errors of the loop's body are not caught here). */
+async function* unlessNotServed(objects: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  try {
+    yield* objects;
+  } catch (error) {
+    if (!isNotServed(error)) throw error;
+  }
+}
+
 /** Namespace labels for exceptions with a namespaceSelector, listed once per scan (only when the policy has one). */
 async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise<NamespaceLabels | undefined> {
   if (!policy.exceptions.some((exception) => exception.namespaceSelector !== undefined)) return undefined;
@@ -84,6 +96,8 @@ async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise
 /**
  * Lists every pod-bearing object page by page (limit and continue) and evaluates every rule,
  * validating and mutating alike: for what already runs, a missing preStop delay is a finding too.
+ * Each object is evaluated as it arrives and nothing of it but its findings is kept, so memory does
+ * not grow with the cluster.
  */
 export async function scanCluster(clients: KubeClients, options: ScanOptions): Promise<ScanReport> {
   const findings: ScanFinding[] = [];
@@ -94,68 +108,49 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const exceptions = new ExceptionTally();
   const excepted: ScanExcepted[] = [];
   const namespaceLabels = await namespaceLabelsFor(clients, options.policy);
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   for (const entry of kinds) {
     const { kind } = entry;
     const apiVersion = apiVersionOf(entry);
-    let continueToken: string | undefined;
-    do {
-      let page;
-      try {
-        page = await clients.objects.list<KubernetesObject>(
+    const listed = clients.objects.listObjects(apiVersion, kind, options.namespace, pageSize);
+    for await (const item of entry.optional === true ? unlessNotServed(listed) : listed) {
+      const object = { ...(item as KubernetesObject), apiVersion, kind };
+      if (isControlledByScannedKind(object, kinds)) continue;
+      const images = await options.inspectImages?.(object, object.metadata?.namespace);
+      const evaluation = evaluateObject(object, options.policy, {
+        cluster: options.cluster ?? {},
+        ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+        ...(images === undefined ? {} : { images }),
+      });
+      if (evaluation.skipped !== undefined) continue;
+      exceptions.add(evaluation.excepted);
+      for (const { rule, exception } of evaluation.excepted ?? []) {
+        excepted.push({
           apiVersion,
           kind,
-          options.namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          options.pageSize ?? 500,
-          continueToken,
-        );
-      } catch (error) {
-        if (entry.optional === true && isNotServed(error)) break;
-        throw error;
-      }
-      for (const item of page.items) {
-        const object = { ...item, apiVersion, kind };
-        if (isControlledByScannedKind(object, kinds)) continue;
-        const images = await options.inspectImages?.(object, object.metadata?.namespace);
-        const evaluation = evaluateObject(object, options.policy, {
-          cluster: options.cluster ?? {},
-          ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
-          ...(images === undefined ? {} : { images }),
+          namespace: object.metadata?.namespace ?? '',
+          name: object.metadata?.name ?? '',
+          uid: object.metadata?.uid ?? '',
+          rule,
+          exception,
         });
-        if (evaluation.skipped !== undefined) continue;
-        exceptions.add(evaluation.excepted);
-        for (const { rule, exception } of evaluation.excepted ?? []) {
-          excepted.push({
-            apiVersion,
-            kind,
-            namespace: object.metadata?.namespace ?? '',
-            name: object.metadata?.name ?? '',
-            uid: object.metadata?.uid ?? '',
-            rule,
-            exception,
-          });
-        }
-        const namespace = object.metadata?.namespace ?? '';
-        for (const inspection of images?.values() ?? []) {
-          if (inspection.status !== 'uninspected') continue;
-          const entry = uninspected.get(inspection.reference) ?? { image: inspection.reference, reason: inspection.reason, usedBy: [] };
-          entry.usedBy.push(`${kind} ${namespace}/${object.metadata?.name ?? ''}`);
-          uninspected.set(inspection.reference, entry);
-        }
-        objects += 1;
-        objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
-        const identity = { kind, namespace, name: object.metadata?.name ?? '' };
-        for (const finding of evaluation.findings) {
-          findings.push({ apiVersion, uid: object.metadata?.uid ?? '', ...toReportFinding(identity, finding) });
-        }
       }
-      continueToken = page.metadata?._continue || undefined;
-      options.onProgress?.({ kind, objects });
-    } while (continueToken !== undefined);
+      const namespace = object.metadata?.namespace ?? '';
+      for (const inspection of images?.values() ?? []) {
+        if (inspection.status !== 'uninspected') continue;
+        const entry = uninspected.get(inspection.reference) ?? { image: inspection.reference, reason: inspection.reason, usedBy: [] };
+        entry.usedBy.push(`${kind} ${namespace}/${object.metadata?.name ?? ''}`);
+        uninspected.set(inspection.reference, entry);
+      }
+      objects += 1;
+      objectsByNamespace[namespace] = (objectsByNamespace[namespace] ?? 0) + 1;
+      const identity = { kind, namespace, name: object.metadata?.name ?? '' };
+      for (const finding of evaluation.findings) {
+        findings.push({ apiVersion, uid: object.metadata?.uid ?? '', ...toReportFinding(identity, finding) });
+      }
+      if (objects % pageSize === 0) options.onProgress?.({ kind, objects });
+    }
+    options.onProgress?.({ kind, objects });
   }
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   return {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatJson, formatTable, type Report } from '../../src/cli/report-format.js';
+import { formatJson, formatJsonPieces, formatTable, type Report } from '../../src/cli/report-format.js';
 import { styleFor } from '../../src/cli/style.js';
 import { summarize, type ReportFinding } from '../../src/engine/report.js';
 import { reportFinding } from '../helpers/findings.js';
@@ -155,5 +155,19 @@ describe('formatJson and summarize', () => {
       auditMutations: 0,
       byRule: { 'no-shell-entrypoint': 1, 'require-readiness-probe': 1, 'inject-prestop-delay': 1, 'termination-message-fallback': 1 },
     });
+  });
+
+  test('written piece by piece, one piece per finding, it is exactly JSON.stringify of the report', () => {
+    const withLists = {
+      ...report,
+      skipped: [],
+      exceptions: undefined,
+      uninspectedImages: [{ image: 'a "quoted"\nimage', reason: 'x', usedBy: ['Pod a/b'] }],
+    } as Report;
+    for (const value of [report, withLists, { findings: [], summary: report.summary } as Report]) {
+      const pieces = [...formatJsonPieces(value)];
+      assert.equal(pieces.join(''), `${JSON.stringify(value, null, 2)}\n`);
+      assert.ok(pieces.length >= value.findings.length, 'a piece per finding at least');
+    }
   });
 });

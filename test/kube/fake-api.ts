@@ -202,24 +202,18 @@ export class FakeApiServer {
         deleteNamespacedCustomObject: (request) => custom(request.group, request.plural).delete(request),
       },
       objects: {
-        list: <T extends KubernetesObject>(
-          _apiVersion: string,
-          kind: string,
-          namespace?: string,
-          _pretty?: string,
-          _exact?: boolean,
-          _export?: boolean,
-          fieldSelector?: string,
-          labelSelector?: string,
-          limit?: number,
-          continueToken?: string,
-        ) =>
-          crud(`${kind.toLowerCase()}s`).list(namespace, {
-            ...(fieldSelector ? { fieldSelector } : {}),
-            ...(labelSelector ? { labelSelector } : {}),
-            ...(limit ? { limit } : {}),
-            ...(continueToken ? { continueToken } : {}),
-          }) as Promise<KubernetesListObject<T>>,
+        // Page by page as the API server serves them; each page a `list` call (with its limit) that hooks see.
+        async *listObjects(_apiVersion: string, kind: string, namespace: string | undefined, pageSize: number) {
+          let continueToken: string | undefined;
+          do {
+            const page = await crud(`${kind.toLowerCase()}s`).list(namespace, {
+              limit: pageSize,
+              ...(continueToken === undefined ? {} : { continueToken }),
+            });
+            yield* page.items;
+            continueToken = page.metadata?._continue;
+          } while (continueToken !== undefined);
+        },
       },
       version: { getCode: () => Promise.resolve({ major: '1', minor: '34', gitVersion: 'v1.34.0' } as never) },
       watch,
