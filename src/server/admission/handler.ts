@@ -72,6 +72,7 @@ function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, dep
     verdict: summary.verdict,
   });
   for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
+  if (summary.withheldPatchBytes !== undefined) deps.metrics.withheldPatches.inc();
   // Identity and verdict only: the object can hold secrets (env values), so it is never logged.
   deps.logger.info(
     {
@@ -85,6 +86,7 @@ function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, dep
       verdict: summary.verdict,
       findings: summary.findings,
       ...(summary.findingCount > summary.findings.length ? { findingCount: summary.findingCount } : {}),
+      ...(summary.withheldPatchBytes === undefined ? {} : { withheldPatchBytes: summary.withheldPatchBytes }),
       durationMs: Math.round(seconds * 1e6) / 1000,
     },
     'admission',
