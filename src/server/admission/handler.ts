@@ -34,6 +34,7 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
   const labels = { endpoint };
   return (body, reply) => {
     const started = process.hrtime.bigint();
+    const bytes = body.length; // a body decided off the thread is moved there
     const respond = (answer: Answer): void => {
       reply(answer.status, answer.json);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -41,7 +42,7 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
       if (answer.summary !== undefined) record(endpoint, answer.summary, seconds, deps);
     };
     const unanswerable = (error: unknown): void => {
-      deps.logger.error({ err: error, endpoint, bytes: body.length }, 'admission failed');
+      deps.logger.error({ err: error, endpoint, bytes }, 'admission failed');
       respond(UNANSWERABLE);
     };
     const job = { endpoint, body, policy: deps.policy.current, cluster: deps.cluster() };
