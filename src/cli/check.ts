@@ -61,29 +61,30 @@ export class ManifestChecker {
    * the file is reported as invalid, as if none of it had been checked. Returns how many objects name their kind.
    */
   checkFile(file: string, objects: Iterable<ManifestEntry>): number {
-    const findings: ReportFinding[] = [];
-    const errors: LocatedRuleError[] = [];
-    const skipped: SkippedObject[] = [];
+    const marks = { findings: this.#findings.length, errors: this.#errors.length, skipped: this.#skipped.length };
     const excepted: (readonly ExceptedRule[] | undefined)[] = [];
-    let count = 0;
     let named = 0;
-    for (const { object, line } of objects) {
-      count += 1;
-      const evaluation = evaluateObject(object, this.#policy, this.#options);
-      excepted.push(evaluation.excepted);
-      const identity = objectIdentity(object);
-      if (namesKind(object)) named += 1;
-      if (evaluation.skipped !== undefined && evaluation.skipped !== 'not-a-workload') {
-        skipped.push({ file, line, ...identity, reason: evaluation.skipped, detail: skipDetail(evaluation.skipped, identity.namespace) });
+    try {
+      for (const { object, line } of objects) {
+        const evaluation = evaluateObject(object, this.#policy, this.#options);
+        excepted.push(evaluation.excepted);
+        if (namesKind(object)) named += 1;
+        const identity = objectIdentity(object);
+        if (evaluation.skipped !== undefined && evaluation.skipped !== 'not-a-workload') {
+          const detail = skipDetail(evaluation.skipped, identity.namespace);
+          this.#skipped.push({ file, line, ...identity, reason: evaluation.skipped, detail });
+        }
+        for (const finding of evaluation.findings) this.#findings.push({ file, line, ...toReportFinding(identity, finding) });
+        for (const error of evaluation.errors) this.#errors.push({ file, line, ...error });
       }
-      for (const finding of evaluation.findings) findings.push({ file, line, ...toReportFinding(identity, finding) });
-      for (const error of evaluation.errors) errors.push({ file, line, ...error });
+    } catch (error) {
+      this.#findings.length = marks.findings;
+      this.#errors.length = marks.errors;
+      this.#skipped.length = marks.skipped;
+      throw error;
     }
     this.#files += 1;
-    this.#objects += count;
-    this.#findings.push(...findings);
-    this.#errors.push(...errors);
-    this.#skipped.push(...skipped);
+    this.#objects += excepted.length;
     for (const rules of excepted) this.#exceptions.add(rules);
     return named;
   }

@@ -155,18 +155,18 @@ export function firstPass(
   const namespaces: unknown[] = [];
   const images = new Set<string>();
   for (const { path, text } of manifestTexts(inputs, reading, [])) {
-    const found: { namespaces: unknown[]; images: string[] } = { namespaces: [], images: [] };
+    const found: { namespaces: unknown[]; images: string[][] } = { namespaces: [], images: [] };
     try {
       for (const { object } of manifestValues(path, text)) {
         if (wants.namespaceLabels && isNamespaceObject(object)) found.namespaces.push(object);
-        if (imagesOf !== undefined) found.images.push(...imagesOf(object));
+        if (imagesOf !== undefined) found.images.push(imagesOf(object));
       }
     } catch (error) {
       problemOf(error, path); // rethrows what is not bad input; bad input is reported by the pass that evaluates
       continue;
     }
-    namespaces.push(...found.namespaces);
-    for (const image of found.images) images.add(image);
+    for (const namespace of found.namespaces) namespaces.push(namespace);
+    for (const image of found.images.flat()) images.add(image);
   }
   return { ...(wants.namespaceLabels ? { namespaceLabels: namespaceLabelsIn(namespaces) } : {}), images: [...images] };
 }

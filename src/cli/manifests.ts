@@ -177,7 +177,7 @@ export function parseManifests(path: string, text: string): ManifestFile {
   const file: ManifestFile = { path, text, documents: [], objects: [] };
   for (const { document, objects } of exactDocuments(path, text)) {
     file.documents.push(document);
-    file.objects.push(...objects);
+    for (const object of objects) file.objects.push(object);
   }
   return file;
 }
