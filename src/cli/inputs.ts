@@ -25,7 +25,8 @@ export interface DockerfileInput {
  * lookup needs their base images first); stdin, which cannot be read twice, is kept.
  */
 export interface InputList {
-  entries: Array<{ manifest: string; stdin?: string } | { problem: InputProblem } | { dockerfile: DockerfileInput }>;
+  /** Manifests to read, and paths that could not be listed or read, in order. */
+  entries: Array<{ manifest: string; stdin?: string } | { problem: InputProblem }>;
   /** Dockerfiles found by name, or named by --dockerfile. */
   dockerfiles: DockerfileInput[];
 }
@@ -48,9 +49,7 @@ export function listInputs(paths: readonly string[], dockerfilePaths: readonly s
   const list: InputList = { entries: [], dockerfiles: [] };
   const addDockerfile = (path: string) => {
     try {
-      const dockerfile = { path, text: readInputText(path, reading) };
-      list.dockerfiles.push(dockerfile);
-      list.entries.push({ dockerfile });
+      list.dockerfiles.push({ path, text: readInputText(path, reading) });
     } catch (error) {
       list.entries.push({ problem: problemOf(error, path) });
     }
@@ -86,8 +85,10 @@ export function listInputs(paths: readonly string[], dockerfilePaths: readonly s
  */
 export function* manifestTexts(list: InputList, reading: Reading, problems: InputProblem[]): Generator<{ path: string; text: string }> {
   for (const entry of list.entries) {
-    if ('problem' in entry) problems.push(entry.problem);
-    if (!('manifest' in entry)) continue;
+    if ('problem' in entry) {
+      problems.push(entry.problem);
+      continue;
+    }
     let text: string;
     try {
       text = entry.stdin ?? readInputText(entry.manifest, reading);
@@ -100,7 +101,7 @@ export function* manifestTexts(list: InputList, reading: Reading, problems: Inpu
 }
 
 /** What the closing notes say about a manifest file that was read. */
-export interface ReadManifest {
+export interface ManifestNote {
   path: string;
   /** Not a single object that names its `kind`: empty, comments only, or plain YAML data (values.yaml). */
   withoutObjects: boolean;
@@ -111,17 +112,17 @@ export interface ReadManifest {
 export const namesKind = (object: unknown): boolean => typeof getPath(object, ['kind']) === 'string';
 
 /** `hasObjects`: whether at least one object names its `kind` (see namesKind). */
-export function readManifest(path: string, text: string, hasObjects: boolean): ReadManifest {
+export function manifestNote(path: string, text: string, hasObjects: boolean): ManifestNote {
   return { path, withoutObjects: !hasObjects, templated: templateHint(text) !== '' };
 }
 
 /** Files without a single object that names its `kind`. */
-export function filesWithoutObjects(files: readonly ReadManifest[]): string[] {
+export function filesWithoutObjects(files: readonly ManifestNote[]): string[] {
   return files.filter((file) => file.withoutObjects).map((file) => file.path);
 }
 
 /** The lines `check` and `fix` print on stderr about their inputs. */
-export function describeInputs(files: readonly ReadManifest[], invalidFiles: readonly InputProblem[], done: 'checked' | 'fixed'): string {
+export function describeInputs(files: readonly ManifestNote[], invalidFiles: readonly InputProblem[], done: 'checked' | 'fixed'): string {
   const name = (path: string) => (path === '-' ? 'stdin' : path);
   const lines = [
     ...filesWithoutObjects(files).map((file) => `note: no Kubernetes objects found in ${name(file)}`),

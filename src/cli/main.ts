@@ -15,8 +15,8 @@ import {
   listInputs,
   manifestTexts,
   problemOf,
-  readManifest,
-  type ReadManifest,
+  manifestNote,
+  type ManifestNote,
 } from './inputs.js';
 import { InputError, manifestValues, parseManifests, type ManifestFile } from './manifests.js';
 import { readsNamespaceLabels } from '../engine/exceptions.js';
@@ -77,11 +77,11 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
     ...(facts === undefined ? {} : { images: facts }),
   });
   const invalidFiles: InputProblem[] = [];
-  const files: ReadManifest[] = [];
+  const files: ManifestNote[] = [];
   // One file at a time, one document at a time: memory follows the largest document, not the inputs.
   for (const { path, text } of manifestTexts(inputs, reading, invalidFiles)) {
     try {
-      files.push(readManifest(path, text, checker.checkFile(path, manifestValues(path, text)) > 0));
+      files.push(manifestNote(path, text, checker.checkFile(path, manifestValues(path, text)) > 0));
     } catch (error) {
       invalidFiles.push(problemOf(error, path));
     }
@@ -125,7 +125,7 @@ function runFix(
     ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
   });
   const invalidFiles: InputProblem[] = [];
-  const files: ReadManifest[] = [];
+  const files: ManifestNote[] = [];
   const fixedManifests: FixedFile[] = [];
   // One file at a time: only the fixed texts are kept until they are written.
   for (const { path, text } of manifestTexts(inputs, reading, invalidFiles)) {
@@ -137,7 +137,7 @@ function runFix(
       continue;
     }
     fixedManifests.push(fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize));
-    files.push(readManifest(path, text, checker.checkFile(path, file.objects) > 0));
+    files.push(manifestNote(path, text, checker.checkFile(path, file.objects) > 0));
   }
   const errors = fixedManifests.flatMap((file) => file.errors);
   if (errors.length > 0) {
