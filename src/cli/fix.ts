@@ -175,7 +175,7 @@ export function fixManifests(
       // JSON, or YAML with aliases: patch a plain copy of the document (aliases expanded) and write it whole,
       // unless the expansion is what an alias bomb is made for (check reads the same file without expanding).
       const value: unknown = patched.get(document) ?? document.toJS({ maxAliasCount: 1000 });
-      if (!patched.has(document) && expandedSizeExceeds(value, maxOutputBytes)) {
+      if (!patched.has(document) && hasAliases(document) && expandedSizeExceeds(value, maxOutputBytes)) {
         throw new InputError(
           `${file.path}: its YAML aliases expand to more than ${maxOutputBytes} bytes (--max-file-size); fix writes them expanded`,
         );

@@ -13,7 +13,7 @@ import type { KubeClients } from '../kube/client.js';
 import { readPullSecrets } from '../kube/pull-secrets.js';
 import type { ImageLookup, LookUpImages } from '../server/admission/images.js';
 import type { AdmissionRequest } from '../server/admission/review.js';
-import { InputError, type ManifestValues } from './manifests.js';
+import { InputError } from './manifests.js';
 
 /** How long the background scan waits for one object's images: nobody waits for its answer. */
 const SCAN_BUDGET_MS = 15_000;
@@ -33,25 +33,25 @@ export function registryConfigFile(path: string | undefined): string {
   return path ?? DEFAULT_REGISTRY_CONFIG;
 }
 
+/** The images `check --inspect-images` looks up for an object; undefined when the policy inspects none. */
+export function manifestImagesOf(policy: Policy): ((object: unknown) => string[]) | undefined {
+  return imageSettings(policy).inspect ? (object) => imagesToInspect(object, policy) : undefined;
+}
+
 /**
  * Image configs for `check --inspect-images`, looked up together: every image whose container sets no
- * `command`, and the external base images whose ENTRYPOINT/CMD decide a Dockerfile's PID 1.
+ * `command` (see manifestImagesOf), and the external base images whose ENTRYPOINT/CMD decide a Dockerfile's PID 1.
  */
 export async function inspectManifestImages(
-  files: readonly ManifestValues[],
-  baseImages: readonly string[],
+  images: readonly string[],
   policy: Policy,
   registryConfig: string | undefined,
 ): Promise<ImageFacts | undefined> {
   const settings = imageSettings(policy);
   if (!settings.inspect) return undefined;
-  const images = new Set([
-    ...files.flatMap((file) => file.objects.flatMap(({ object }) => imagesToInspect(object, policy))),
-    ...baseImages,
-  ]);
   const inspector = createInspector(undefined, registryConfigFile(registryConfig));
   // The user's own manifests: every image is looked up, however many.
-  return inspector.inspect([...images], settings, {
+  return inspector.inspect([...new Set(images)], settings, {
     budget: Math.max(CHECK_BUDGET_MS, settings.timeout),
     maxLookups: Number.POSITIVE_INFINITY,
   });

@@ -1,8 +1,17 @@
 import { basename } from 'node:path';
 import { isDockerfileName } from '../core/dockerfile.js';
 import { getPath } from '../core/types.js';
-import { readRegularFile, RefusedInputError } from './bounded-read.js';
-import { expandPaths, InputError, templateHint, type ManifestValues } from './manifests.js';
+import type { NamespaceLabels } from '../engine/exceptions.js';
+import {
+  expandPaths,
+  InputError,
+  isNamespaceObject,
+  manifestValues,
+  namespaceLabelsIn,
+  readInputText,
+  templateHint,
+  type Reading,
+} from './manifests.js';
 import type { InputProblem } from './report-format.js';
 
 export interface DockerfileInput {
@@ -10,12 +19,16 @@ export interface DockerfileInput {
   text: string;
 }
 
-export interface Inputs<File extends ManifestValues = ManifestValues> {
-  files: File[];
+/**
+ * What the command line names, in order, before any manifest is read: manifests are read later, one
+ * file at a time (and again when a first pass is needed); Dockerfiles are read at once (the image
+ * lookup needs their base images first); stdin, which cannot be read twice, is kept.
+ */
+export interface InputList {
+  /** Manifests to read, and paths that could not be listed or read, in order. */
+  entries: Array<{ manifest: string; stdin?: string } | { problem: InputProblem }>;
   /** Dockerfiles found by name, or named by --dockerfile. */
   dockerfiles: DockerfileInput[];
-  /** Paths and files that could not be read or parsed: reported, and the others are still checked. */
-  invalidFiles: InputProblem[];
 }
 
 export function problemOf(error: unknown, path: string): InputProblem {
@@ -27,44 +40,18 @@ export function problemOf(error: unknown, path: string): InputProblem {
   };
 }
 
-/** How check and fix read: stdin and files under the same size cap (regular files only). */
-export interface Reader<File extends ManifestValues> {
-  readStdin: (maxBytes: number) => string;
-  maxBytes: number;
-  /** A manifest file: check reads its values, fix its YAML documents too. */
-  readManifest: (path: string, readStdin: (maxBytes: number) => string, maxBytes: number) => File;
-}
-
-function readDockerfile(path: string, { readStdin, maxBytes }: Reader<ManifestValues>): DockerfileInput {
-  try {
-    return { path, text: path === '-' ? readStdin(maxBytes) : readRegularFile(path, maxBytes) };
-  } catch (error) {
-    if (error instanceof RefusedInputError) throw new InputError(error.message, { file: path });
-    throw new InputError(`${path}: cannot read: ${(error as Error).message}`, { file: path });
-  }
-}
-
 const isDockerfilePath = (path: string) => path !== '-' && isDockerfileName(basename(path));
 
-/**
- * Reads every path (directories expanded): Dockerfiles by name (or named by --dockerfile), manifests
- * otherwise. One bad file does not stop the others from being read.
- */
-export function readInputs<File extends ManifestValues>(
-  paths: readonly string[],
-  dockerfilePaths: readonly string[],
-  reader: Reader<File>,
-): Inputs<File> {
+/** Lists every path (directories expanded): Dockerfiles by name (or named by --dockerfile), manifests otherwise. */
+export function listInputs(paths: readonly string[], dockerfilePaths: readonly string[], reading: Reading): InputList {
   if (paths.length === 0 && dockerfilePaths.length === 0)
     throw new InputError('nothing to read: give manifests, directories, - for stdin, or --dockerfile PATH');
-  const inputs: Inputs<File> = { files: [], dockerfiles: [], invalidFiles: [] };
-  const readEach = (files: readonly string[], read: (file: string) => void) => {
-    for (const file of files) {
-      try {
-        read(file);
-      } catch (error) {
-        inputs.invalidFiles.push(problemOf(error, file));
-      }
+  const list: InputList = { entries: [], dockerfiles: [] };
+  const addDockerfile = (path: string) => {
+    try {
+      list.dockerfiles.push({ path, text: readInputText(path, reading) });
+    } catch (error) {
+      list.entries.push({ problem: problemOf(error, path) });
     }
   };
   for (const path of paths) {
@@ -72,34 +59,115 @@ export function readInputs<File extends ManifestValues>(
     try {
       expanded = expandPaths([path]);
     } catch (error) {
-      inputs.invalidFiles.push(problemOf(error, path));
+      list.entries.push({ problem: problemOf(error, path) });
       continue;
     }
-    readEach(expanded, (file) => {
-      if (isDockerfilePath(file)) inputs.dockerfiles.push(readDockerfile(file, reader));
-      else inputs.files.push(reader.readManifest(file, reader.readStdin, reader.maxBytes));
-    });
+    for (const file of expanded) {
+      if (isDockerfilePath(file)) addDockerfile(file);
+      else if (file !== '-') list.entries.push({ manifest: file });
+      else {
+        try {
+          list.entries.push({ manifest: file, stdin: readInputText(file, reading) });
+        } catch (error) {
+          list.entries.push({ problem: problemOf(error, file) });
+        }
+      }
+    }
   }
-  readEach(dockerfilePaths, (file) => inputs.dockerfiles.push(readDockerfile(file, reader)));
-  return inputs;
+  for (const path of dockerfilePaths) addDockerfile(path);
+  return list;
 }
 
-/** Files without a single object that names its `kind`: empty, comments only, or plain YAML data (values.yaml). */
-export function filesWithoutObjects(files: readonly ManifestValues[]): string[] {
-  return files.filter((file) => !file.objects.some(({ object }) => typeof getPath(object, ['kind']) === 'string')).map((file) => file.path);
+/**
+ * The text of each manifest, one file at a time, in order. What cannot be read (and the paths that
+ * could not be listed) go to `problems` in their place, as do the problems the caller adds for a
+ * file before asking for the next: one bad file does not stop the others.
+ */
+export function* manifestTexts(list: InputList, reading: Reading, problems: InputProblem[]): Generator<{ path: string; text: string }> {
+  for (const entry of list.entries) {
+    if ('problem' in entry) {
+      problems.push(entry.problem);
+      continue;
+    }
+    let text: string;
+    try {
+      text = entry.stdin ?? readInputText(entry.manifest, reading);
+    } catch (error) {
+      problems.push(problemOf(error, entry.manifest));
+      continue;
+    }
+    yield { path: entry.manifest, text };
+  }
+}
+
+/** What the closing notes say about a manifest file that was read. */
+export interface ManifestNote {
+  path: string;
+  /** Not a single object that names its `kind`: empty, comments only, or plain YAML data (values.yaml). */
+  withoutObjects: boolean;
+  /** Holds `{{`: perhaps an unrendered template. */
+  templated: boolean;
+}
+
+export const namesKind = (object: unknown): boolean => typeof getPath(object, ['kind']) === 'string';
+
+/** `hasObjects`: whether at least one object names its `kind` (see namesKind). */
+export function manifestNote(path: string, text: string, hasObjects: boolean): ManifestNote {
+  return { path, withoutObjects: !hasObjects, templated: templateHint(text) !== '' };
+}
+
+/** Files without a single object that names its `kind`. */
+export function filesWithoutObjects(files: readonly ManifestNote[]): string[] {
+  return files.filter((file) => file.withoutObjects).map((file) => file.path);
 }
 
 /** The lines `check` and `fix` print on stderr about their inputs. */
-export function describeInputs(inputs: Inputs, done: 'checked' | 'fixed'): string {
+export function describeInputs(files: readonly ManifestNote[], invalidFiles: readonly InputProblem[], done: 'checked' | 'fixed'): string {
   const name = (path: string) => (path === '-' ? 'stdin' : path);
   const lines = [
-    ...filesWithoutObjects(inputs.files).map((file) => `note: no Kubernetes objects found in ${name(file)}`),
+    ...filesWithoutObjects(files).map((file) => `note: no Kubernetes objects found in ${name(file)}`),
     // Template syntax that happens to be valid YAML is checked as written, which is not what gets applied.
-    ...inputs.files
-      .filter((file) => templateHint(file.text) !== '')
-      .map((file) => `note: ${name(file.path)} was checked as written${templateHint(file.text)}`),
-    ...inputs.invalidFiles.map((problem) => `error: ${problem.message}`),
+    ...files.filter((file) => file.templated).map((file) => `note: ${name(file.path)} was checked as written${templateHint('{{')}`),
+    ...invalidFiles.map((problem) => `error: ${problem.message}`),
   ];
-  if (inputs.invalidFiles.length > 0) lines.push(`error: ${inputs.invalidFiles.length} file(s) could not be ${done}; the others were`);
+  if (invalidFiles.length > 0) lines.push(`error: ${invalidFiles.length} file(s) could not be ${done}; the others were`);
   return lines.map((line) => `${line}\n`).join('');
+}
+
+/** What a first pass over the manifests keeps (see firstPass). */
+export interface FirstPass {
+  namespaceLabels?: NamespaceLabels;
+  images: string[];
+}
+
+/**
+ * A pass over every manifest before any object is evaluated, for what the evaluation of one object
+ * needs from the others: the labels of Namespace objects (for exceptions with a namespaceSelector)
+ * and, with `imagesOf`, the images to inspect (looked up together). It keeps nothing else, and nothing
+ * of a file that turns out to be invalid; without anything to look for, it reads nothing.
+ */
+export function firstPass(
+  inputs: InputList,
+  reading: Reading,
+  wants: { namespaceLabels: boolean; imagesOf?: ((object: unknown) => string[]) | undefined },
+): FirstPass {
+  const { imagesOf } = wants;
+  if (!wants.namespaceLabels && imagesOf === undefined) return { images: [] };
+  const namespaces: unknown[] = [];
+  const images = new Set<string>();
+  for (const { path, text } of manifestTexts(inputs, reading, [])) {
+    const found: { namespaces: unknown[]; images: string[][] } = { namespaces: [], images: [] };
+    try {
+      for (const { object } of manifestValues(path, text)) {
+        if (wants.namespaceLabels && isNamespaceObject(object)) found.namespaces.push(object);
+        if (imagesOf !== undefined) found.images.push(imagesOf(object));
+      }
+    } catch (error) {
+      problemOf(error, path); // rethrows what is not bad input; bad input is reported by the pass that evaluates
+      continue;
+    }
+    for (const namespace of found.namespaces) namespaces.push(namespace);
+    for (const image of found.images.flat()) images.add(image);
+  }
+  return { ...(wants.namespaceLabels ? { namespaceLabels: namespaceLabelsIn(namespaces) } : {}), images: [...images] };
 }

@@ -4,12 +4,22 @@ import { Command, CommanderError, Option } from 'commander';
 import { PolicyError } from '../engine/policy.js';
 import type { AuditOptions } from './audit.js';
 import type { ExportOptions } from './export.js';
-import { checkManifests, formatRuleError } from './check.js';
+import { formatRuleError, ManifestChecker } from './check.js';
 import { checkDockerfiles, dockerfileBaseImages, fixDockerfile } from './dockerfiles.js';
-import { fixManifests } from './fix.js';
+import { fixManifests, type FixedFile } from './fix.js';
 import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
-import { describeInputs, filesWithoutObjects, problemOf, readInputs } from './inputs.js';
-import { InputError, namespaceLabelsIn, readManifests, readManifestValues } from './manifests.js';
+import {
+  describeInputs,
+  filesWithoutObjects,
+  firstPass,
+  listInputs,
+  manifestTexts,
+  problemOf,
+  manifestNote,
+  type ManifestNote,
+} from './inputs.js';
+import { InputError, manifestValues, parseManifests, type ManifestFile } from './manifests.js';
+import { readsNamespaceLabels } from '../engine/exceptions.js';
 import { loadPolicyFile } from './policy-file.js';
 import {
   parseByteSize,
@@ -22,7 +32,7 @@ import {
   parseSeconds,
 } from './options.js';
 import type { ClusterInfo } from '../core/types.js';
-import { formatJson, formatTable } from './report-format.js';
+import { formatJson, formatTable, type InputProblem } from './report-format.js';
 import type { ServeOptions } from './serve.js';
 import { styleFor } from './style.js';
 
@@ -48,15 +58,39 @@ interface CheckOptions {
 
 async function runCheck(paths: string[], options: CheckOptions): Promise<number> {
   const policy = loadPolicyFile(options.policy);
-  const inputs = readInputs(paths, options.dockerfile, { readStdin, maxBytes: options.maxFileSize, readManifest: readManifestValues });
+  const reading = { readStdin, maxBytes: options.maxFileSize };
+  const inputs = listInputs(paths, options.dockerfile, reading);
   // Loaded only when asked for: CI often runs offline, and `check` stays quick to start.
   const images = options.inspectImages ? await import('./images.js') : undefined;
-  const facts = await images?.inspectManifestImages(inputs.files, dockerfileBaseImages(inputs.dockerfiles), policy, options.registryConfig);
+  const found = firstPass(inputs, reading, {
+    namespaceLabels: readsNamespaceLabels(policy.exceptions),
+    imagesOf: images?.manifestImagesOf(policy),
+  });
+  const facts = await images?.inspectManifestImages(
+    [...found.images, ...dockerfileBaseImages(inputs.dockerfiles)],
+    policy,
+    options.registryConfig,
+  );
+  const checker = new ManifestChecker(policy, {
+    ...(options.kubeVersion === undefined ? {} : { cluster: options.kubeVersion }),
+    ...(found.namespaceLabels === undefined ? {} : { namespaceLabels: found.namespaceLabels }),
+    ...(facts === undefined ? {} : { images: facts }),
+  });
+  const invalidFiles: InputProblem[] = [];
+  const files: ManifestNote[] = [];
+  // One file at a time, one document at a time: memory follows the largest document, not the inputs.
+  for (const { path, text } of manifestTexts(inputs, reading, invalidFiles)) {
+    try {
+      files.push(manifestNote(path, text, checker.checkFile(path, manifestValues(path, text)) > 0));
+    } catch (error) {
+      invalidFiles.push(problemOf(error, path));
+    }
+  }
   const { result, notes } = checkDockerfiles(
-    checkManifests(inputs.files, policy, options.kubeVersion, facts),
+    checker.result(),
     inputs.dockerfiles,
     policy,
-    (file, error) => inputs.invalidFiles.push(problemOf(error, file.path)),
+    (file, error) => invalidFiles.push(problemOf(error, file.path)),
     facts,
   );
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
@@ -64,15 +98,15 @@ async function runCheck(paths: string[], options: CheckOptions): Promise<number>
   for (const { image, reason } of uninspected)
     process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason}\n`);
   const { errors, ...checked } = result;
-  const report = { ...checked, invalidFiles: inputs.invalidFiles, filesWithoutObjects: filesWithoutObjects(inputs.files) };
+  const report = { ...checked, invalidFiles, filesWithoutObjects: filesWithoutObjects(files) };
   process.stdout.write(
     options.output === 'json'
       ? formatJson({ ...report, ...(options.inspectImages ? { uninspectedImages: uninspected } : {}) })
       : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
   );
   for (const error of errors) process.stderr.write(formatRuleError(error));
-  process.stderr.write(describeInputs(inputs, 'checked'));
-  if (errors.length > 0 || inputs.invalidFiles.length > 0) return EXIT.badInput;
+  process.stderr.write(describeInputs(files, invalidFiles, 'checked'));
+  if (errors.length > 0 || invalidFiles.length > 0) return EXIT.badInput;
   return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
 }
 
@@ -82,9 +116,29 @@ function runFix(
 ): number {
   const policy = loadPolicyFile(options.policy);
   if (options.write && [...paths, ...options.dockerfile].includes('-')) throw new InputError('--write cannot write back to stdin (-)');
-  const inputs = readInputs(paths, options.dockerfile, { readStdin, maxBytes: options.maxFileSize, readManifest: readManifests });
-  const namespaceLabels = namespaceLabelsIn(inputs.files);
-  const fixedManifests = inputs.files.map((file) => fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize));
+  const reading = { readStdin, maxBytes: options.maxFileSize };
+  const inputs = listInputs(paths, options.dockerfile, reading);
+  const { namespaceLabels } = firstPass(inputs, reading, { namespaceLabels: readsNamespaceLabels(policy.exceptions) });
+  // Counts what audit mode holds back, as check would.
+  const checker = new ManifestChecker(policy, {
+    ...(options.kubeVersion === undefined ? {} : { cluster: options.kubeVersion }),
+    ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+  });
+  const invalidFiles: InputProblem[] = [];
+  const files: ManifestNote[] = [];
+  const fixedManifests: FixedFile[] = [];
+  // One file at a time: only the fixed texts are kept until they are written.
+  for (const { path, text } of manifestTexts(inputs, reading, invalidFiles)) {
+    let file: ManifestFile;
+    try {
+      file = parseManifests(path, text);
+    } catch (error) {
+      invalidFiles.push(problemOf(error, path));
+      continue;
+    }
+    fixedManifests.push(fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize));
+    files.push(manifestNote(path, text, checker.checkFile(path, file.objects) > 0));
+  }
   const errors = fixedManifests.flatMap((file) => file.errors);
   if (errors.length > 0) {
     // Nothing is written or printed: a manifest with some of its fixes missing would pass for fixed.
@@ -95,7 +149,7 @@ function runFix(
     try {
       return [fixDockerfile(file, policy)];
     } catch (error) {
-      inputs.invalidFiles.push(problemOf(error, file.path));
+      invalidFiles.push(problemOf(error, file.path));
       return [];
     }
   });
@@ -111,14 +165,14 @@ function runFix(
       if (fixed.length > 1 && file !== fixed[fixed.length - 1]) process.stdout.write('---\n');
     }
   }
-  process.stderr.write(describeInputs(inputs, 'fixed'));
+  process.stderr.write(describeInputs(files, invalidFiles, 'fixed'));
   // Like the mutating webhook, fix applies only rules in enforce mode; say what audit mode held back.
-  const { auditMutations } = checkManifests(inputs.files, policy, options.kubeVersion).summary;
+  const { auditMutations } = checker.result().summary;
   if (auditMutations > 0)
     process.stderr.write(
       `note: ${auditMutations} change(s) of mutating rules in audit mode not applied, as the webhook does not apply them (set the rule's mode to enforce)\n`,
     );
-  return inputs.invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
+  return invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
 }
 
 export function buildProgram(): Command {

@@ -1,10 +1,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import jsyaml from 'js-yaml';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import { isDockerfileName } from '../core/dockerfile.js';
 import { asString, getPath, isObject, objectName } from '../core/types.js';
-import { DEFAULT_MAX_FILE_BYTES, readRegularFile, RefusedInputError } from './bounded-read.js';
+import type { NamespaceLabels } from '../engine/exceptions.js';
+import { readRegularFile, RefusedInputError } from './bounded-read.js';
 
 /** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
 export class InputError extends Error {
@@ -75,46 +76,14 @@ function isList(value: unknown): boolean {
   return isObject(value) && Array.isArray(value.items) && (asString(value.kind)?.endsWith('List') ?? false);
 }
 
-/** Parses a manifest text: multi-document YAML, flow style, JSON, and lists of objects. */
-export function parseManifests(path: string, text: string): ManifestFile {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: true });
-  if (!Array.isArray(documents)) return { path, text, documents: [], objects: [] };
-  const objects: ManifestObject[] = [];
-  for (const document of documents) {
-    const error = document.errors[0];
-    if (error) {
-      const position = error.linePos?.[0];
-      const where = position ? `:${position.line}:${position.col}` : '';
-      throw new InputError(
-        `${path}${where}: invalid YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}${templateHint(text)}`,
-        {
-          file: path,
-          ...(position ? { line: position.line } : {}),
-        },
-      );
-    }
-    let value: unknown;
-    try {
-      value = document.toJS({ maxAliasCount: 1000 });
-    } catch (error) {
-      throw new InputError(`${path}: invalid YAML: ${(error as Error).message}`, { file: path }); // e.g. an alias bomb
-    }
-    const lineOf = (node: unknown) => lineCounter.linePos((getPath(node, ['range']) as number[] | undefined)?.[0] ?? 0).line;
-    if (isList(value)) {
-      (getPath(value, ['items']) as unknown[]).forEach((item, index) => {
-        if (isObject(item))
-          objects.push({ object: item, document, path: ['items', index], line: lineOf(document.getIn(['items', index], true)) });
-      });
-    } else if (value !== null && value !== undefined) {
-      objects.push({ object: value, document, path: [], line: lineOf(document.contents) });
-    }
-  }
-  return { path, text, documents, objects };
+/** How check and fix read their inputs: stdin and files under the same size cap (regular files only). */
+export interface Reading {
+  readStdin: (maxBytes: number) => string;
+  maxBytes: number;
 }
 
-/** The text of a manifest file (or stdin for `-`): regular files only, at most maxBytes. */
-function readText(path: string, readStdin: (maxBytes: number) => string, maxBytes: number): string {
+/** The text of an input file (or stdin for `-`): regular files only, at most maxBytes. */
+export function readInputText(path: string, { readStdin, maxBytes }: Reading): string {
   try {
     return path === '-' ? readStdin(maxBytes) : readRegularFile(path, maxBytes);
   } catch (error) {
@@ -123,72 +92,146 @@ function readText(path: string, readStdin: (maxBytes: number) => string, maxByte
   }
 }
 
-export function readManifests(path: string, readStdin: (maxBytes: number) => string, maxBytes = DEFAULT_MAX_FILE_BYTES): ManifestFile {
-  return parseManifests(path, readText(path, readStdin, maxBytes));
-}
-
-/** What `check` needs of a file: its text, its objects and the line each starts on. */
-export interface ManifestValues {
-  path: string;
-  text: string;
-  objects: Array<{ object: unknown; line: number }>;
+/** An object of a manifest file and the line it starts on: what `check` needs of it. */
+export interface ManifestEntry {
+  object: unknown;
+  line: number;
 }
 
 /**
  * Text the fast reader could read differently from `yaml`: directives (%YAML 1.1 changes the
- * schema), anchors, aliases and tags at the start of a node, binary integers.
+ * schema), anchors, aliases and tags at the start of a node, binary integers, and `...` (a document
+ * end, after which another document may follow without `---`).
  */
-const NEEDS_EXACT_READER = /^%|(?:^|[\s:[{,-])[&*!]|(?:^|[\s:[{,-])[-+]?0b[01]/m;
+const NEEDS_EXACT_READER = /^%|^\.\.\.(?:\s|$)|(?:^|[\s:[{,-])[&*!]|(?:^|[\s:[{,-])[-+]?0b[01]/m;
 
-/** The documents of a YAML text with js-yaml's YAML 1.2 core schema, and the line each starts on. */
-function fastDocuments(path: string, text: string): Array<{ value: unknown; line: number }> {
-  const values: unknown[] = [];
-  const lines: number[] = [];
-  let depth = 0;
-  jsyaml.loadAll(text, (value) => values.push(value), {
-    filename: path,
-    schema: jsyaml.CORE_SCHEMA,
-    listener(event, state) {
-      if (event === 'close') depth -= 1;
-      else if (depth++ === 0) lines.push(state.line + 1);
-    },
-  });
-  if (lines.length !== values.length) throw new Error('document lines not found');
-  return values.map((value, index) => ({ value, line: lines[index] ?? 1 }));
+/**
+ * Where documents start: a `---` line. YAML forbids such a line inside any node (quoted and block
+ * scalars included), so the text before it belongs to the previous documents whatever it holds.
+ */
+const DOCUMENT_START = /(?<=^|[\r\n])---(?=[ \t\r\n]|$)/g;
+
+/** The parts of a text that start at a `---` line (the first part at the start of the text), with their first line's number. */
+function* documentParts(text: string): Generator<{ part: string; firstLine: number }> {
+  let start = 0;
+  let firstLine = 1;
+  const cut = (end: number) => {
+    const part = text.slice(start, end);
+    const result = { part, firstLine };
+    for (let index = part.indexOf('\n'); index !== -1; index = part.indexOf('\n', index + 1)) firstLine += 1;
+    start = end;
+    return result;
+  };
+  for (const match of text.matchAll(DOCUMENT_START)) if (match.index > 0) yield cut(match.index);
+  yield cut(text.length);
+}
+
+/** The objects of a parsed document: the document itself, or the items of a List (each on its own line). */
+function objectsOf(document: Document.Parsed, value: unknown, lineOf: (node: unknown) => number): ManifestObject[] {
+  if (isList(value)) {
+    return (getPath(value, ['items']) as unknown[]).flatMap((item, index) =>
+      isObject(item) ? [{ object: item, document, path: ['items', index], line: lineOf(document.getIn(['items', index], true)) }] : [],
+    );
+  }
+  return value === null || value === undefined ? [] : [{ object: value, document, path: [], line: lineOf(document.contents) }];
 }
 
 /**
- * The objects of a manifest text, as parseManifests reads them, about ten times faster: `check`
- * on a repository of manifests spends most of its time here. js-yaml reads the plain documents;
- * what it could read differently (see NEEDS_EXACT_READER), Kubernetes lists (whose items need their
- * own lines) and anything it refuses go through parseManifests, which also words the errors.
+ * The documents of a YAML text read by `yaml`, one at a time: a document is composed when the
+ * previous one has been consumed. Lines count from `firstLine`; the first invalid document throws
+ * (with its file and line), after the documents before it.
  */
-export function parseManifestValues(path: string, text: string): ManifestValues {
-  if (!NEEDS_EXACT_READER.test(text)) {
-    let documents: Array<{ value: unknown; line: number }> | undefined;
+function* exactDocuments(
+  path: string,
+  text: string,
+  firstLine = 1,
+  hint = templateHint(text),
+): Generator<{ document: Document.Parsed; objects: ManifestObject[] }> {
+  const lineCounter = new LineCounter();
+  const position = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line: line + firstLine - 1, col };
+  };
+  const lineOf = (node: unknown) => position((getPath(node, ['range']) as number[] | undefined)?.[0] ?? 0).line;
+  for (const document of new Composer().compose(new Parser(lineCounter.addNewLine).parse(text))) {
+    const error = document.errors[0];
+    if (error) {
+      const at = error.pos[0] === -1 ? undefined : position(error.pos[0]);
+      throw new InputError(`${path}${at ? `:${at.line}:${at.col}` : ''}: invalid YAML: ${error.message.split('\n')[0]}${hint}`, {
+        file: path,
+        ...(at ? { line: at.line } : {}),
+      });
+    }
+    let value: unknown;
     try {
-      documents = fastDocuments(path, text);
-    } catch {
-      documents = undefined;
+      value = document.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      throw new InputError(`${path}: invalid YAML: ${(error as Error).message}`, { file: path }); // e.g. an alias bomb
     }
-    if (documents !== undefined && !documents.some(({ value }) => isList(value))) {
-      const objects = documents
-        .filter(({ value }) => value !== null && value !== undefined)
-        .map(({ value, line }) => ({ object: value, line }));
-      return { path, text, objects };
-    }
+    yield { document, objects: objectsOf(document, value, lineOf) };
   }
-  const { objects } = parseManifests(path, text);
-  return { path, text, objects: objects.map(({ object, line }) => ({ object, line })) };
 }
 
-/** What `check` reads of a file, under the same limits as readManifests (size cap, regular files only). */
-export function readManifestValues(
-  path: string,
-  readStdin: (maxBytes: number) => string,
-  maxBytes = DEFAULT_MAX_FILE_BYTES,
-): ManifestValues {
-  return parseManifestValues(path, readText(path, readStdin, maxBytes));
+/** Parses a manifest text: multi-document YAML, flow style, JSON, and lists of objects. */
+export function parseManifests(path: string, text: string): ManifestFile {
+  const file: ManifestFile = { path, text, documents: [], objects: [] };
+  for (const { document, objects } of exactDocuments(path, text)) {
+    file.documents.push(document);
+    for (const object of objects) file.objects.push(object);
+  }
+  return file;
+}
+
+/** What `check` keeps of a document's objects. */
+function* entries(documents: Iterable<{ objects: ManifestObject[] }>): Generator<ManifestEntry> {
+  for (const { objects } of documents) for (const { object, line } of objects) yield { object, line };
+}
+
+/** The one document of a part with js-yaml's YAML 1.2 core schema, and the line it starts on; undefined for a List or what js-yaml refuses. */
+function fastDocument(path: string, part: string, firstLine: number): { value: unknown; line: number } | undefined {
+  let line: number | undefined;
+  let depth = 0;
+  let value: unknown;
+  try {
+    value = jsyaml.load(part, {
+      filename: path,
+      schema: jsyaml.CORE_SCHEMA,
+      listener(event, state) {
+        if (event === 'close') depth -= 1;
+        else if (depth++ === 0) line ??= state.line + firstLine;
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  if (isList(value) || (line === undefined && value !== null && value !== undefined)) return undefined;
+  return { value, line: line ?? firstLine };
+}
+
+/**
+ * The objects of a manifest text, as parseManifests reads them, one document at a time: each is
+ * parsed, yielded and released before the next is parsed, so that memory follows the largest
+ * document, not the file. `check` on a repository of manifests spends most of its time here, so
+ * documents are read by js-yaml (about ten times faster) unless they hold what it could read
+ * differently (see NEEDS_EXACT_READER), are Kubernetes lists (whose items need their own lines) or
+ * are refused by it: those go through `yaml`, which also words the errors. Throws InputError at the
+ * first invalid document.
+ */
+export function* manifestValues(path: string, text: string): Generator<ManifestEntry> {
+  const hint = templateHint(text);
+  // Directives apply to the document after them, across the `---` where the text is cut.
+  if (/^%/m.test(text)) {
+    yield* entries(exactDocuments(path, text, 1, hint));
+    return;
+  }
+  for (const { part, firstLine } of documentParts(text)) {
+    const fast = NEEDS_EXACT_READER.test(part) ? undefined : fastDocument(path, part, firstLine);
+    if (fast === undefined) {
+      yield* entries(exactDocuments(path, part, firstLine, hint));
+    } else if (fast.value !== null && fast.value !== undefined) {
+      yield { object: fast.value, line: fast.line };
+    }
+  }
 }
 
 /** Identity of an object for reports: kind, namespace and name, whatever the object holds. */
@@ -200,23 +243,26 @@ export function objectIdentity(object: unknown): { kind: string; namespace: stri
   };
 }
 
+/** A Namespace object with a name: the only objects whose labels exceptions with a namespaceSelector read. */
+export function isNamespaceObject(object: unknown): boolean {
+  return isObject(object) && object.kind === 'Namespace' && typeof getPath(object, ['metadata', 'name']) === 'string';
+}
+
 /**
- * Labels of the Namespace objects among the files, for exceptions with a namespaceSelector: a
+ * Labels of the Namespace objects among the inputs, for exceptions with a namespaceSelector: a
  * namespace without a Namespace object in the input has unknown labels, and such exceptions do not apply to it.
  */
-export function namespaceLabelsIn(files: readonly ManifestValues[]): (namespace: string) => Record<string, string> | undefined {
+export function namespaceLabelsIn(objects: Iterable<unknown>): NamespaceLabels {
   const labels = new Map<string, Record<string, string>>();
-  for (const file of files) {
-    for (const { object } of file.objects) {
-      const name = asString(getPath(object, ['metadata', 'name']));
-      if (!isObject(object) || object.kind !== 'Namespace' || name === undefined) continue;
-      const found = getPath(object, ['metadata', 'labels']);
-      const own = isObject(found)
-        ? Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
-        : {};
-      // The API server sets this label on every namespace.
-      labels.set(name, { ...own, 'kubernetes.io/metadata.name': name });
-    }
+  for (const object of objects) {
+    if (!isNamespaceObject(object)) continue;
+    const name = getPath(object, ['metadata', 'name']) as string;
+    const found = getPath(object, ['metadata', 'labels']);
+    const own = isObject(found)
+      ? Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+      : {};
+    // The API server sets this label on every namespace.
+    labels.set(name, { ...own, 'kubernetes.io/metadata.name': name });
   }
   return (namespace) => labels.get(namespace);
 }

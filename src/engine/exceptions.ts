@@ -80,6 +80,11 @@ export interface ExceptionContext {
   now?: number;
 }
 
+/** Whether any exception matches namespace labels: only then must they be looked up. */
+export function readsNamespaceLabels(exceptions: readonly PolicyException[]): boolean {
+  return exceptions.some((exception) => exception.namespaceSelector !== undefined);
+}
+
 export function isExpired(exception: PolicyException, now: number = Date.now()): boolean {
   return exception.expires !== undefined && now >= exception.expires.endsAt;
 }

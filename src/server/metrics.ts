@@ -31,6 +31,11 @@ export function createMetrics() {
       help: 'Admission requests answered 503 because the bytes buffered across bodies in flight reached their cap.',
       registers: [registry],
     }),
+    withheldPatches: new Counter({
+      name: 'lifecycle_guard_mutation_patches_withheld_total',
+      help: 'Mutations not applied because their JSON Patch was larger than the limit; the objects were admitted unchanged, with a warning.',
+      registers: [registry],
+    }),
     policyReloads: new Counter({
       name: 'lifecycle_guard_policy_reloads_total',
       help: 'Policies loaded and put in force.',

@@ -2,10 +2,17 @@
 // what it could read differently: both must give the same objects on the same lines, and the same
 // errors, whatever the text holds.
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, parseManifests, parseManifestValues } from '../../src/cli/manifests.js';
+import { objectName } from '../../src/core/types.js';
+import { InputError, manifestValues, parseManifests } from '../../src/cli/manifests.js';
+
+// A collection on demand, without starting node with --expose-gc.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -14,7 +21,7 @@ function exact(path: string, text: string) {
 }
 
 function assertSameReading(name: string, text: string): void {
-  assert.deepEqual(parseManifestValues(name, text).objects, exact(name, text), name);
+  assert.deepEqual([...manifestValues(name, text)], exact(name, text), name);
 }
 
 const TEXTS: Record<string, string> = {
@@ -60,6 +67,10 @@ describe('the fast manifest reader', () => {
       'kind: Pod\n  bad: indent\n',
       'a: [1, 2\n',
       'kind: "unterminated\n',
+      // In a later document: the line counts from the start of the file.
+      'kind: Pod\n---\nkind: Pod\n---\n# third\nkind: Pod\nmetadata:\n  name: a\n  name: b\n',
+      'kind: Pod\n---\nkind: Pod\nanchored: &a 1\nbad: [\n',
+      '%YAML 1.2\n---\nkind: Pod\n---\nkind: Pod\n  bad: indent\n',
     ]) {
       const expected = (() => {
         try {
@@ -71,9 +82,54 @@ describe('the fast manifest reader', () => {
       })();
       assert.ok(expected instanceof InputError, `the exact reader accepts ${JSON.stringify(text)}`);
       assert.throws(
-        () => parseManifestValues('bad.yaml', text),
+        () => [...manifestValues('bad.yaml', text)],
         (error: unknown) => error instanceof InputError && error.message === expected.message,
       );
     }
   });
+});
+
+describe('manifestValues streams', () => {
+  const valid = 'kind: Pod\nmetadata: {name: first}\n';
+  const broken = 'kind: Pod\nmetadata:\n  name: a\n  name: b\n';
+  const cases: Record<string, string> = {
+    'plain documents': `${valid}---\n${valid}---\n${broken}`,
+    'documents the exact reader reads': `${valid}anchor: &a 1\n---\n${valid}---\n${broken}`,
+    'a file with a directive (read whole by the exact reader, still a document at a time)': `%YAML 1.2\n---\n${valid}---\n${valid}---\n${broken}`,
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    test(`${name}: a document is yielded before the later ones are parsed`, () => {
+      const documents = manifestValues('m.yaml', text);
+      // The third document is invalid: reading the whole file first would throw here.
+      assert.equal(objectName(documents.next().value?.object), 'first');
+      assert.equal(objectName(documents.next().value?.object), 'first');
+      assert.throws(() => documents.next(), /m\.yaml:\d+:\d+: invalid YAML: Map keys must be unique/);
+    });
+  }
+
+  for (const [name, header, line] of [
+    ['plain documents', '', ''],
+    ['documents the exact reader reads', '', 'anchor: &a 1\n'],
+    ['a file with a directive', '%YAML 1.2\n---\n', ''],
+  ]) {
+    test(`${name}: no document read before is kept while the next one is consumed`, async () => {
+      const text = header + Array.from({ length: 30 }, (_, index) => `kind: Pod\nmetadata: {name: p${index}}\n${line}`).join('---\n');
+      const earlier: WeakRef<object>[] = [];
+      const documents = manifestValues('m.yaml', text);
+      // Only a weak reference to each document outlives this call.
+      const readOne = () => {
+        const next = documents.next();
+        if (!next.done) earlier.push(new WeakRef(next.value.object as object));
+        return !next.done;
+      };
+      while (readOne()) {
+        // WeakRefs hold their target until the current job ends; then a collection frees what nobody holds.
+        await new Promise((resolve) => setImmediate(resolve));
+        collectGarbage();
+        const alive = earlier.slice(0, -1).filter((ref) => ref.deref() !== undefined).length;
+        assert.equal(alive, 0, `${alive} earlier document(s) still held at document ${earlier.length}`);
+      }
+      assert.equal(earlier.length, 30);
+    });
+  }
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { expandPaths, InputError, objectIdentity, parseManifests, readManifests } from '../../src/cli/manifests.js';
+import { expandPaths, InputError, objectIdentity, parseManifests, readInputText } from '../../src/cli/manifests.js';
 import { tempDir, writeFiles } from './run.js';
 
 describe('parseManifests', () => {
@@ -54,7 +54,7 @@ describe('parseManifests', () => {
   });
 });
 
-describe('expandPaths and readManifests', () => {
+describe('expandPaths and readInputText', () => {
   const dir = tempDir('manifests');
   writeFiles(dir, {
     'b.yaml': 'kind: Pod\n',
@@ -78,12 +78,11 @@ describe('expandPaths and readManifests', () => {
   });
 
   test('- reads stdin through the given reader', () => {
-    const file = readManifests('-', () => 'kind: Pod\nmetadata: {name: from-stdin}\n');
-    assert.equal(file.path, '-');
-    assert.equal(objectIdentity(file.objects[0]?.object).name, 'from-stdin');
+    const text = readInputText('-', { readStdin: () => 'kind: Pod\nmetadata: {name: from-stdin}\n', maxBytes: 1024 });
+    assert.equal(objectIdentity(parseManifests('-', text).objects[0]?.object).name, 'from-stdin');
   });
 
   test('an unreadable path is an InputError', () => {
-    assert.throws(() => readManifests(join(dir, 'a'), () => ''), InputError);
+    assert.throws(() => readInputText(join(dir, 'a'), { readStdin: () => '', maxBytes: 1024 }), InputError);
   });
 });

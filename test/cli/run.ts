@@ -37,6 +37,7 @@ export function runCli(
     input: options.input ?? '',
     encoding: 'utf8',
     env,
+    maxBuffer: 256 * 1024 * 1024,
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

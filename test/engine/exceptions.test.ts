@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkManifests } from '../../src/cli/check.js';
+import { ManifestChecker } from '../../src/cli/check.js';
 import { fixManifests } from '../../src/cli/fix.js';
-import { parseManifests } from '../../src/cli/manifests.js';
+import { manifestValues, namespaceLabelsIn, parseManifests } from '../../src/cli/manifests.js';
 import { formatTable } from '../../src/cli/report-format.js';
 import { matchesPattern, matchesSelector } from '../../src/core/labels.js';
 import { evaluateObject } from '../../src/engine/evaluate.js';
@@ -158,7 +158,8 @@ describe('policy exceptions: validation', () => {
 describe('policy exceptions: check, fix and the report', () => {
   const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'play', labels: { env: 'sandbox' } } };
   const web = wrap('Deployment', { containers: [{ name: 'web', image: 'x', command: ['/web'] }] }, { name: 'web', namespace: 'play' });
-  const files = [parseManifests('all.yaml', `${stringify(namespace)}---\n${stringify(web)}`)];
+  const text = `${stringify(namespace)}---\n${stringify(web)}`;
+  const files = [parseManifests('all.yaml', text)];
   const policy = policyFromObject(
     {
       exceptions: [
@@ -175,7 +176,9 @@ describe('policy exceptions: check, fix and the report', () => {
   );
 
   test('check reads namespace labels from Namespace objects in the input, and reports every exception', () => {
-    const result = checkManifests(files, policy);
+    const checker = new ManifestChecker(policy, { namespaceLabels: namespaceLabelsIn([namespace]) });
+    checker.checkFile('all.yaml', manifestValues('all.yaml', text));
+    const result = checker.result();
     assert.deepEqual([...new Set(result.findings.map((finding) => finding.rule))], ['termination-message-fallback']);
     assert.equal(result.summary.denied, 0);
     assert.deepEqual(

@@ -43,6 +43,7 @@ export interface AnswerSummary {
   /** Findings per rule and mode, for the violations counter. */
   counts: { rule: string; mode: string; count: number }[];
   errors?: readonly RuleError[];
+  withheldPatchBytes?: number;
   /** An exception outside the rules (a bug in the webhook), for the log. */
   exception?: { type: string; message: string; stack?: string };
 }
@@ -78,6 +79,7 @@ function summarize(request: AdmissionRequest, decision: Decision, exception?: An
     findingCount: decision.findings.length,
     counts: [...counts.values()],
     ...(decision.errors === undefined ? {} : { errors: decision.errors }),
+    ...(decision.withheldPatchBytes === undefined ? {} : { withheldPatchBytes: decision.withheldPatchBytes }),
     ...(exception === undefined ? {} : { exception }),
   };
 }

@@ -37,6 +37,7 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
   const labels = { endpoint };
   return (body, reply) => {
     const started = process.hrtime.bigint();
+    const bytes = body.length; // a body decided off the thread is moved there
     const respond = (answer: Answer): void => {
       reply(answer.status, answer.json);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -44,7 +45,7 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
       if (answer.summary !== undefined) record(endpoint, answer.summary, seconds, deps);
     };
     const unanswerable = (error: unknown): void => {
-      deps.logger.error({ err: error, endpoint, bytes: body.length }, 'admission failed');
+      deps.logger.error({ err: error, endpoint, bytes }, 'admission failed');
       respond(UNANSWERABLE);
     };
     const policy = deps.policy.current;
@@ -80,6 +81,7 @@ function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, dep
     verdict: summary.verdict,
   });
   for (const { rule, mode, count } of summary.counts) deps.metrics.violations.inc({ rule, mode }, count);
+  if (summary.withheldPatchBytes !== undefined) deps.metrics.withheldPatches.inc();
   // A review allowed without a finding is the common case of a busy cluster and says nothing new
   // (the requests counter has it): logged at debug, which took a tenth of the CPU per request at info.
   const level = summary.verdict === 'allowed' && summary.findingCount === 0 ? 'debug' : 'info';
@@ -97,6 +99,7 @@ function record(endpoint: Endpoint, summary: AnswerSummary, seconds: number, dep
       verdict: summary.verdict,
       findings: summary.findings,
       ...(summary.findingCount > summary.findings.length ? { findingCount: summary.findingCount } : {}),
+      ...(summary.withheldPatchBytes === undefined ? {} : { withheldPatchBytes: summary.withheldPatchBytes }),
       durationMs: Math.round(seconds * 1e6) / 1000,
     },
     'admission',

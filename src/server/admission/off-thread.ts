@@ -81,7 +81,11 @@ export class DecisionWorker {
     }, JOB_TIMEOUT_MS);
     timer.unref();
     this.#running = { ...pending, timer };
-    worker.postMessage(pending.job);
+    // Moved, not copied, when the bytes own their memory (a body read in several chunks does): the
+    // event loop then neither copies megabytes nor leaves them to its garbage collector.
+    const { body } = pending.job;
+    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    worker.postMessage(pending.job, owned ? [body.buffer] : []);
   }
 
   #ensureWorker(): Worker {

@@ -28,6 +28,8 @@ export interface Decision {
   findings: Finding[];
   /** Rules that threw (verdict `error`), for the log. */
   errors?: readonly RuleError[];
+  /** The size of a JSON Patch too large to send (see MAX_PATCH_BYTES), for the log and metrics. */
+  withheldPatchBytes?: number;
 }
 
 /** What a decision reads besides the request and policy, looked up at the edge. */
