@@ -68,7 +68,8 @@ function run(command: string, args: string[]): Promise<{ code: number; output: s
 async function removeAbandonedNodes(): Promise<void> {
   for (const name of readdirSync(tmpdir()).filter((entry) => entry.startsWith(DIR_PREFIX))) {
     const dir = join(tmpdir(), name);
-    const owner = Number(readFileSync(join(dir, 'owner.pid'), { encoding: 'utf8', flag: 'a+' }));
+    const ownerFile = join(dir, 'owner.pid');
+    const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : 0;
     if (owner > 0 && existsSync(`/proc/${owner}`)) continue;
     await run('bash', [CLEANUP, dir]);
   }

@@ -3,6 +3,7 @@
 // goes through the webhook, `plain` is excluded by the policy (the webhook is off there), so each
 // proof runs the same workload with and without lifecycle-guard.
 import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,4 +195,27 @@ export async function rolloutStatus(cluster: Cluster, namespace: string, name: s
 export async function serviceUrl(cluster: Cluster, namespace: string, name: string): Promise<string> {
   const service = await cluster.core.readNamespacedService({ name, namespace });
   return `http://${service.spec?.clusterIP}/`;
+}
+
+/** Whether `url` answers 200 within a second. */
+export function answers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get(url, { timeout: 1000, agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
+}
+
+/** Waits until `url` answers (e.g. a Service once its first Pod serves). */
+export async function waitUntilAnswers(url: string, timeoutMs = 120_000): Promise<void> {
+  await eventually(() => answers(url), timeoutMs, `${url} to answer`);
+}
+
+/** The Pods of a Deployment (label app=name), terminating ones included. */
+export async function podsOf(cluster: Cluster, namespace: string, name: string): Promise<V1Pod[]> {
+  const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector: `app=${name}` });
+  return pods.items;
 }

@@ -2,7 +2,8 @@
 //
 //	lgtest serve [-port 8080] [-start-delay 0s] [-on-sigterm exit|ignore]
 //	    HTTP server answering "ok <hostname>" on every path. -start-delay waits before listening
-//	    (a slow start); on SIGTERM it stops listening and exits 0 at once, or ignores the signal.
+//	    (a slow start); on SIGTERM it stops listening and exits 0 within a second (requests in
+//	    flight finish), or, with -on-sigterm ignore, keeps serving.
 //	lgtest crash [-message text]
 //	    prints the message (by default one naming a missing config file) to stderr and exits 1:
 //	    a container that fails with a reason its spec does not show.
@@ -95,7 +96,8 @@ func serve(args []string) {
 	go func() {
 		sig := <-terminated
 		fmt.Printf("lgtest serve: %s, exiting\n", sig)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// Requests in flight get a second to finish; new connections are refused from now on.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = server.Shutdown(ctx)
 	}()
