@@ -198,7 +198,7 @@ export async function serviceUrl(cluster: Cluster, namespace: string, name: stri
 }
 
 /** Whether `url` answers 200 within a second. */
-export function answers(url: string): Promise<boolean> {
+function answers(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const request = get(url, { timeout: 1000, agent: false }, (response) => {
       response.resume();

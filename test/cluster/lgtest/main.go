@@ -1,12 +1,12 @@
 // lgtest is the one program of the cluster suite's images. Its modes:
 //
-//	lgtest serve [-port 8080] [-start-delay 0s] [-on-sigterm exit|ignore]
+//	lgtest serve [-port 8080] [-start-delay 0s]
 //	    HTTP server answering "ok <hostname>" on every path. -start-delay waits before listening
 //	    (a slow start); on SIGTERM it stops listening and exits 0 within a second (requests in
-//	    flight finish), or, with -on-sigterm ignore, keeps serving.
-//	lgtest crash [-message text]
-//	    prints the message (by default one naming a missing config file) to stderr and exits 1:
-//	    a container that fails with a reason its spec does not show.
+//	    flight finish).
+//	lgtest crash
+//	    prints a reason (a missing config file) to stderr and exits 1: a container that fails
+//	    with a reason its spec does not show.
 //	lgtest pause
 //	    the Pod sandbox's process: waits for SIGTERM or SIGINT.
 //	lgtest load -url URL [-interval 10ms] [-timeout 1s]
@@ -40,7 +40,7 @@ func main() {
 	case "serve":
 		serve(args)
 	case "crash":
-		crash(args)
+		crash()
 	case "pause":
 		waitForSignal(syscall.SIGTERM, syscall.SIGINT)
 	case "load":
@@ -61,16 +61,10 @@ func serve(args []string) {
 	flags := flag.NewFlagSet("serve", flag.ExitOnError)
 	port := flags.Int("port", 8080, "port to listen on")
 	startDelay := flags.Duration("start-delay", 0, "time before the server listens")
-	onSigterm := flags.String("on-sigterm", "exit", "exit: stop listening and exit 0; ignore: keep serving")
 	_ = flags.Parse(args)
 
-	if *onSigterm == "ignore" {
-		signal.Ignore(syscall.SIGTERM)
-	}
 	terminated := make(chan os.Signal, 1)
-	if *onSigterm == "exit" {
-		signal.Notify(terminated, syscall.SIGTERM, syscall.SIGINT)
-	}
+	signal.Notify(terminated, syscall.SIGTERM, syscall.SIGINT)
 	fmt.Printf("lgtest serve: starting (start delay %s)\n", *startDelay)
 	select {
 	case <-time.After(*startDelay):
@@ -107,11 +101,8 @@ func serve(args []string) {
 	}
 }
 
-func crash(args []string) {
-	flags := flag.NewFlagSet("crash", flag.ExitOnError)
-	message := flags.String("message", "fatal: open /etc/app/config.yaml: no such file or directory", "what to print before exiting 1")
-	_ = flags.Parse(args)
-	fmt.Fprintln(os.Stderr, *message)
+func crash() {
+	fmt.Fprintln(os.Stderr, "fatal: open /etc/app/config.yaml: no such file or directory")
 	os.Exit(1)
 }
 
