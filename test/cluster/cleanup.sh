@@ -4,7 +4,8 @@
 # (normal stop, failed start, or the test process SIGKILLed: the harness's watchdog runs this then).
 # Idempotent. Only touches what that node created: the processes whose pids it wrote to DIR/pids,
 # the containers in its own runc root, the shims of its own containerd, mounts under DIR, the
-# kube-proxy chains, the CNI bridge and the node address on lo (names in DIR/node.env), and DIR.
+# kubelet's and kube-proxy's iptables chains, the CNI bridge and the node address on lo (names in
+# DIR/node.env), the container cgroups, DIR and the directories listed in DIR/also-remove.
 set -uo pipefail
 dir="${1:?usage: cleanup.sh DIR}"
 [[ -d "$dir" ]] || exit 0
@@ -72,5 +73,11 @@ for hierarchy in /sys/fs/cgroup/*/k8s.io; do
   rmdir "$hierarchy" 2>/dev/null
 done
 
-[[ "${KEEP_DIR:-0}" == 1 ]] || rm -rf "$dir"
+# Directories of the node's companions (registry data, webhook certificates), all under the temp dir.
+if [[ -f "$dir/also-remove" ]]; then
+  while read -r path; do
+    [[ "$path" == "${TMPDIR:-/tmp}"/* ]] && rm -rf "$path"
+  done <"$dir/also-remove"
+fi
+rm -rf "$dir"
 exit 0

@@ -51,8 +51,10 @@ export async function startCluster(): Promise<Cluster> {
     const webhook = await startWebhook(['--cert-dir', certDir, '--policy', join(certDir, 'policy.yaml'), '--shutdown-delay', '0'], () =>
       join(certDir, 'ca.crt'),
     );
-    // cleanup.sh kills it too if this process dies without running its exit handlers.
+    // cleanup.sh kills these too if this process dies without running its exit handlers.
     writeFileSync(join(node.dir, 'pids', '00-webhook.pid'), String(webhook.process.pid));
+    writeFileSync(join(node.dir, 'pids', '00-registry.pid'), String(images.registry.pid));
+    writeFileSync(join(node.dir, 'also-remove'), `${images.registry.dir}\n${certDir}\n`);
     await controlPlane.kubectl(['apply', '-f', '-'], {
       input: webhookConfigurations(webhook.url, readFileSync(join(certDir, 'ca.crt'), 'utf8')),
     });
