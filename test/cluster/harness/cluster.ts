@@ -15,10 +15,10 @@
 //     lowering oom_score_adj (runc create fails with "can't get final child's PID from pipe" otherwise).
 //   - no dummy network device: the node address is a /32 on lo (the kubelet refuses 127.0.0.1).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { eventually } from '../../e2e/harness/webhook.js';
 import { freePort, pinnedKubernetesVersion, startControlPlane, type ControlPlane } from '../../e2e/harness/control-plane.js';
 
 const CLUSTER_DIR = join(import.meta.dirname, '..');
@@ -39,10 +39,6 @@ export interface Node {
   controlPlane: ControlPlane;
   /** The node's working directory (configs, logs, containerd and kubelet state). */
   dir: string;
-  /** containerd's socket, e.g. for `ctr --address`. */
-  containerdSocket: string;
-  /** Log file of each node component, by name. */
-  logs: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -198,6 +194,12 @@ export async function startNode(options: NodeOptions): Promise<Node> {
       await controlPlane.stop();
     })());
 
+  // The directory goes with stop(), so a failed start reports the end of the log it needs.
+  const logTail = (name: string) =>
+    `the end of ${name}'s log:\n${readFileSync(logs[name] ?? '/dev/null', 'utf8')
+      .split('\n')
+      .slice(-30)
+      .join('\n')}`;
   const start = (name: string, args: string[]): ChildProcess => {
     logs[name] = join(dir, 'logs', `${name}.log`);
     const fd = openSync(logs[name], 'a');
@@ -231,7 +233,10 @@ export async function startNode(options: NodeOptions): Promise<Node> {
     const kubeconfig = controlPlane.kubeconfigPath;
     const pki = join(controlPlane.dir, 'pki');
 
-    start('containerd', ['--config', join(dir, 'containerd', 'config.toml')]);
+    const containerd = start('containerd', ['--config', join(dir, 'containerd', 'config.toml')]);
+    // The kubelet gives up at once if the CRI socket is not there yet.
+    const socket = join(dir, 'containerd', 'containerd.sock');
+    await eventually(() => Promise.resolve(existsSync(socket) || containerd.exitCode !== null), 60_000, 'containerd to serve');
     start('kube-controller-manager', [
       `--kubeconfig=${kubeconfig}`,
       '--leader-elect=false',
@@ -269,8 +274,11 @@ export async function startNode(options: NodeOptions): Promise<Node> {
 
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const dead = processes.find((child) => child.exitCode !== null || child.signalCode !== null);
-      if (dead) throw new Error(`${dead.spawnfile} exited early (${dead.exitCode ?? dead.signalCode}); logs in ${dir}/logs`);
+      const dead = processes.findIndex((child) => child.exitCode !== null || child.signalCode !== null);
+      if (dead >= 0) {
+        const name = Object.keys(logs)[dead] ?? '?';
+        throw new Error(`${name} exited early (${processes[dead]?.exitCode ?? processes[dead]?.signalCode}); ${logTail(name)}`);
+      }
       const ready = await controlPlane.kubectl(
         ['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'],
         {
@@ -278,14 +286,12 @@ export async function startNode(options: NodeOptions): Promise<Node> {
         },
       );
       if (ready.stdout === 'True') break;
-      if (Date.now() > deadline) throw new Error(`node not Ready after 120 s; logs in ${dir}/logs`);
+      if (Date.now() > deadline) throw new Error(`node not Ready after 120 s; ${logTail('kubelet')}`);
       await sleep(1000);
     }
-    // The controller-manager creates each namespace's "default" ServiceAccount; Pods need it once it runs.
-    return { controlPlane, dir, containerdSocket: join(dir, 'containerd', 'containerd.sock'), logs, stop };
+    return { controlPlane, dir, stop };
   } catch (error) {
-    if (process.env.CLUSTER_KEEP_ON_FAILURE === '1') console.error(`keeping ${dir} (CLUSTER_KEEP_ON_FAILURE=1)`);
-    else await stop();
+    await stop();
     throw error;
   }
 }

@@ -134,41 +134,41 @@ export interface Termination {
 
 /** Deletes a running Pod with the given grace period and measures how long its (only) container takes to exit. */
 export async function timeDeletion(cluster: Cluster, namespace: string, name: string, gracePeriodSeconds: number): Promise<Termination> {
-  const watch = new Watch(cluster.kubeConfig);
+  let startedAt: number | undefined;
   let exit: Termination | undefined;
-  let startedAt = 0;
   const seen = (exitCode: number | undefined) => {
-    exit ??= { seconds: (performance.now() - startedAt) / 1000, exitCode };
+    if (startedAt !== undefined) exit ??= { seconds: (performance.now() - startedAt) / 1000, exitCode };
   };
+  let onGone = () => {};
+  let onError = (_error: Error) => {};
   const gone = new Promise<void>((resolve, reject) => {
-    let watching = true;
-    void watch
-      .watch(
-        `/api/v1/namespaces/${namespace}/pods`,
-        { fieldSelector: `metadata.name=${name}` },
-        (phase, pod: V1Pod) => {
-          if (startedAt === 0) return;
-          const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
-          if (terminated) seen(terminated.exitCode);
-          if (phase === 'DELETED') {
-            seen(undefined);
-            watching = false;
-            resolve();
-          }
-        },
-        (error: unknown) => (watching && error ? reject(error as Error) : undefined),
-      )
-      .then(async (controller) => {
-        // Let the watch connect before the delete is sent.
-        await new Promise((r) => setTimeout(r, 500));
-        startedAt = performance.now();
-        await cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds });
-        await gone;
-        controller.abort();
-      })
-      .catch(reject);
+    onGone = resolve;
+    onError = reject;
   });
-  await gone;
+  const watch = await new Watch(cluster.kubeConfig).watch(
+    `/api/v1/namespaces/${namespace}/pods`,
+    { fieldSelector: `metadata.name=${name}` },
+    (phase, pod: V1Pod) => {
+      const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+      if (terminated) seen(terminated.exitCode);
+      if (phase === 'DELETED' && startedAt !== undefined) {
+        seen(undefined);
+        onGone();
+      }
+    },
+    (error: unknown) => {
+      if (error) onError(error as Error);
+    },
+  );
+  try {
+    // Let the watch connect before the delete is sent.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    startedAt = performance.now();
+    await cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds });
+    await gone;
+  } finally {
+    watch.abort();
+  }
   if (!exit) throw new Error(`no termination seen for ${namespace}/${name}`);
   return exit;
 }
