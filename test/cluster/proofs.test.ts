@@ -3,6 +3,7 @@
 // the difference measured and written to test-artifacts/lifecycle-proof.json.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '../e2e/harness/webhook.js';
 import { recordProof } from './harness/proof.js';
 import {
   deploymentWithService,
@@ -61,6 +62,17 @@ describe('lifecycle proofs on a real single-node cluster', () => {
     };
   }
 
+  /** Requests through the Service at `url` that failed while `during` ran (and a second after). */
+  async function failedRequestsDuring(url: string, namespace: string, during: () => Promise<void>): Promise<number> {
+    const load = startLoad(url);
+    await during();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const result = await load.stop();
+    console.log(`${namespace}: ${JSON.stringify(result)}`);
+    assert.ok(result.sent > 100, `only ${result.sent} requests sent`);
+    return result.failed;
+  }
+
   async function runUntilReady(object: { metadata: { name: string; namespace: string } }): Promise<void> {
     const applied = await cluster.kubectl(['apply', '-f', '-'], object);
     assert.equal(applied.code, 0, applied.stderr);
@@ -117,17 +129,19 @@ describe('lifecycle proofs on a real single-node cluster', () => {
       const created = await cluster.core.readNamespacedPod({ name: 'crashing', namespace });
       assert.equal(created.spec?.containers[0]?.terminationMessagePolicy, namespace === GUARDED ? 'FallbackToLogsOnError' : 'File');
       let message: string | undefined;
-      for (;;) {
-        const pod = await cluster.core.readNamespacedPod({ name: 'crashing', namespace });
-        const status = pod.status?.containerStatuses?.[0];
-        const terminated = status?.lastState?.terminated ?? status?.state?.terminated;
-        if (terminated) {
+      await eventually(
+        async () => {
+          const pod = await cluster.core.readNamespacedPod({ name: 'crashing', namespace });
+          const status = pod.status?.containerStatuses?.[0];
+          const terminated = status?.lastState?.terminated ?? status?.state?.terminated;
+          if (!terminated) return false;
           assert.equal(terminated.exitCode, 1);
           message = terminated.message;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+          return true;
+        },
+        120_000,
+        `the crash of ${namespace}/crashing`,
+      );
       const describe = await cluster.kubectl(['describe', 'pod', 'crashing', '-n', namespace]);
       shown[namespace] = (message ?? '').includes(CRASH_REASON) && describe.stdout.includes(CRASH_REASON);
       assert.equal(describe.stdout.includes(CRASH_REASON), namespace === GUARDED, describe.stdout);
@@ -156,16 +170,12 @@ describe('lifecycle proofs on a real single-node cluster', () => {
       const url = await serviceUrl(cluster, namespace, 'slow');
       await waitUntilAnswers(url);
       // One Pod serves; a second one starts (slowly) while requests keep coming through the Service.
-      const load = startLoad(url);
-      const scaled = await cluster.kubectl(['scale', 'deployment/slow', '-n', namespace, '--replicas=2']);
-      assert.equal(scaled.code, 0, scaled.stderr);
-      await rolloutStatus(cluster, namespace, 'slow');
-      for (const pod of await podsOf(cluster, namespace, 'slow')) await waitUntilAnswers(`http://${pod.status?.podIP}:8080/`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const result = await load.stop();
-      console.log(`${namespace}: ${JSON.stringify(result)}`);
-      assert.ok(result.sent > 100, `only ${result.sent} requests sent`);
-      failed[namespace] = result.failed;
+      failed[namespace] = await failedRequestsDuring(url, namespace, async () => {
+        const scaled = await cluster.kubectl(['scale', 'deployment/slow', '-n', namespace, '--replicas=2']);
+        assert.equal(scaled.code, 0, scaled.stderr);
+        await rolloutStatus(cluster, namespace, 'slow');
+        for (const pod of await podsOf(cluster, namespace, 'slow')) await waitUntilAnswers(`http://${pod.status?.podIP}:8080/`);
+      });
     }
     recordProof({ startup_failed_without_readiness: failed[PLAIN] ?? -1, startup_failed_with_readiness: failed[GUARDED] ?? -1 });
     assert.equal(failed[GUARDED], 0);
@@ -229,21 +239,20 @@ describe('lifecycle proofs on a real single-node cluster', () => {
       }
       const url = await serviceUrl(cluster, namespace, 'web');
       await waitUntilAnswers(url);
-      const load = startLoad(url);
-      const restarted = await cluster.kubectl(['rollout', 'restart', 'deployment/web', '-n', namespace]);
-      assert.equal(restarted.code, 0, restarted.stderr);
-      await rolloutStatus(cluster, namespace, 'web');
-      // Until the old Pods are gone: their shutdown is where requests get lost.
-      for (;;) {
-        const pods = await podsOf(cluster, namespace, 'web');
-        if (pods.length === 2 && pods.every((p) => !p.metadata?.deletionTimestamp)) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const result = await load.stop();
-      console.log(`${namespace}: ${JSON.stringify(result)}`);
-      assert.ok(result.sent > 100, `only ${result.sent} requests sent`);
-      failed[namespace] = result.failed;
+      failed[namespace] = await failedRequestsDuring(url, namespace, async () => {
+        const restarted = await cluster.kubectl(['rollout', 'restart', 'deployment/web', '-n', namespace]);
+        assert.equal(restarted.code, 0, restarted.stderr);
+        await rolloutStatus(cluster, namespace, 'web');
+        // Until the old Pods are gone: their shutdown is where requests get lost.
+        await eventually(
+          async () => {
+            const pods = await podsOf(cluster, namespace, 'web');
+            return pods.length === 2 && pods.every((pod) => !pod.metadata?.deletionTimestamp);
+          },
+          120_000,
+          `the old Pods of ${namespace}/web to be gone`,
+        );
+      });
     }
     recordProof({ rollout_failed_without_prestop: failed[PLAIN] ?? -1, rollout_failed_with_prestop: failed[GUARDED] ?? -1 });
     assert.equal(failed[GUARDED], 0);

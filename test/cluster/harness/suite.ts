@@ -84,16 +84,18 @@ export async function startCluster(): Promise<Cluster> {
       kubectl,
       kubeConfig,
       core: kubeConfig.makeApiClient(CoreV1Api),
+      // The registry and the webhook first: cleanup.sh would SIGKILL them, and the registry's stop()
+      // waits for an exit it has not seen yet.
       async stop() {
         await webhook.stop();
-        await started.stop();
         await images.registry.stop();
+        await started.stop();
         rmSync(certDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
-    await node?.stop();
     await images.registry.stop();
+    await node?.stop();
     rmSync(certDir, { recursive: true, force: true });
     throw error;
   }
