@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const skip = new Set(['node_modules', 'e2e', 'fixtures']);
+const skip = new Set(['node_modules', 'e2e', 'cluster', 'fixtures']);
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);

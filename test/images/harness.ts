@@ -128,6 +128,9 @@ export interface RunningRegistry {
   ca: string;
   /** Authorization header that may push to a repository. */
   pushAuthorization(repository: string): string;
+  /** The registry process and its directory, for a watchdog that outlives the test process. */
+  pid: number | undefined;
+  dir: string;
   tokenServer?: TokenServer;
   stop(): Promise<void>;
 }
@@ -212,6 +215,8 @@ export async function startRegistry(auth: 'htpasswd' | 'token' | 'plain-http'): 
     host,
     ca: bundle.ca.cert,
     pushAuthorization,
+    pid: child.pid,
+    dir,
     scheme: auth === 'plain-http' ? 'http' : 'https',
     ...(tokenServer === undefined ? {} : { tokenServer }),
     stop,
