@@ -143,7 +143,8 @@ process.on('exit', () => {
 async function waitUntilServing(base: string, ca: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${log()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}): ${log()}`);
     try {
       const reply = await call(`${base}/v2/`, ca, {});
       if (reply.status === 200 || reply.status === 401) return;
@@ -197,7 +198,8 @@ export async function startRegistry(auth: 'htpasswd' | 'token' | 'plain-http'): 
   const host = `127.0.0.1:${port}`;
   const stop = async () => {
     running.delete(child);
-    if (child.exitCode === null) {
+    // A registry killed by a signal has no exit code, only a signal: it will not exit again.
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

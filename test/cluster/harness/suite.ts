@@ -84,8 +84,7 @@ export async function startCluster(): Promise<Cluster> {
       kubectl,
       kubeConfig,
       core: kubeConfig.makeApiClient(CoreV1Api),
-      // The registry and the webhook first: cleanup.sh would SIGKILL them, and the registry's stop()
-      // waits for an exit it has not seen yet.
+      // The webhook and the registry first, stopped gently; cleanup.sh then kills whatever is left.
       async stop() {
         await webhook.stop();
         await images.registry.stop();
