@@ -66,20 +66,6 @@ export function parsedJsonNestingExceeds(value: unknown, limit = MAX_NESTING_DEP
   return false;
 }
 
-/** True when a parsed value nests objects and arrays deeper than `limit`; iterative, so any depth is safe to ask about. */
-export function nestingExceeds(value: unknown, limit = MAX_NESTING_DEPTH): boolean {
-  const pending: [unknown, number][] = [[value, 1]];
-  const seen = new Set<object>();
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [current, depth] = next;
-    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
-    if (depth > limit) return true;
-    seen.add(current);
-    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
-  }
-  return false;
-}
-
 /**
  * True when a value, written out with every shared reference repeated (YAML aliases expanded),
  * would take more than about `limit` bytes. Stops as soon as it knows, so the work is bounded by the
