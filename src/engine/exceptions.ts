@@ -69,11 +69,6 @@ export interface NamespaceLabelSource {
   all(): Record<string, Record<string, string>>;
 }
 
-/** True when some exception of the policy needs namespace labels. */
-export function needsNamespaceLabels(exceptions: readonly PolicyException[]): boolean {
-  return exceptions.some((exception) => exception.namespaceSelector !== undefined);
-}
-
 export interface ExceptionContext {
   namespaceLabels?: NamespaceLabels;
   /** The current time in milliseconds (tests fix it). */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterInfo } from '../../core/types.js';
-import { needsNamespaceLabels, type NamespaceLabelSource } from '../../engine/exceptions.js';
+import { readsNamespaceLabels, type NamespaceLabelSource } from '../../engine/exceptions.js';
 import { kindLabel, operationLabel, type Metrics } from '../metrics.js';
 import type { PolicyHolder } from '../policy-holder.js';
 import { answerReview, type Answer, type AnswerSummary, type DecisionEdge, type Endpoint } from './answer.js';
@@ -55,7 +55,7 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
       answer =
         body.length > OFF_THREAD_BYTES && deps.offThread !== undefined
           ? deps.offThread.answer(
-              deps.namespaces !== undefined && needsNamespaceLabels(policy.exceptions)
+              deps.namespaces !== undefined && readsNamespaceLabels(policy.exceptions)
                 ? { ...job, namespaceLabels: deps.namespaces.all() }
                 : job,
             )
