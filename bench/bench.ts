@@ -14,8 +14,20 @@ import { parseArgs } from 'node:util';
 import { CLI_OBJECTS, writeRepository } from './lib/cli.js';
 import { BIG_REVIEW_CONTAINERS, healthzBesideBigReview } from './lib/healthz.js';
 import { load, type LoadResult } from './lib/load.js';
+import { pacedLoad } from './lib/paced.js';
 import { KYVERNO_PATHS, startKyverno } from './lib/kyverno.js';
-import { cpuSeconds, freePort, postJson, rssMb, runMeasured, startChild, stopChild, waitUntilReady } from './lib/processes.js';
+import {
+  cpuSeconds,
+  freePort,
+  memoryCgroup,
+  postJson,
+  rssMb,
+  runMeasured,
+  startChild,
+  stopChild,
+  waitUntilReady,
+  type MemoryCgroup,
+} from './lib/processes.js';
 import { reviewMix } from './lib/reviews.js';
 import { scanBench, type ScanStep } from './lib/scan.js';
 
@@ -30,8 +42,13 @@ const { values: flags } = parseArgs({
     scan: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    // The product's runtime is Node 24 (Dockerfile); the machine's Node may be older.
+    node: { type: 'string', default: process.execPath },
+    // The webhook's memory limit in manifests/ and the chart: Node sizes its heap from it. `none`: unconstrained.
+    'memory-limit': { type: 'string', default: '1Gi' },
   },
 });
+const NODE = flags.node;
 const SECONDS = Number(flags.seconds);
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = 32;
@@ -49,6 +66,24 @@ const GOALS = {
   healthzMs: 100,
 };
 
+const MEMORY_LIMIT_BYTES = memoryLimitBytes(flags['memory-limit']);
+
+function memoryLimitBytes(text: string): number | undefined {
+  if (text === 'none') return undefined;
+  const match = /^(\d+)(Mi|Gi)$/.exec(text);
+  if (match === null) throw new Error(`--memory-limit ${text}: expected <n>Mi, <n>Gi or none`);
+  return Number(match[1]) * 2 ** (match[2] === 'Gi' ? 30 : 20);
+}
+
+/** A server's own memory cgroup with MEMORY_LIMIT_BYTES, as its container would have; undefined (and why, logged) when there is none. */
+function serverCgroup(name: string): MemoryCgroup | undefined {
+  if (MEMORY_LIMIT_BYTES === undefined) return undefined;
+  const cgroup = memoryCgroup(`lifecycle-guard-bench-${name.replace(/[^a-z0-9]+/gi, '-')}-${process.pid}`, MEMORY_LIMIT_BYTES);
+  if (typeof cgroup === 'object') return cgroup;
+  log(`${name} runs without the ${flags['memory-limit']} memory limit: ${cgroup}`);
+  return undefined;
+}
+
 const work = mkdtempSync(join(tmpdir(), 'lifecycle-guard-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -57,7 +92,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function certificates(): Promise<{ cert: string; key: string }> {
   const dir = join(work, 'certs');
-  const run = await runMeasured(process.execPath, [CLI, 'certs', '--out', dir]);
+  const run = await runMeasured(NODE, [CLI, 'certs', '--out', dir]);
   if (run.exitCode !== 0) throw new Error(`certs failed: ${run.stderr}`);
   return { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
 }
@@ -69,18 +104,23 @@ interface Target {
   requests: Array<{ path: string; body: string }>;
 }
 
+/** A Node server under measurement, on NODE and in its own memory cgroup. */
 async function startTarget(
   name: string,
-  command: string,
   args: (port: number) => string[],
   requests: Target['requests'],
 ): Promise<Target & { stop(): Promise<void> }> {
   const port = await freePort();
-  const child = startChild(command, args(port));
+  const cgroup = serverCgroup(name);
+  const child = startChild(NODE, args(port), cgroup === undefined ? {} : { cgroup });
   const url = `https://127.0.0.1:${port}`;
   await waitUntilReady(`${url}/readyz`, child);
   if (child.pid === undefined) throw new Error(`${name} has no pid`);
-  return { name, url, pid: child.pid, requests, stop: () => stopChild(child) };
+  const stop = async () => {
+    await stopChild(child);
+    cgroup?.remove();
+  };
+  return { name, url, pid: child.pid, requests, stop };
 }
 
 interface Throughput extends LoadResult {
@@ -89,13 +129,8 @@ interface Throughput extends LoadResult {
 
 async function throughput(target: Target, seconds: number, rate?: number): Promise<Throughput> {
   const cpuBefore = cpuSeconds(target.pid);
-  const result = await load({
-    url: target.url,
-    requests: target.requests,
-    connections: CONNECTIONS,
-    seconds,
-    ...(rate === undefined ? {} : { rate }),
-  });
+  const options = { url: target.url, requests: target.requests, connections: CONNECTIONS, seconds };
+  const result = rate === undefined ? await load(options) : await pacedLoad({ ...options, rate });
   return { ...result, cores: (cpuSeconds(target.pid) - cpuBefore) / seconds };
 }
 
@@ -165,13 +200,11 @@ async function admission(tls: { cert: string; key: string }) {
   const peer = typeof kyverno === 'object' ? kyverno.target : undefined;
   const bare = await startTarget(
     'node:https',
-    process.execPath,
     (port) => [join(import.meta.dirname, 'lib', 'bare-server.mjs'), String(port), tls.cert, tls.key],
     reviewMix(),
   );
   const serve = await startTarget(
     'lifecycle-guard serve',
-    process.execPath,
     (port) => [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', tls.cert, '--tls-key', tls.key],
     reviewMix(),
   );
@@ -264,7 +297,7 @@ function buildPeers(which: string[]): Record<string, string> | string {
 async function cliCheck() {
   const repository = join(work, 'repository');
   const files = writeRepository(repository);
-  const run = await runMeasured(process.execPath, [CLI, 'check', '-o', 'json', repository]);
+  const run = await runMeasured(NODE, [CLI, 'check', '-o', 'json', repository]);
   if (run.exitCode !== 1)
     throw new Error(`check exited ${run.exitCode} (expected 1: a quarter of the Deployments violate): ${run.stderr.slice(0, 500)}`);
   const findings = (JSON.parse(run.stdout) as { findings: unknown[] }).findings.length;
@@ -290,16 +323,20 @@ const machine = {
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
   memoryGb: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
+  // The Node that runs the servers and the CLI (--node), and the memory limit they run under.
+  node: spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim(),
+  serverMemoryLimit: flags['memory-limit'],
   // Other work on the machine shows in every latency: the 1, 5 and 15 minute load averages at the start.
   loadAverage: loadavg().map((value) => Math.round(value * 100) / 100),
 };
 log(
-  `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, load average ${machine.loadAverage.join(' ')}`,
+  `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, servers' memory limit ${machine.serverMemoryLimit}, load average ${machine.loadAverage.join(' ')}`,
 );
 const tls = await certificates();
 const adm = await admission(tls);
-const healthz = await healthzBesideBigReview(CLI, tls);
+const healthzCgroup = serverCgroup('healthz');
+const healthz = await healthzBesideBigReview(CLI, tls, { node: NODE, ...(healthzCgroup === undefined ? {} : { cgroup: healthzCgroup }) });
+healthzCgroup?.remove();
 for (const step of healthz) {
   log(
     `/healthz during /${step.endpoint} of ${BIG_REVIEW_CONTAINERS} containers (${step.reviewSeconds.toFixed(2)} s): p50 ${step.during.p50Ms} ms, p99 ${step.during.p99Ms} ms, max ${step.during.maxMs} ms; idle max ${step.idle.maxMs} ms; event loop held up to ${step.eventLoopMaxMs} ms`,
@@ -394,7 +431,7 @@ function kyvernoRows(): Array<[string, string, string, boolean | undefined]> {
 const width = Math.max(...rows.map((row) => row[0].length));
 const valueWidth = Math.max(...rows.map((row) => row[1].length));
 console.log(
-  `\nlifecycle-guard bench: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s\n`,
+  `\nlifecycle-guard bench: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, servers' memory limit ${machine.serverMemoryLimit}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s\n`,
 );
 for (const [name, value, goal, met] of rows) {
   console.log(`${met === undefined ? '    ' : met ? 'ok  ' : 'MISS'} ${name.padEnd(width)}  ${value.padEnd(valueWidth)}  ${goal}`);

@@ -5,7 +5,7 @@
 // (prom-client's nodejs_eventloop_lag_max_seconds, reset at every scrape).
 import { request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
-import { freePort, startChild, stopChild, waitUntilReady } from './processes.js';
+import { freePort, startChild, stopChild, waitUntilReady, type MemoryCgroup } from './processes.js';
 
 export const BIG_REVIEW_CONTAINERS = 30_000;
 
@@ -102,22 +102,31 @@ async function eventLoopMaxMs(metricsUrl: string): Promise<number> {
   return Math.round(Number(match[1]) * 1000);
 }
 
-export async function healthzBesideBigReview(cli: string, tls: { cert: string; key: string }): Promise<HealthzStep[]> {
+export async function healthzBesideBigReview(
+  cli: string,
+  tls: { cert: string; key: string },
+  server: { node: string; cgroup?: MemoryCgroup },
+): Promise<HealthzStep[]> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = startChild(process.execPath, [
-    cli,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--metrics-port',
-    String(metricsPort),
-    '--tls-cert',
-    tls.cert,
-    '--tls-key',
-    tls.key,
-  ]);
+  const options = server.cgroup === undefined ? {} : { cgroup: server.cgroup };
+  const child = startChild(
+    server.node,
+    [
+      cli,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--metrics-port',
+      String(metricsPort),
+      '--tls-cert',
+      tls.cert,
+      '--tls-key',
+      tls.key,
+    ],
+    options,
+  );
   const url = `https://127.0.0.1:${port}`;
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
   try {

@@ -1,4 +1,5 @@
-// Load generation with autocannon over HTTPS keep-alive connections, cycling through a review mix.
+// Load generation with autocannon over HTTPS keep-alive connections, cycling through a review mix, as
+// fast as the server answers (a fixed rate: paced.ts).
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -15,8 +16,6 @@ export interface LoadOptions {
   requests: ReadonlyArray<{ path: string; body: string }>;
   connections: number;
   seconds: number;
-  /** Requests per second across all connections; unset: as fast as the server answers. */
-  rate?: number;
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
@@ -24,7 +23,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     url: options.url,
     connections: options.connections,
     duration: options.seconds,
-    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     requests: options.requests.map(({ path, body }) => ({ method: 'POST', path, body, headers: { 'content-type': 'application/json' } })),
   });
   return {
