@@ -1,3 +1,5 @@
+import { setOwnKey } from './types.js';
+
 /**
  * A deep copy of a JSON value (objects, arrays, strings, numbers, booleans, null), as the webhook and
  * the CLI parse them. Five to seven times faster than structuredClone on a pod spec, which made the
@@ -13,10 +15,7 @@ export function cloneJson<T>(value: T): T {
   }
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    const child = cloneJson((value as Record<string, unknown>)[key]);
-    // JSON.parse makes "__proto__" an own key; assigning it would set the copy's prototype instead.
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
-    else copy[key] = child;
+    setOwnKey(copy, key, cloneJson((value as Record<string, unknown>)[key]));
   }
   return copy as T;
 }

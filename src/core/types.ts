@@ -28,9 +28,21 @@ export function asObjectArray(value: unknown): JsonObject[] {
   return Array.isArray(value) ? value.filter(isObject) : [];
 }
 
+/** Sets `key` as an own property: JSON.parse makes "__proto__" an own key, and assigning it would set the prototype instead. */
+export function setOwnKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** The string-valued entries of an object (labels, annotations); a loop, as it runs several times per admission request. */
 export function asStringMap(value: unknown): Record<string, string> {
-  if (!isObject(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  const map: Record<string, string> = {};
+  if (!isObject(value)) return map;
+  for (const key of Object.keys(value)) {
+    const entry = value[key];
+    if (typeof entry === 'string') setOwnKey(map, key, entry);
+  }
+  return map;
 }
 
 /** What a rule does: validating rules can deny, mutating rules change the object. */

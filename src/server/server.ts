@@ -1,5 +1,5 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
@@ -97,7 +97,8 @@ export class WebhookServer {
     // Slow or stalled clients must not hold connections open: the API server sends whole requests at once.
     const requestTimeout = Math.round(options.requestTimeoutMs ?? 30_000);
     const headersTimeout = requestTimeout > 0 ? Math.min(10_000, requestTimeout) : 10_000;
-    const server = createServer(
+    // One listener for every request: each extra 'request' listener cost every admission request an emit.
+    const server: Server = createServer(
       {
         ...readKeyPair(options.tls),
         ...this.#tlsSettings(),
@@ -108,26 +109,26 @@ export class WebhookServer {
         // Node checks these timeouts only every 30 s by default, which let a stalled client stay up to 40 s.
         connectionsCheckingInterval: Math.max(1, Math.min(1000, headersTimeout)),
       },
-      app,
+      (req, res) => {
+        req.socket.setTimeout(0);
+        // While draining, every response asks its client to close the connection, so none reuses one that
+        // is about to be closed under it and the next request goes to another replica.
+        if (this.#draining) res.setHeader('Connection', 'close');
+        else {
+          this.#inFlight.add(res);
+          res.once('close', () => this.#inFlight.delete(res));
+        }
+        app(req, res);
+      },
     );
     server.keepAliveTimeout = 65_000;
     server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     // headersTimeout starts with a request's first byte: a client that completes the handshake and
     // sends nothing would hold its connection (and a slot of maxConnections) forever. Once a request
-    // arrives, the request timeouts and keep-alive idleness take over, however long it takes to decide.
+    // arrives (the handler above), the request timeouts and keep-alive idleness take over, however
+    // long it takes to decide.
     server.on('secureConnection', (socket) => socket.setTimeout(headersTimeout));
-    server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
     this.#server = server;
-    // While draining, every response asks its client to close the connection, so none reuses one that
-    // is about to be closed under it and the next request goes to another replica.
-    server.prependListener('request', (_req, res: ServerResponse) => {
-      if (this.#draining) {
-        res.setHeader('Connection', 'close');
-        return;
-      }
-      this.#inFlight.add(res);
-      res.once('close', () => this.#inFlight.delete(res));
-    });
     this.#watchTls(server);
     await listen(server, options.port, options.host);
     if (options.metricsPort !== undefined) {
