@@ -7,7 +7,7 @@ import { describeWorkload } from '../core/workload.js';
 import type { Policy } from '../engine/policy.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { CredentialsError, parseDockerConfig, readDockerConfig, type Credentials } from '../images/auth.js';
-import { imageSettings, imagesToInspect, ImageInspector } from '../images/inspector.js';
+import { imageSettings, imagesToInspect, ImageInspector, objectImagesToInspect } from '../images/inspector.js';
 import { createRegistryMetrics } from '../images/metrics.js';
 import type { KubeClients } from '../kube/client.js';
 import { readPullSecrets } from '../kube/pull-secrets.js';
@@ -35,7 +35,7 @@ export function registryConfigFile(path: string | undefined): string {
 
 /** The images `check --inspect-images` looks up for an object; undefined when the policy inspects none. */
 export function manifestImagesOf(policy: Policy): ((object: unknown) => string[]) | undefined {
-  return imageSettings(policy).inspect ? (object) => imagesToInspect(object, policy) : undefined;
+  return imageSettings(policy).inspect ? (object) => objectImagesToInspect(object, policy) : undefined;
 }
 
 /**
@@ -106,12 +106,7 @@ async function pullSecretCredentials(
   return credentials;
 }
 
-/** The images to look up for an object: none when the policy does not inspect or no container's PID 1 depends on its image. */
-function imagesFor(object: unknown, policy: Policy, namespace: string | undefined): string[] {
-  return imageSettings(policy).inspect ? imagesToInspect(object, policy, namespace) : [];
-}
-
-/** Looks `images` (those of `object`, from imagesFor) up within `budget` ms, with the pull secrets when the policy asks. */
+/** Looks `images` (those of `object`, from imagesToInspect) up within `budget` ms, with the pull secrets when the policy asks. */
 async function inspectImages(
   deps: ImageLookupDeps,
   images: readonly string[],
@@ -131,10 +126,10 @@ async function inspectImages(
 
 /** The webhook's step in front of /validate: image configs within the policy's budget; failures are logged, never thrown. */
 export function createImageLookup(deps: ImageLookupDeps): LookUpImages {
-  return (request, policy) => {
-    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
+  return (request, policy, selection) => {
+    if ((request.operation !== 'CREATE' && request.operation !== 'UPDATE') || !imageSettings(policy).inspect) return undefined;
     // Computed once: most reviews have no image to look up and stay synchronous.
-    const images = imagesFor(request.object, policy, request.namespace);
+    const images = imagesToInspect(selection, policy);
     return images.length === 0 ? undefined : lookUp(deps, request, policy, images);
   };
 }
@@ -165,7 +160,7 @@ export function scanImageLookup(
 ): (object: unknown, namespace: string | undefined) => Promise<ImageFacts> {
   return async (object, namespace) => {
     const current = policy();
-    const images = imagesFor(object, current, namespace);
+    const images = imageSettings(current).inspect ? objectImagesToInspect(object, current, namespace) : [];
     return images.length === 0
       ? new Map()
       : inspectImages(deps, images, object, current, namespace, Math.max(SCAN_BUDGET_MS, imageSettings(current).timeout));

@@ -4,7 +4,7 @@ import type { ClusterInfo, Finding } from '../core/types.js';
 import { withPodSpec, type ContainerView, type Workload } from '../core/workload.js';
 import { isMutatingRule, type Rule } from '../rules/index.js';
 import { ruleDocsURL, type Policy } from './policy.js';
-import { selectRules, type ActiveRule, type ExceptedRule, type SelectionOptions, type SkipReason } from './select.js';
+import { selectRules, type ActiveRule, type ExceptedRule, type Selection, type SelectionOptions, type SkipReason } from './select.js';
 
 /** A rule that threw: a bug, reported instead of crashing the caller. */
 export interface RuleError {
@@ -18,6 +18,11 @@ export interface EvaluationOptions extends SelectionOptions {
   cluster?: ClusterInfo;
   /** Image configs looked up beforehand (none when checking files offline). */
   images?: ImageFacts;
+  /**
+   * What selectRules returns for the object with these options, when the caller has it already (the
+   * webhook selects once for the image lookup and the decision). Never used for oldObject.
+   */
+  selection?: Selection;
 }
 
 export interface RuleRun {
@@ -75,8 +80,12 @@ export function runRules(
   return run;
 }
 
-function findingsOf(object: unknown, policy: Policy, options: EvaluationOptions): Evaluation {
-  const selection = selectRules(object, policy, options);
+function findingsOf(
+  object: unknown,
+  policy: Policy,
+  options: EvaluationOptions,
+  selection: Selection = selectRules(object, policy, options),
+): Evaluation {
   if (selection.skipped !== undefined) return { findings: [], errors: [], skipped: selection.skipped, workload: selection.workload };
   const cluster = options.cluster ?? {};
   const validating = selection.rules.filter(({ rule }) => !isMutatingRule(rule));
@@ -102,7 +111,7 @@ function findingKey(finding: Finding): string {
  * change, each with its mode. Pure; never throws, whatever the object holds.
  */
 export function evaluateObject(object: unknown, policy: Policy, options: EvaluationOptions = {}): Evaluation {
-  const evaluation = findingsOf(object, policy, options);
+  const evaluation = findingsOf(object, policy, options, options.selection);
   if (options.oldObject === undefined || evaluation.findings.length === 0) return evaluation;
   const before = new Set(findingsOf(options.oldObject, policy, options).findings.map(findingKey));
   return {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { ImageInspection } from '../core/images.js';
 import type { Policy } from '../engine/policy.js';
 import { containersInScope } from '../engine/evaluate.js';
-import { selectRules } from '../engine/select.js';
+import { selectRules, type Selection } from '../engine/select.js';
 import type { ImageInspectionParams } from '../rules/no-shell-entrypoint.js';
 import { readDockerConfig, type CredentialStore } from './auth.js';
 import type { RegistryMetrics } from './metrics.js';
@@ -19,10 +19,10 @@ export function imageSettings(policy: Policy): ImageInspectionParams {
 
 /**
  * Images whose Entrypoint and Cmd decide PID 1 of a long-running container (no `command`), when
- * `no-shell-entrypoint` applies to the object at all; empty otherwise, so nothing is looked up in vain.
+ * `no-shell-entrypoint` is among the rules selected for the object; empty otherwise, so nothing is
+ * looked up in vain.
  */
-export function imagesToInspect(object: unknown, policy: Policy, namespace?: string): string[] {
-  const selection = selectRules(object, policy, { ruleType: 'validating', ...(namespace === undefined ? {} : { namespace }) });
+export function imagesToInspect(selection: Selection, policy: Policy): string[] {
   const active = selection.skipped === undefined ? selection.rules.find(({ rule }) => rule.meta.id === RULE) : undefined;
   if (active === undefined || selection.workload === undefined) return [];
   const images = new Set<string>();
@@ -32,6 +32,14 @@ export function imagesToInspect(object: unknown, policy: Policy, namespace?: str
     if (!hasCommand && typeof image === 'string' && image !== '') images.add(image);
   }
   return [...images];
+}
+
+/** imagesToInspect for an object on its own (files, the background scan): the validating rules selected as /validate selects them. */
+export function objectImagesToInspect(object: unknown, policy: Policy, namespace?: string): string[] {
+  return imagesToInspect(
+    selectRules(object, policy, { ruleType: 'validating', ...(namespace === undefined ? {} : { namespace }) }),
+    policy,
+  );
 }
 
 export interface InspectorOptions {

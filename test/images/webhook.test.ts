@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import request from 'supertest';
 import { createImageLookup } from '../../src/cli/images.js';
+import type { NamespaceLabelSource } from '../../src/engine/exceptions.js';
 import { ImageInspector } from '../../src/images/inspector.js';
 import { createRegistryMetrics } from '../../src/images/metrics.js';
 import { createMetrics } from '../../src/server/metrics.js';
@@ -17,10 +18,10 @@ function container(image: string, extra: Json = {}): Json {
   return { name: 'web', image, readinessProbe: { tcpSocket: { port: 8080 } }, ...extra };
 }
 
-function webhook(policy: Json = {}) {
+function webhook(policy: Json = {}, deps: { namespaces?: NamespaceLabelSource } = {}) {
   const metrics = createMetrics();
   const inspector = new ImageInspector({ ca: registry.ca, metrics: createRegistryMetrics(metrics.registry) });
-  return makeApp(policy, { metrics, lookUpImages: createImageLookup({ inspector, logger: pino({ level: 'silent' }) }) });
+  return makeApp(policy, { ...deps, metrics, lookUpImages: createImageLookup({ inspector, logger: pino({ level: 'silent' }) }) });
 }
 
 async function validate(app: ReturnType<typeof webhook>['app'], object: Json) {
@@ -63,6 +64,24 @@ describe('webhook: image inspection before /validate decides', () => {
       true,
     );
     assert.equal((await validate(app, workload('Deployment', [container(`${registry.host}/shop/api:1`)]))).allowed, true);
+  });
+
+  test("a namespace an exception lifts no-shell-entrypoint for is not looked up: the lookup sees the decision's selection", async () => {
+    // The registry never answers: a lookup would show as an annotation and a timeout in the metrics.
+    const policy = {
+      exceptions: [{ rules: ['no-shell-entrypoint'], namespaceSelector: { matchLabels: { env: 'sandbox' } } }],
+      rules: { 'no-shell-entrypoint': { images: { timeout: '200ms' } } },
+    };
+    const labels: Record<string, Record<string, string>> = { default: { env: 'sandbox' } };
+    const { app, metrics } = webhook(policy, { namespaces: { labels: (namespace: string) => labels[namespace], all: () => labels } });
+    const response = await validate(app, pod([container(`${silent.host}/shop/web:1`)]));
+    assert.equal(response.allowed, true);
+    assert.equal(response.auditAnnotations?.['images-not-inspected'], undefined);
+    assert.doesNotMatch(await metrics.registry.metrics(), /lifecycle_guard_image_inspections_total\{/);
+
+    labels.default = { env: 'production' };
+    const looked = await validate(app, pod([container(`${silent.host}/shop/web:1`)]));
+    assert.match(looked.auditAnnotations?.['images-not-inspected'] ?? '', /no answer within the 200ms budget/);
   });
 
   test('a registry that never answers: admitted within the budget plus a margin, the reason audited and counted, no warning by default', async () => {

@@ -7,7 +7,7 @@ import { mutateRequest } from './mutate.js';
 import { noteUninspectedImages, type ImageLookup, type LookUpImages } from './images.js';
 import { MAX_LISTED_FINDINGS, ruleFailureDecision, type Decision, type DecisionInputs, type Verdict } from './respond.js';
 import { BadReviewError, parseAdmissionReview, toAdmissionReview, type AdmissionRequest } from './review.js';
-import { validateRequest } from './validate.js';
+import { validateRequest, validationSelection } from './validate.js';
 
 export type Endpoint = 'validate' | 'mutate';
 /**
@@ -130,18 +130,22 @@ export function answerReview(
   const failed = (error: unknown): TextAnswer =>
     answer(ruleFailureDecision(request.uid, [{ rule: 'webhook', message: String(error) }], policy.failureMode), exceptionOf(error));
   const labels = edge.namespaceLabels === undefined ? {} : { namespaceLabels: edge.namespaceLabels };
-  const decide = (lookup: ImageLookup | undefined): Decision | Promise<Decision> => {
-    const decided = DECIDERS[endpoint](request, policy, cluster, lookup === undefined ? labels : { ...labels, images: lookup.facts });
-    return lookup === undefined
-      ? decided
-      : decided instanceof Promise
-        ? decided.then((value) => noteUninspectedImages(value, lookup))
-        : noteUninspectedImages(decided, lookup);
-  };
   let decision: Decision | Promise<Decision>;
   try {
-    // Only /validate reads images; the lookup is a Promise only when there is an image to look up.
-    const lookup = endpoint === 'validate' ? edge.lookUpImages?.(request, policy) : undefined;
+    // Only /validate reads images: it selects its rules once, for the image lookup and the decision.
+    // The lookup is a Promise only when there is an image to look up.
+    const selection =
+      endpoint === 'validate' && edge.lookUpImages !== undefined ? validationSelection(request, policy, edge.namespaceLabels) : undefined;
+    const inputs: DecisionInputs = selection === undefined ? labels : { ...labels, selection };
+    const lookup = selection === undefined ? undefined : edge.lookUpImages?.(request, policy, selection);
+    const decide = (found: ImageLookup | undefined): Decision | Promise<Decision> => {
+      const decided = DECIDERS[endpoint](request, policy, cluster, found === undefined ? inputs : { ...inputs, images: found.facts });
+      return found === undefined
+        ? decided
+        : decided instanceof Promise
+          ? decided.then((value) => noteUninspectedImages(value, found))
+          : noteUninspectedImages(decided, found);
+    };
     decision = lookup instanceof Promise ? lookup.then(decide) : decide(lookup);
   } catch (error) {
     return failed(error);

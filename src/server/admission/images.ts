@@ -1,5 +1,6 @@
 import type { ImageFacts } from '../../core/images.js';
 import type { Policy } from '../../engine/policy.js';
+import type { Selection } from '../../engine/select.js';
 import { limitWarnings, type Decision } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 
@@ -11,10 +12,15 @@ export interface ImageLookup {
 }
 
 /**
- * Looks up the images a request's decision depends on, within the policy's time budget; never rejects.
- * Undefined at once when there is nothing to look up, so that most reviews stay synchronous.
+ * Looks up the images a request's decision depends on (the rules /validate selected for its object),
+ * within the policy's time budget; never rejects. Undefined at once when there is nothing to look up,
+ * so that most reviews stay synchronous.
  */
-export type LookUpImages = (request: AdmissionRequest, policy: Policy) => Promise<ImageLookup | undefined> | undefined;
+export type LookUpImages = (
+  request: AdmissionRequest,
+  policy: Policy,
+  selection: Selection,
+) => Promise<ImageLookup | undefined> | undefined;
 
 const AUDIT_KEY = 'images-not-inspected';
 const MAX_AUDIT_LENGTH = 1024;

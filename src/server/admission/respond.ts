@@ -2,6 +2,7 @@ import type { ImageFacts } from '../../core/images.js';
 import type { Finding } from '../../core/types.js';
 import type { RuleError } from '../../engine/evaluate.js';
 import type { NamespaceLabels } from '../../engine/exceptions.js';
+import type { Selection } from '../../engine/select.js';
 import type { AdmissionResponse } from './review.js';
 
 /** kubectl prints each warning on its own line; the API server caps them at 256 characters each and 4 KiB in all. */
@@ -38,6 +39,8 @@ export interface DecisionInputs {
   namespaceLabels?: NamespaceLabels;
   /** Image configs, for containers whose PID 1 the image decides. */
   images?: ImageFacts;
+  /** The rules /validate selected for the object (validationSelection), when they were selected before the decision. */
+  selection?: Selection;
 }
 
 function truncate(text: string, length: number): string {

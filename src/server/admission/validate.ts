@@ -1,6 +1,8 @@
 import type { ClusterInfo, Finding } from '../../core/types.js';
 import { evaluateObject, isEnforcedViolation } from '../../engine/evaluate.js';
+import type { NamespaceLabels } from '../../engine/exceptions.js';
 import type { Policy } from '../../engine/policy.js';
+import { selectRules, type Selection } from '../../engine/select.js';
 import { auditAnnotationsFor, denialMessage, ruleFailureDecision, warningsFor, type Decision, type DecisionInputs } from './respond.js';
 import type { AdmissionRequest } from './review.js';
 
@@ -12,6 +14,15 @@ function subjectOf(request: AdmissionRequest): string {
   return `${request.kind} ${where}`.trim();
 }
 
+/** The rules /validate applies to the request's object; selected once for the image lookup and the decision. */
+export function validationSelection(request: AdmissionRequest, policy: Policy, namespaceLabels?: NamespaceLabels): Selection {
+  return selectRules(request.object, policy, {
+    ruleType: 'validating',
+    ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
+    ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+  });
+}
+
 /**
  * The validating webhook's decision. Denies only what the request itself introduces: violations the
  * previous version already had (UPDATE) and violations in Pods that a controller created are
@@ -21,7 +32,7 @@ export function validateRequest(
   request: AdmissionRequest,
   policy: Policy,
   cluster: ClusterInfo,
-  { namespaceLabels, images }: DecisionInputs = {},
+  { namespaceLabels, images, selection }: DecisionInputs = {},
 ): Decision {
   const allowed: Decision = { verdict: 'allowed', findings: [], response: { uid: request.uid, allowed: true } };
   if (ALWAYS_ALLOWED_OPERATIONS.has(request.operation)) return allowed;
@@ -33,6 +44,7 @@ export function validateRequest(
     ...(images === undefined ? {} : { images }),
     ...(request.namespace === undefined ? {} : { namespace: request.namespace }),
     ...(request.operation === 'UPDATE' ? { oldObject: request.oldObject } : {}),
+    selection: selection ?? validationSelection(request, policy, namespaceLabels),
   });
   if (evaluation.errors.length > 0) return ruleFailureDecision(request.uid, evaluation.errors, policy.failureMode);
   const { findings } = evaluation;
