@@ -57,12 +57,20 @@ export const BYTE_SCAN_BYTES = 64 * 1024;
  */
 export function parsedJsonNestingExceeds(value: unknown, limit = MAX_NESTING_DEPTH): boolean {
   if (typeof value !== 'object' || value === null) return false;
+  return nestingExceeds(value, limit);
+}
+
+/** The walk itself; leaves (most of a review) are not visited with a call, which halves its cost. */
+function nestingExceeds(node: object, limit: number): boolean {
   if (limit === 0) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) if (parsedJsonNestingExceeds(item, limit - 1)) return true;
+  if (Array.isArray(node)) {
+    for (const item of node as unknown[]) if (typeof item === 'object' && item !== null && nestingExceeds(item, limit - 1)) return true;
     return false;
   }
-  for (const key in value) if (parsedJsonNestingExceeds((value as Record<string, unknown>)[key], limit - 1)) return true;
+  for (const key in node) {
+    const child = (node as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && nestingExceeds(child, limit - 1)) return true;
+  }
   return false;
 }
 
