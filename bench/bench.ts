@@ -233,20 +233,31 @@ async function admission(tls: { cert: string; key: string }) {
     }
     const rssAfterLoadMb = rssMb(serve.pid);
     const peerRssAfterLoadMb = peer === undefined ? 0 : rssMb(peer.pid);
+    // A p99 of a few milliseconds moves with one stall of the shared machine: rounds interleaved as
+    // for throughput, and the round with the median p99 kept for each server.
+    const fixedRuns: Record<string, LoadResult[]> = Object.fromEntries(targets.map(([key]) => [key, []]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [key, target] of targets) {
+        const result = await throughput(target, Math.max(SECONDS, 10), FIXED_RATE);
+        check(result, target.name);
+        fixedRuns[key]?.push(result);
+        log(`round ${round + 1}/${ROUNDS} ${FIXED_RATE} req/s ${target.name}: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`);
+      }
+    }
     const fixed: Record<string, LoadResult> = {};
-    for (const [key, target] of targets) {
-      const result = await throughput(target, Math.max(SECONDS, 10), FIXED_RATE);
-      check(result, target.name);
-      fixed[key] = result;
-      log(`${FIXED_RATE} req/s ${target.name}: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`);
+    for (const [key, runs] of Object.entries(fixedRuns)) {
+      const sorted = [...runs].sort((a, b) => a.p99Ms - b.p99Ms);
+      const middle = sorted[Math.floor(sorted.length / 2)];
+      if (middle !== undefined) fixed[key] = middle;
     }
     const rssEndMb = Math.max(rssAfterLoadMb, rssMb(serve.pid));
     const pick = (key: string) => ({
       rps: median((runs[key] ?? []).map((run) => run.rps)),
       cores: median((runs[key] ?? []).map((run) => run.cores)),
       p99MsAt500: fixed[key]?.p99Ms ?? NaN,
-      errors:
-        (runs[key] ?? []).reduce((sum, run) => sum + run.errors + run.non2xx, 0) + (fixed[key]?.errors ?? 0) + (fixed[key]?.non2xx ?? 0),
+      /** What the server answered of the offered FIXED_RATE (less when it cannot keep up). */
+      rpsAt500: fixed[key]?.rps ?? NaN,
+      errors: [...(runs[key] ?? []), ...(fixedRuns[key] ?? [])].reduce((sum, run) => sum + run.errors + run.non2xx, 0),
     });
     return {
       bare: pick('bare'),
@@ -257,7 +268,7 @@ async function admission(tls: { cert: string; key: string }) {
           : undefined,
       kyvernoNotRun: typeof kyverno === 'string' ? kyverno : undefined,
       rounds: runs,
-      fixedRate: fixed,
+      fixedRate: fixedRuns,
     };
   } finally {
     await Promise.all([bare.stop(), serve.stop(), peer?.stop()]);
@@ -417,7 +428,7 @@ function kyvernoRows(): Array<[string, string, string, boolean | undefined]> {
     ['serve / Kyverno requests per CPU-second', `${cpuRatioVsKyverno?.toFixed(1) ?? '?'}×`, '', undefined],
     [
       `p99 at ${FIXED_RATE} req/s, Kyverno`,
-      `${adm.kyverno.p99MsAt500} ms (serve: ${p99RatioVsKyverno.toFixed(3)}× Kyverno's)`,
+      `${adm.kyverno.p99MsAt500} ms, answering ${adm.kyverno.rpsAt500.toFixed(0)} req/s (serve: ${p99RatioVsKyverno.toFixed(3)}× Kyverno's)`,
       `serve <= ${GOALS.p99RatioVsKyverno}× Kyverno`,
       p99RatioVsKyverno <= GOALS.p99RatioVsKyverno,
     ],
