@@ -13,7 +13,7 @@ import type { KubeClients } from '../kube/client.js';
 import { readPullSecrets } from '../kube/pull-secrets.js';
 import type { ImageLookup, LookUpImages } from '../server/admission/images.js';
 import type { AdmissionRequest } from '../server/admission/review.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 
 /** How long the background scan waits for one object's images: nobody waits for its answer. */
 const SCAN_BUDGET_MS = 15_000;

@@ -9,7 +9,7 @@ import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
 import { WebhookServer, type TlsFiles } from '../server/server.js';
 import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 import { loadPolicyFile } from './policy-file.js';
 
 export interface ServeOptions {
