@@ -4,6 +4,7 @@ import type { KubeClients } from '../kube/client.js';
 import { hostname } from 'node:os';
 import type { BackgroundScanner } from '../kube/background-scan.js';
 import type { ClusterInfo } from '../core/types.js';
+import { createRegistryMetrics } from '../images/metrics.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
@@ -174,7 +175,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   background.push(...tls.background);
 
   const images: ImageLookupDeps & { logger: Logger } = {
-    inspector: createInspector(metrics.registry),
+    inspector: createInspector(createRegistryMetrics(metrics.registry)),
     logger,
     ...(clients === undefined ? {} : { clients }),
   };
