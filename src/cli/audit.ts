@@ -108,11 +108,13 @@ export async function runAudit(options: AuditOptions, terminal: AuditTerminal): 
   } finally {
     if (progress) process.stderr.write('\r\u001b[K');
   }
-  for (const { image, reason, usedBy } of report.uninspectedImages ?? []) {
-    process.stderr.write(
+  const warnings = (report.uninspectedImages ?? []).map(
+    ({ image, reason, usedBy }) =>
       `warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason} (used by ${usedBy.join(', ')})\n`,
-    );
-  }
+  );
+  // From a worker thread, stderr and stdout reach the terminal separately: the progress line is
+  // cleared and the warnings are out before the report, as when both were written from one thread.
+  await new Promise<void>((resolve) => process.stderr.write(warnings.join(''), () => resolve()));
   const reportFormat = policy.scan.reportFormat === 'none' ? 'PolicyReport' : policy.scan.reportFormat;
   // A worker thread's stdout buffers whatever it is given: waiting for it keeps one batch in memory at a time.
   for await (const text of render(report, options.output, reportFormat, terminal)) {
