@@ -1,11 +1,9 @@
-import { stringify } from 'yaml';
+import { once } from 'node:events';
 import { readClusterInfo } from '../kube/client.js';
 import { kubeClients } from './kube-access.js';
-import { buildReports } from '../kube/reports.js';
 import { scanCluster, type ScanReport } from '../kube/scanner.js';
-import { renderHtmlReport } from './html-report.js';
 import { createInspector, registryConfigFile, scanImageLookup } from './images.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 import { loadPolicyFile } from './policy-file.js';
 import { formatJsonPieces, formatTable } from './report-format.js';
 import { styleFor } from './style.js';
@@ -20,6 +18,12 @@ export interface AuditOptions {
   policy?: string;
   pageSize: number;
   registryConfig?: string;
+}
+
+/** Whether stdout and stderr are terminals: the audit runs in a worker thread, whose own streams never are. */
+export interface AuditTerminal {
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
 }
 
 /** Pieces of output written together: few writes, and never one string of a whole cluster's findings. */
@@ -37,7 +41,12 @@ function* batched(pieces: Iterable<string>): Generator<string> {
   if (batch !== '') yield batch;
 }
 
-function* render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyReport' | 'OpenReports'): Generator<string> {
+async function* render(
+  report: ScanReport,
+  format: AuditFormat,
+  reportFormat: 'PolicyReport' | 'OpenReports',
+  terminal: AuditTerminal,
+): AsyncGenerator<string> {
   if (format === 'json') {
     yield* batched(
       formatJsonPieces({
@@ -48,28 +57,38 @@ function* render(report: ScanReport, format: AuditFormat, reportFormat: 'PolicyR
       }),
     );
   } else {
-    yield renderWhole(report, format, reportFormat);
+    yield await renderWhole(report, format, reportFormat, terminal);
   }
 }
 
-function renderWhole(report: ScanReport, format: Exclude<AuditFormat, 'json'>, reportFormat: 'PolicyReport' | 'OpenReports'): string {
+/** The YAML and HTML renderers are loaded only for these formats: the audit's thread holds less for the others. */
+async function renderWhole(
+  report: ScanReport,
+  format: Exclude<AuditFormat, 'json'>,
+  reportFormat: 'PolicyReport' | 'OpenReports',
+  terminal: AuditTerminal,
+): Promise<string> {
   switch (format) {
-    case 'yaml':
+    case 'yaml': {
+      const [{ stringify }, { buildReports }] = await Promise.all([import('yaml'), import('../kube/reports.js')]);
       return stringify({ apiVersion: 'v1', kind: 'List', items: buildReports(report, reportFormat) });
-    case 'html':
+    }
+    case 'html': {
+      const { renderHtmlReport } = await import('./html-report.js');
       return renderHtmlReport(report);
+    }
     case 'table':
-      return formatTable(report, (finding) => `namespace ${finding.namespace}`, styleFor(process.stdout));
+      return formatTable(report, (finding) => `namespace ${finding.namespace}`, styleFor({ isTTY: terminal.stdoutIsTTY }));
   }
 }
 
 /** Scans a live cluster from a laptop, as the background scan does inside `serve`. Returns the summary. */
-export async function runAudit(options: AuditOptions): Promise<ScanReport> {
+export async function runAudit(options: AuditOptions, terminal: AuditTerminal): Promise<ScanReport> {
   if (options.namespace !== undefined && options.allNamespaces) throw new InputError('--namespace and --all-namespaces exclude each other');
   const policy = loadPolicyFile(options.policy);
   const inspector = createInspector(undefined, registryConfigFile(options.registryConfig));
   const clients = kubeClients(options.kubeconfig);
-  const progress = process.stderr.isTTY
+  const progress = terminal.stderrIsTTY
     ? ({ kind, objects }: { kind: string; objects: number }) =>
         process.stderr.write(`\rscanning ${kind}s… ${objects} object(s) checked\u001b[K`)
     : undefined;
@@ -89,12 +108,17 @@ export async function runAudit(options: AuditOptions): Promise<ScanReport> {
   } finally {
     if (progress) process.stderr.write('\r\u001b[K');
   }
-  for (const { image, reason, usedBy } of report.uninspectedImages ?? []) {
-    process.stderr.write(
+  const warnings = (report.uninspectedImages ?? []).map(
+    ({ image, reason, usedBy }) =>
       `warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason} (used by ${usedBy.join(', ')})\n`,
-    );
-  }
+  );
+  // From a worker thread, stderr and stdout reach the terminal separately: the progress line is
+  // cleared and the warnings are out before the report, as when both were written from one thread.
+  await new Promise<void>((resolve) => process.stderr.write(warnings.join(''), () => resolve()));
   const reportFormat = policy.scan.reportFormat === 'none' ? 'PolicyReport' : policy.scan.reportFormat;
-  for (const text of render(report, options.output, reportFormat)) process.stdout.write(text);
+  // A worker thread's stdout buffers whatever it is given: waiting for it keeps one batch in memory at a time.
+  for await (const text of render(report, options.output, reportFormat, terminal)) {
+    if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+  }
   return report;
 }

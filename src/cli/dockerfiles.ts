@@ -8,7 +8,7 @@ import { noShellEntrypoint } from '../rules/no-shell-entrypoint.js';
 import type { CheckResult } from './check.js';
 import type { FixedFile } from './fix.js';
 import type { DockerfileInput } from './inputs.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 
 /** The rule's verdict on one Dockerfile under the policy; undefined when the policy turns the rule off. */
 function check(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { RULE_IDS } from '../rules/index.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 
 /** docs/rules/ of the package: beside dist/ when installed, beside src/ in the repository. */
 const RULE_DOCS = new URL('../../docs/rules/', import.meta.url);

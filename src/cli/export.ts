@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { DEFAULT_EXPORT_VERSION, exportAdmissionPolicies, ExportError, type KubeVersion } from '../export/admission-policies.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 import { loadPolicyFile } from './policy-file.js';
 
 export interface ExportOptions {

@@ -7,7 +7,8 @@ import type { NamespaceLabels } from '../engine/exceptions.js';
 import { expandedSizeExceeds } from '../core/depth.js';
 import { DEFAULT_MAX_FILE_BYTES } from './bounded-read.js';
 import type { LocatedRuleError } from './check.js';
-import { InputError, type ManifestFile } from './manifests.js';
+import { InputError } from './input-error.js';
+import type { ManifestFile } from './manifests.js';
 
 export interface FixedFile {
   path: string;

@@ -1,19 +1,18 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { ImageFacts } from '../core/images.js';
 import { describeWorkload } from '../core/workload.js';
 import type { Policy } from '../engine/policy.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { CredentialsError, parseDockerConfig, readDockerConfig, type Credentials } from '../images/auth.js';
 import { imageSettings, imagesToInspect, ImageInspector, objectImagesToInspect } from '../images/inspector.js';
-import { createRegistryMetrics } from '../images/metrics.js';
+import type { RegistryMetrics } from '../images/metrics.js';
 import type { KubeClients } from '../kube/client.js';
 import { readPullSecrets } from '../kube/pull-secrets.js';
 import type { ImageLookup, LookUpImages } from '../server/admission/images.js';
 import type { AdmissionRequest } from '../server/admission/review.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 
 /** How long the background scan waits for one object's images: nobody waits for its answer. */
 const SCAN_BUDGET_MS = 15_000;
@@ -72,9 +71,10 @@ export interface ImageLookupDeps {
   clients?: KubeClients;
 }
 
-export function createInspector(registry: Registry | undefined, defaultCredentialsFile?: string): ImageInspector {
+/** `metrics` is made by the caller that has a registry (serve): `audit` and `check` do not load prom-client. */
+export function createInspector(metrics: RegistryMetrics | undefined, defaultCredentialsFile?: string): ImageInspector {
   return new ImageInspector({
-    ...(registry === undefined ? {} : { metrics: createRegistryMetrics(registry) }),
+    ...(metrics === undefined ? {} : { metrics }),
     ...(defaultCredentialsFile === undefined ? {} : { defaultCredentialsFile }),
   });
 }

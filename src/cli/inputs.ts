@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import { isDockerfileName } from '../core/dockerfile.js';
 import { getPath } from '../core/types.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
+import { InputError } from './input-error.js';
 import {
   expandPaths,
-  InputError,
   isNamespaceObject,
   manifestValues,
   namespaceLabelsIn,

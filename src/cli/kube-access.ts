@@ -1,5 +1,5 @@
 import { createClients, loadKubeConfig, NoKubeConfigError, type KubeClients } from '../kube/client.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 
 /** API clients from --kubeconfig or the default places; a kubeconfig that is missing or broken is bad input. */
 export function kubeClients(kubeconfig: string | undefined, why = ''): KubeClients {

@@ -1,26 +1,13 @@
 #!/usr/bin/env node
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { PolicyError } from '../engine/policy.js';
+import { PolicyError } from '../engine/policy-error.js';
 import type { AuditOptions } from './audit.js';
 import type { ExportOptions } from './export.js';
-import { formatRuleError, ManifestChecker } from './check.js';
-import { checkDockerfiles, dockerfileBaseImages, fixDockerfile } from './dockerfiles.js';
-import { fixManifests, type FixedFile } from './fix.js';
-import { DEFAULT_MAX_FILE_BYTES, readBounded } from './bounded-read.js';
-import {
-  describeInputs,
-  filesWithoutObjects,
-  firstPass,
-  listInputs,
-  manifestTexts,
-  problemOf,
-  manifestNote,
-  type ManifestNote,
-} from './inputs.js';
-import { InputError, manifestValues, parseManifests, type ManifestFile } from './manifests.js';
-import { readsNamespaceLabels } from '../engine/exceptions.js';
-import { loadPolicyFile } from './policy-file.js';
+import { DEFAULT_MAX_FILE_BYTES } from './bounded-read.js';
+import { EXIT } from './exit-codes.js';
+import { InputError } from './input-error.js';
+import type { CheckOptions, runFix } from './manifest-commands.js';
 import {
   parseByteSize,
   parseDuration,
@@ -31,149 +18,11 @@ import {
   parsePositiveInteger,
   parseSeconds,
 } from './options.js';
-import type { ClusterInfo } from '../core/types.js';
-import { formatJson, formatTable, type InputProblem } from './report-format.js';
 import type { ServeOptions } from './serve.js';
-import { styleFor } from './style.js';
 
-// serve, audit and certs are imported when they run: the Kubernetes client, express and the
-// certificate code take seconds to load, which `check` in a CI pipeline should not pay for.
-
-/** Exit codes shared by every command (a contract for CI pipelines). */
-export const EXIT = { clean: 0, denied: 1, badInput: 2 } as const;
-
-function readStdin(maxBytes: number): string {
-  return readBounded(0, '-', maxBytes);
-}
-
-interface CheckOptions {
-  policy?: string;
-  output: 'table' | 'json';
-  kubeVersion?: ClusterInfo;
-  dockerfile: string[];
-  inspectImages?: boolean;
-  registryConfig?: string;
-  maxFileSize: number;
-}
-
-async function runCheck(paths: string[], options: CheckOptions): Promise<number> {
-  const policy = loadPolicyFile(options.policy);
-  const reading = { readStdin, maxBytes: options.maxFileSize };
-  const inputs = listInputs(paths, options.dockerfile, reading);
-  // Loaded only when asked for: CI often runs offline, and `check` stays quick to start.
-  const images = options.inspectImages ? await import('./images.js') : undefined;
-  const found = firstPass(inputs, reading, {
-    namespaceLabels: readsNamespaceLabels(policy.exceptions),
-    imagesOf: images?.manifestImagesOf(policy),
-  });
-  const facts = await images?.inspectManifestImages(
-    [...found.images, ...dockerfileBaseImages(inputs.dockerfiles)],
-    policy,
-    options.registryConfig,
-  );
-  const checker = new ManifestChecker(policy, {
-    ...(options.kubeVersion === undefined ? {} : { cluster: options.kubeVersion }),
-    ...(found.namespaceLabels === undefined ? {} : { namespaceLabels: found.namespaceLabels }),
-    ...(facts === undefined ? {} : { images: facts }),
-  });
-  const invalidFiles: InputProblem[] = [];
-  const files: ManifestNote[] = [];
-  // One file at a time, one document at a time: memory follows the largest document, not the inputs.
-  for (const { path, text } of manifestTexts(inputs, reading, invalidFiles)) {
-    try {
-      files.push(manifestNote(path, text, checker.checkFile(path, manifestValues(path, text)) > 0));
-    } catch (error) {
-      invalidFiles.push(problemOf(error, path));
-    }
-  }
-  const { result, notes } = checkDockerfiles(
-    checker.result(),
-    inputs.dockerfiles,
-    policy,
-    (file, error) => invalidFiles.push(problemOf(error, file.path)),
-    facts,
-  );
-  for (const note of notes) process.stderr.write(`note: ${note}\n`);
-  const uninspected = images?.uninspectedImages(facts) ?? [];
-  for (const { image, reason } of uninspected)
-    process.stderr.write(`warning: image ${image} not inspected (its ENTRYPOINT/CMD was not checked): ${reason}\n`);
-  const { errors, ...checked } = result;
-  const report = { ...checked, invalidFiles, filesWithoutObjects: filesWithoutObjects(files) };
-  process.stdout.write(
-    options.output === 'json'
-      ? formatJson({ ...report, ...(options.inspectImages ? { uninspectedImages: uninspected } : {}) })
-      : formatTable(report, (finding) => finding.file ?? '', styleFor(process.stdout)),
-  );
-  for (const error of errors) process.stderr.write(formatRuleError(error));
-  process.stderr.write(describeInputs(files, invalidFiles, 'checked'));
-  if (errors.length > 0 || invalidFiles.length > 0) return EXIT.badInput;
-  return report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
-}
-
-function runFix(
-  paths: string[],
-  options: { policy?: string; write?: boolean; kubeVersion?: ClusterInfo; dockerfile: string[]; maxFileSize: number },
-): number {
-  const policy = loadPolicyFile(options.policy);
-  if (options.write && [...paths, ...options.dockerfile].includes('-')) throw new InputError('--write cannot write back to stdin (-)');
-  const reading = { readStdin, maxBytes: options.maxFileSize };
-  const inputs = listInputs(paths, options.dockerfile, reading);
-  const { namespaceLabels } = firstPass(inputs, reading, { namespaceLabels: readsNamespaceLabels(policy.exceptions) });
-  // Counts what audit mode holds back, as check would.
-  const checker = new ManifestChecker(policy, {
-    ...(options.kubeVersion === undefined ? {} : { cluster: options.kubeVersion }),
-    ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
-  });
-  const invalidFiles: InputProblem[] = [];
-  const files: ManifestNote[] = [];
-  const fixedManifests: FixedFile[] = [];
-  // One file at a time: only the fixed texts are kept until they are written.
-  for (const { path, text } of manifestTexts(inputs, reading, invalidFiles)) {
-    let file: ManifestFile;
-    try {
-      file = parseManifests(path, text);
-    } catch (error) {
-      invalidFiles.push(problemOf(error, path));
-      continue;
-    }
-    fixedManifests.push(fixManifests(file, policy, options.kubeVersion, namespaceLabels, options.maxFileSize));
-    files.push(manifestNote(path, text, checker.checkFile(path, file.objects) > 0));
-  }
-  const errors = fixedManifests.flatMap((file) => file.errors);
-  if (errors.length > 0) {
-    // Nothing is written or printed: a manifest with some of its fixes missing would pass for fixed.
-    for (const error of errors) process.stderr.write(formatRuleError(error));
-    return EXIT.badInput;
-  }
-  const fixedDockerfiles = inputs.dockerfiles.flatMap((file) => {
-    try {
-      return [fixDockerfile(file, policy)];
-    } catch (error) {
-      invalidFiles.push(problemOf(error, file.path));
-      return [];
-    }
-  });
-  for (const note of fixedDockerfiles.flatMap((file) => file.notes)) process.stderr.write(`${note}\n`);
-  const fixed = [...fixedManifests, ...fixedDockerfiles];
-  for (const file of fixed) {
-    if (options.write) {
-      if (file.changes > 0) writeFileSync(file.path, file.text);
-      process.stderr.write(`${file.path}: ${file.changes === 0 ? 'unchanged' : `${file.changes} change(s) written`}\n`);
-    } else {
-      if (fixed.length > 1) process.stdout.write(`# Source: ${file.path}\n`);
-      process.stdout.write(file.text.endsWith('\n') || file.text === '' ? file.text : `${file.text}\n`);
-      if (fixed.length > 1 && file !== fixed[fixed.length - 1]) process.stdout.write('---\n');
-    }
-  }
-  process.stderr.write(describeInputs(files, invalidFiles, 'fixed'));
-  // Like the mutating webhook, fix applies only rules in enforce mode; say what audit mode held back.
-  const { auditMutations } = checker.result().summary;
-  if (auditMutations > 0)
-    process.stderr.write(
-      `note: ${auditMutations} change(s) of mutating rules in audit mode not applied, as the webhook does not apply them (set the rule's mode to enforce)\n`,
-    );
-  return invalidFiles.length > 0 ? EXIT.badInput : EXIT.clean;
-}
+// Each command's modules are imported when it runs: the Kubernetes client, express and the
+// certificate code take seconds to load, which `check` in a CI pipeline should not pay for, and
+// `audit` keeps this thread free of what its worker thread loads (src/cli/audit-thread.ts).
 
 export function buildProgram(): Command {
   const program = new Command('lifecycle-guard')
@@ -211,6 +60,7 @@ export function buildProgram(): Command {
     .option('--inspect-images', 'read the ENTRYPOINT/CMD of images whose containers set no `command` from their registries')
     .option('--registry-config <file>', 'docker config with registry credentials for --inspect-images (default: ~/.docker/config.json)')
     .action(async (paths: string[], options: CheckOptions) => {
+      const { runCheck } = await import('./manifest-commands.js');
       process.exitCode = await runCheck(paths, options);
     });
 
@@ -219,7 +69,8 @@ export function buildProgram(): Command {
     'apply the mutating rules to manifests and rewrite shell-form ENTRYPOINT/CMD in Dockerfiles, keeping everything else as it was',
   )
     .option('-w, --write', 'write the changes back to the files instead of printing them')
-    .action((paths: string[], options: Parameters<typeof runFix>[1]) => {
+    .action(async (paths: string[], options: Parameters<typeof runFix>[1]) => {
+      const { runFix } = await import('./manifest-commands.js');
       process.exitCode = runFix(paths, options);
     });
 
@@ -290,9 +141,8 @@ export function buildProgram(): Command {
     .option('--page-size <n>', 'objects per list request (bounds memory)', parsePositiveInteger, 500)
     .option('--registry-config <file>', 'docker config with registry credentials for image inspection (default: ~/.docker/config.json)')
     .action(async (options: AuditOptions) => {
-      const { runAudit } = await import('./audit.js');
-      const report = await runAudit(options);
-      process.exitCode = report.summary.denied > 0 ? EXIT.denied : EXIT.clean;
+      const { auditInWorker } = await import('./audit-thread.js');
+      process.exitCode = (await auditInWorker(options)) ? EXIT.denied : EXIT.clean;
     });
 
   program

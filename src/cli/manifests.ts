@@ -6,18 +6,7 @@ import { isDockerfileName } from '../core/dockerfile.js';
 import { asString, getPath, isObject, objectName } from '../core/types.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
 import { readRegularFile, RefusedInputError } from './bounded-read.js';
-
-/** Bad input (missing file, unparseable YAML): the CLI exits 2 with this message. */
-export class InputError extends Error {
-  override name = 'InputError';
-  constructor(
-    message: string,
-    /** The file (and line) at fault, when the error is about one input file. */
-    readonly location?: { file: string; line?: number },
-  ) {
-    super(message);
-  }
-}
+import { InputError } from './input-error.js';
 
 /** Unrendered Helm (Go template) syntax makes a file invalid YAML or not what gets applied. */
 export function templateHint(text: string): string {

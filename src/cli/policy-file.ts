@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_POLICY, parsePolicy, PolicyError, type Policy } from '../engine/policy.js';
+import { PolicyError } from '../engine/policy-error.js';
+import { DEFAULT_POLICY, parsePolicy, type Policy } from '../engine/policy.js';
 
 /** The policy in a file, or the built-in default policy when no file is given. */
 export function loadPolicyFile(path: string | undefined): Policy {

@@ -4,12 +4,13 @@ import type { KubeClients } from '../kube/client.js';
 import { hostname } from 'node:os';
 import type { BackgroundScanner } from '../kube/background-scan.js';
 import type { ClusterInfo } from '../core/types.js';
+import { createRegistryMetrics } from '../images/metrics.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
 import { WebhookServer, type TlsFiles } from '../server/server.js';
 import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
-import { InputError } from './manifests.js';
+import { InputError } from './input-error.js';
 import { loadPolicyFile } from './policy-file.js';
 
 export interface ServeOptions {
@@ -174,7 +175,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   background.push(...tls.background);
 
   const images: ImageLookupDeps & { logger: Logger } = {
-    inspector: createInspector(metrics.registry),
+    inspector: createInspector(createRegistryMetrics(metrics.registry)),
     logger,
     ...(clients === undefined ? {} : { clients }),
   };

@@ -4,6 +4,7 @@ import { durationSchema } from '../core/duration.js';
 import { isObject, MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
 import { exceptionsSchema } from './exceptions.js';
+import { PolicyError } from './policy-error.js';
 import { workloadKindsSchema } from './workload-kinds.js';
 
 export const SKIP_ANNOTATION = 'lifecycle-guard.io/skip';
@@ -62,10 +63,6 @@ export const policySchema = z
 export type Policy = z.infer<typeof policySchema> & {
   rules: Record<string, Record<string, unknown> & { mode?: Mode }>;
 };
-
-export class PolicyError extends Error {
-  override name = 'PolicyError';
-}
 
 const STRENGTH: Record<Mode, number> = { off: 0, audit: 1, enforce: 2 };
 

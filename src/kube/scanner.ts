@@ -114,7 +114,8 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
     const apiVersion = apiVersionOf(entry);
     const listed = clients.objects.listObjects(apiVersion, kind, options.namespace, pageSize);
     for await (const item of entry.optional === true ? unlessNotServed(listed) : listed) {
-      const object = { ...(item as KubernetesObject), apiVersion, kind };
+      // Not `{ ...item, apiVersion, kind }`: see runRules (src/engine/evaluate.ts), one hidden class per object.
+      const object: KubernetesObject = Object.assign({}, item as KubernetesObject, { apiVersion, kind });
       if (isControlledByScannedKind(object, kinds)) continue;
       const images = await options.inspectImages?.(object, object.metadata?.namespace);
       const evaluation = evaluateObject(object, options.policy, {

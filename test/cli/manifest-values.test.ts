@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { objectName } from '../../src/core/types.js';
-import { InputError, manifestValues, parseManifests } from '../../src/cli/manifests.js';
+import { InputError } from '../../src/cli/input-error.js';
+import { manifestValues, parseManifests } from '../../src/cli/manifests.js';
 
 // A collection on demand, without starting node with --expose-gc.
 setFlagsFromString('--expose-gc');

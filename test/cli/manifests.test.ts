@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { expandPaths, InputError, objectIdentity, parseManifests, readInputText } from '../../src/cli/manifests.js';
+import { InputError } from '../../src/cli/input-error.js';
+import { expandPaths, objectIdentity, parseManifests, readInputText } from '../../src/cli/manifests.js';
 import { tempDir, writeFiles } from './run.js';
 
 describe('parseManifests', () => {

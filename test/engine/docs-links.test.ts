@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { evaluateObject } from '../../src/engine/evaluate.js';
-import { PolicyError, policyFromObject, ruleDocsURL } from '../../src/engine/policy.js';
+import { PolicyError } from '../../src/engine/policy-error.js';
+import { policyFromObject, ruleDocsURL } from '../../src/engine/policy.js';
 import { denialMessage, warningsFor } from '../../src/server/admission/respond.js';
 import { pod } from '../rules/helpers.js';
 

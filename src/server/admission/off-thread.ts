@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../threads/worker.js';
 import type { Policy } from '../../engine/policy.js';
 import type { ClusterInfo } from '../../core/types.js';
 import type { Answer, Endpoint } from './answer.js';
@@ -26,16 +27,6 @@ interface Pending {
   job: DecisionJob;
   resolve: (answer: Answer) => void;
   reject: (error: Error) => void;
-}
-
-/** Under tsx (tests), a worker must register the TypeScript loader itself before importing its entry. */
-function startWorker(): Worker {
-  const extension = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
-  const entry = new URL(`./decision-worker${extension}`, import.meta.url);
-  if (extension === '.js') return new Worker(entry);
-  return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`, {
-    eval: true,
-  });
 }
 
 /**
@@ -90,7 +81,7 @@ export class DecisionWorker {
 
   #ensureWorker(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = startWorker();
+    const worker = startWorker('decision-worker', import.meta.url);
     worker.on('message', (answer: Answer) => {
       const running = this.#running;
       this.#running = undefined;
