@@ -65,6 +65,9 @@ export function mutateObject(object: unknown, policy: Policy, options: MutationO
 
   const run = onCopy(enforced, workload, policy, cluster);
   if (run.errors.length > 0) return { ...unchanged, errors: run.errors };
+  // A mutating rule describes every change it makes (MutatingRule): no finding, no diff to compute.
+  // Most objects a busy cluster sends are already compliant.
+  if (run.findings.length === 0) return { ...unchanged, ...auditedFindings };
   const prefix = pointer(workload.podSpecPath);
   const patch = fastJsonPatch
     .compare(workload.podSpec, run.podSpec)

@@ -76,7 +76,8 @@ export interface ValidatingRule<Params> extends RuleBase<Params> {
 
 export interface MutatingRule<Params> extends RuleBase<Params> {
   /**
-   * Changes `context.workload` (a copy owned by the caller) in place and describes each change.
+   * Changes `context.workload` (a copy owned by the caller) in place and describes each change: a
+   * call that returns no finding has changed nothing (the engine then skips the diff).
    * Idempotent: a second call on the result changes nothing and returns no finding.
    */
   mutate(context: RuleContext<Params>): RuleFinding[];

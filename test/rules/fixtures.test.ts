@@ -16,7 +16,8 @@ import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import type { ShellJudge } from '../../src/core/shell.js';
 import { describeWorkload, POD_BEARING_KINDS } from '../../src/core/workload.js';
-import { evaluateObject } from '../../src/engine/evaluate.js';
+import { cloneJson } from '../../src/core/clone.js';
+import { evaluateObject, runRules } from '../../src/engine/evaluate.js';
 import { mutateObject } from '../../src/engine/mutate.js';
 import type { Policy } from '../../src/engine/policy.js';
 import { applyRewrite, checkDockerfile } from '../../src/rules/dockerfile-pid1.js';
@@ -131,6 +132,12 @@ test('fixtures: every pass/fail/mutated file under test/fixtures/<rule-id>/ hold
             const mutation = mutateObject(object, policy);
             if (mutation.patch.length > 0)
               problems.push(`${where}: ${label} expected no change, got patch ${JSON.stringify(mutation.patch)}`);
+            // What mutateObject relies on to skip the diff: a rule that reports nothing changed nothing.
+            const copy = cloneJson(object);
+            const workload = describeWorkload(copy);
+            const run = workload === undefined ? undefined : runRules([{ rule, mode: 'enforce' }], workload, policy, {});
+            if (run?.findings.length === 0 && !isDeepStrictEqual(copy, object))
+              problems.push(`${where}: ${label} the rule changed the object without reporting a finding`);
           }
         }
       };
