@@ -8,7 +8,7 @@ import { createRegistryMetrics } from '../images/metrics.js';
 import { createLogger } from '../server/logger.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { PolicyHolder } from '../server/policy-holder.js';
-import { WebhookServer, type TlsFiles } from '../server/server.js';
+import { ListenError, WebhookServer, type TlsFiles } from '../server/server.js';
 import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
 import { InputError } from './input-error.js';
 import { loadPolicyFile } from './policy-file.js';
@@ -134,19 +134,27 @@ async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Pr
 /** Exit code when a second signal cuts the graceful shutdown short. */
 const EXIT_FORCED = 2;
 
-/** Listens; an address in use or not allowed is bad input, said in one line. */
+/**
+ * Listens; an address in use or not allowed is bad input, said in one line that names the port that
+ * failed: the webhook's (--port) or, once that one listens, the metrics port (--metrics-port).
+ */
 async function listen(server: WebhookServer, options: ServeOptions): Promise<void> {
   try {
     await server.start();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-    if (code === 'EADDRINUSE') throw new InputError(`cannot listen on ${address}: the port is already in use (choose another with --port)`);
+    if (!(error instanceof ListenError)) throw error;
+    const { code } = error;
+    const flag = error.listener === 'metrics' ? '--metrics-port' : '--port';
+    const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${error.port}`;
+    if (code === 'EADDRINUSE')
+      throw new InputError(`cannot listen on ${address}: the port is already in use (choose another with ${flag})`);
     if (code === 'EACCES')
-      throw new InputError(`cannot listen on ${address}: permission denied (ports below 1024 need privileges; choose another with --port)`);
+      throw new InputError(
+        `cannot listen on ${address}: permission denied (ports below 1024 need privileges; choose another with ${flag})`,
+      );
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
       throw new InputError(`cannot listen on ${address}: no such address on this machine (--host)`);
-    throw error;
+    throw error.cause;
   }
 }
 

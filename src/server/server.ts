@@ -55,6 +55,22 @@ export interface WebhookServerOptions extends Omit<AppDeps, 'isReady'> {
   requestTimeoutMs?: number;
 }
 
+/** A port the server could not listen on: the webhook's, or (once that one listens) the metrics port. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly listener: 'webhook' | 'metrics',
+    readonly port: number,
+    override readonly cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot listen on the ${listener} port ${port}: ${cause.message}`);
+  }
+
+  get code(): string | undefined {
+    return this.cause.code;
+  }
+}
+
 function readKeyPair({ certFile, keyFile }: TlsFiles) {
   const pair = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
   createSecureContext(pair); // throws on a mismatched or malformed pair, before it is used
@@ -129,8 +145,12 @@ export class WebhookServer {
     // long it takes to decide.
     server.on('secureConnection', (socket) => socket.setTimeout(headersTimeout));
     this.#server = server;
+    try {
+      await listen(server, options.port, options.host);
+    } catch (error) {
+      throw new ListenError('webhook', options.port, error as NodeJS.ErrnoException);
+    }
     this.#watchTls(server);
-    await listen(server, options.port, options.host);
     if (options.metricsPort !== undefined) {
       // Its own port, so a NetworkPolicy can open the webhook port to the API server and this one to monitoring only.
       const metricsServer = createHttpServer(
@@ -138,8 +158,15 @@ export class WebhookServer {
         createMetricsApp(options),
       );
       metricsServer.maxConnections = 64;
+      try {
+        await listen(metricsServer, options.metricsPort, options.host);
+      } catch (error) {
+        // Nothing may stay open: the caller reports the error, and a listening webhook port would keep the process alive.
+        this.#unwatchTls();
+        await new Promise((resolve) => server.close(resolve));
+        throw new ListenError('metrics', options.metricsPort, error as NodeJS.ErrnoException);
+      }
       this.#metricsServer = metricsServer;
-      await listen(metricsServer, options.metricsPort, options.host);
     }
     this.#logger.info({ port: this.port, ...(this.#metricsServer ? { metricsPort: this.metricsPort } : {}) }, 'listening');
     return this.port;
@@ -160,6 +187,11 @@ export class WebhookServer {
     for (const file of [tls.certFile, tls.keyFile]) watchFile(file, { interval: tlsPollIntervalMs, persistent: false }, reload);
   }
 
+  #unwatchTls(): void {
+    const { tls } = this.#options;
+    for (const file of [tls.certFile, tls.keyFile]) unwatchFile(file);
+  }
+
   /**
    * Graceful shutdown, as this project asks of every workload: fail /readyz, keep serving for the
    * delay (the Pod leaves the Service endpoints), stop accepting, close idle keep-alive connections,
@@ -174,13 +206,13 @@ export class WebhookServer {
   async #shutdown(delay: boolean): Promise<void> {
     const server = this.#server;
     if (server === undefined) return;
-    const { shutdownTimeoutMs, tls } = this.#options;
+    const { shutdownTimeoutMs } = this.#options;
     const shutdownDelayMs = delay ? this.#options.shutdownDelayMs : 0;
     this.#draining = true;
     for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     this.#logger.info({ delayMs: shutdownDelayMs }, 'draining: readiness fails, still serving');
     await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
-    for (const file of [tls.certFile, tls.keyFile]) unwatchFile(file);
+    this.#unwatchTls();
 
     const metricsServer = this.#metricsServer;
     if (metricsServer !== undefined) {

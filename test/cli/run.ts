@@ -38,6 +38,9 @@ export function runCli(
     encoding: 'utf8',
     env,
     maxBuffer: 256 * 1024 * 1024,
+    // A CLI that does not end is a bug: fail the test (ETIMEDOUT) instead of hanging the suite.
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

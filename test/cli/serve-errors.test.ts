@@ -20,7 +20,8 @@ interface Running {
 async function serve(args: string[] = []): Promise<Running> {
   const child = spawn(
     process.execPath,
-    cliArgv(['serve', '--host', '127.0.0.1', '--port', '0', '--cert-dir', join(dir, 'certs'), ...args]),
+    // --metrics-port 0: the default 9090 may be taken by another test, or anything else on the machine.
+    cliArgv(['serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--cert-dir', join(dir, 'certs'), ...args]),
     {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,12 +62,35 @@ describe('first-run errors', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     after(() => taken.close());
     const port = (taken.address() as AddressInfo).port;
-    const result = runCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--cert-dir', join(dir, 'certs')], {
-      cwd: dir,
-      env: NO_KUBECONFIG,
-    });
+    const result = runCli(
+      ['serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0', '--cert-dir', join(dir, 'certs')],
+      {
+        cwd: dir,
+        env: NO_KUBECONFIG,
+      },
+    );
     assert.equal(result.status, 2);
     assert.equal(result.stderr, `error: cannot listen on 127.0.0.1:${port}: the port is already in use (choose another with --port)\n`);
+  });
+
+  test('the metrics port in use: one line naming it and --metrics-port, exit 2, and nothing left listening', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    after(() => taken.close());
+    const port = (taken.address() as AddressInfo).port;
+    // Before, the webhook port stayed open and kept the process alive: runCli's timeout would end it.
+    const result = runCli(
+      ['serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', String(port), '--cert-dir', join(dir, 'certs')],
+      {
+        cwd: dir,
+        env: NO_KUBECONFIG,
+      },
+    );
+    assert.equal(result.status, 2);
+    assert.equal(
+      result.stderr,
+      `error: cannot listen on 127.0.0.1:${port}: the port is already in use (choose another with --metrics-port)\n`,
+    );
   });
 });
 
