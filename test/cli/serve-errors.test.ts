@@ -57,41 +57,25 @@ describe('first-run errors', () => {
     assert.doesNotMatch(result.stderr, /localhost:8080|HTTP protocol/);
   });
 
-  test('a port in use: one line, exit 2', async () => {
+  /** A loopback port some other process holds, and serve started with `flag` on it (the other port free). */
+  async function serveOnTakenPort(flag: '--port' | '--metrics-port'): Promise<{ port: number; result: ReturnType<typeof runCli> }> {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     after(() => taken.close());
     const port = (taken.address() as AddressInfo).port;
-    const result = runCli(
-      ['serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0', '--cert-dir', join(dir, 'certs')],
-      {
-        cwd: dir,
-        env: NO_KUBECONFIG,
-      },
-    );
-    assert.equal(result.status, 2);
-    assert.equal(result.stderr, `error: cannot listen on 127.0.0.1:${port}: the port is already in use (choose another with --port)\n`);
-  });
+    const ports = { '--port': '0', '--metrics-port': '0', [flag]: String(port) };
+    const args = ['serve', '--host', '127.0.0.1', ...Object.entries(ports).flat(), '--cert-dir', join(dir, 'certs')];
+    return { port, result: runCli(args, { cwd: dir, env: NO_KUBECONFIG }) };
+  }
 
-  test('the metrics port in use: one line naming it and --metrics-port, exit 2, and nothing left listening', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    after(() => taken.close());
-    const port = (taken.address() as AddressInfo).port;
-    // Before, the webhook port stayed open and kept the process alive: runCli's timeout would end it.
-    const result = runCli(
-      ['serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', String(port), '--cert-dir', join(dir, 'certs')],
-      {
-        cwd: dir,
-        env: NO_KUBECONFIG,
-      },
-    );
-    assert.equal(result.status, 2);
-    assert.equal(
-      result.stderr,
-      `error: cannot listen on 127.0.0.1:${port}: the port is already in use (choose another with --metrics-port)\n`,
-    );
-  });
+  for (const flag of ['--port', '--metrics-port'] as const) {
+    test(`${flag} in use: one line naming the port and ${flag}, exit 2`, async () => {
+      // With the metrics port taken, the webhook port used to stay open and keep the process alive.
+      const { port, result } = await serveOnTakenPort(flag);
+      assert.equal(result.status, 2);
+      assert.equal(result.stderr, `error: cannot listen on 127.0.0.1:${port}: the port is already in use (choose another with ${flag})\n`);
+    });
+  }
 });
 
 describe('stopping a local run', () => {
