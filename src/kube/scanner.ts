@@ -2,7 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { apiVersionOf, controllerOwner, groupOf, type PodBearingKind } from '../core/workload.js';
 import type { ImageFacts } from '../core/images.js';
 import { evaluateObject } from '../engine/evaluate.js';
-import type { NamespaceLabels } from '../engine/exceptions.js';
+import { readsNamespaceLabels, type NamespaceLabels } from '../engine/exceptions.js';
 import type { Policy } from '../engine/policy.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { ExceptionTally, summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
@@ -82,7 +82,7 @@ async function* unlessNotServed(objects: AsyncIterable<unknown>): AsyncGenerator
 
 /** Namespace labels for exceptions with a namespaceSelector, listed once per scan (only when the policy has one). */
 async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise<NamespaceLabels | undefined> {
-  if (!policy.exceptions.some((exception) => exception.namespaceSelector !== undefined)) return undefined;
+  if (!readsNamespaceLabels(policy.exceptions)) return undefined;
   const labels = new Map<string, Record<string, string>>();
   let continueToken: string | undefined;
   do {
