@@ -105,15 +105,15 @@ export interface ManifestNote {
   path: string;
   /** Not a single object that names its `kind`: empty, comments only, or plain YAML data (values.yaml). */
   withoutObjects: boolean;
-  /** Holds `{{`: perhaps an unrendered template. */
-  templated: boolean;
+  /** Why its objects may not be what gets applied (templateHint: `{{`, perhaps an unrendered template); '' when nothing. */
+  templateHint: string;
 }
 
 export const namesKind = (object: unknown): boolean => typeof getPath(object, ['kind']) === 'string';
 
 /** `hasObjects`: whether at least one object names its `kind` (see namesKind). */
 export function manifestNote(path: string, text: string, hasObjects: boolean): ManifestNote {
-  return { path, withoutObjects: !hasObjects, templated: templateHint(text) !== '' };
+  return { path, withoutObjects: !hasObjects, templateHint: templateHint(text) };
 }
 
 /** Files without a single object that names its `kind`. */
@@ -127,7 +127,9 @@ export function describeInputs(files: readonly ManifestNote[], invalidFiles: rea
   const lines = [
     ...filesWithoutObjects(files).map((file) => `note: no Kubernetes objects found in ${name(file)}`),
     // Template syntax that happens to be valid YAML is checked as written, which is not what gets applied.
-    ...files.filter((file) => file.templated).map((file) => `note: ${name(file.path)} was checked as written${templateHint('{{')}`),
+    ...files
+      .filter((file) => file.templateHint !== '')
+      .map((file) => `note: ${name(file.path)} was checked as written${file.templateHint}`),
     ...invalidFiles.map((problem) => `error: ${problem.message}`),
   ];
   if (invalidFiles.length > 0) lines.push(`error: ${invalidFiles.length} file(s) could not be ${done}; the others were`);
