@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import jsyaml from 'js-yaml';
 import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import { isDockerfileName } from '../core/dockerfile.js';
-import { asString, getPath, isObject, objectName } from '../core/types.js';
+import { asString, asStringMap, getPath, isObject, objectName } from '../core/types.js';
 import type { NamespaceLabels } from '../engine/exceptions.js';
 import { readRegularFile, RefusedInputError } from './bounded-read.js';
 import { InputError } from './input-error.js';
@@ -246,12 +246,8 @@ export function namespaceLabelsIn(objects: Iterable<unknown>): NamespaceLabels {
   for (const object of objects) {
     if (!isNamespaceObject(object)) continue;
     const name = getPath(object, ['metadata', 'name']) as string;
-    const found = getPath(object, ['metadata', 'labels']);
-    const own = isObject(found)
-      ? Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
-      : {};
     // The API server sets this label on every namespace.
-    labels.set(name, { ...own, 'kubernetes.io/metadata.name': name });
+    labels.set(name, { ...asStringMap(getPath(object, ['metadata', 'labels'])), 'kubernetes.io/metadata.name': name });
   }
   return (namespace) => labels.get(namespace);
 }
