@@ -15,6 +15,7 @@ import { CLI_OBJECTS, writeRepository } from './lib/cli.js';
 import { BIG_REVIEW_CONTAINERS, healthzBesideBigReview } from './lib/healthz.js';
 import { load, type LoadResult } from './lib/load.js';
 import { pacedLoad } from './lib/paced.js';
+import { percentile } from './lib/stats.js';
 import { KYVERNO_PATHS, startKyverno } from './lib/kyverno.js';
 import {
   cpuSeconds,
@@ -88,7 +89,11 @@ const work = mkdtempSync(join(tmpdir(), 'lifecycle-guard-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  ) ?? NaN;
 
 async function certificates(): Promise<{ cert: string; key: string }> {
   const dir = join(work, 'certs');
@@ -246,8 +251,10 @@ async function admission(tls: { cert: string; key: string }) {
     }
     const fixed: Record<string, LoadResult> = {};
     for (const [key, runs] of Object.entries(fixedRuns)) {
-      const sorted = [...runs].sort((a, b) => a.p99Ms - b.p99Ms);
-      const middle = sorted[Math.floor(sorted.length / 2)];
+      const middle = percentile(
+        [...runs].sort((a, b) => a.p99Ms - b.p99Ms),
+        0.5,
+      );
       if (middle !== undefined) fixed[key] = middle;
     }
     const rssEndMb = Math.max(rssAfterLoadMb, rssMb(serve.pid));

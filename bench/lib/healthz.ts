@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { freePort, startChild, stopChild, waitUntilReady, type MemoryCgroup } from './processes.js';
+import { percentile } from './stats.js';
 
 export const BIG_REVIEW_CONTAINERS = 30_000;
 
@@ -76,7 +77,7 @@ function call(url: string, method: string, body?: string): Promise<{ status: num
 
 function latencies(samples: number[]): Latencies {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (fraction: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN);
+  const at = (fraction: number) => Math.round(percentile(sorted, fraction) ?? NaN);
   return { probes: sorted.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: Math.round(sorted[sorted.length - 1] ?? NaN) };
 }
 

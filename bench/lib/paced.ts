@@ -10,14 +10,10 @@
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { LoadOptions, LoadResult } from './load.js';
+import { percentile } from './stats.js';
 
 /** How long answers still due at the end may take before they count as errors. */
 const DRAIN_MS = 30_000;
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? NaN;
-}
 
 /** Milliseconds, to a tenth: the bare server answers in well under one. */
 const tenths = (ms: number) => Math.round(ms * 10) / 10;
@@ -80,8 +76,8 @@ export async function pacedLoad(options: LoadOptions & { rate: number }): Promis
   latencies.sort((a, b) => a - b);
   return {
     rps: latencies.length / elapsed,
-    p50Ms: tenths(percentile(latencies, 0.5)),
-    p99Ms: tenths(percentile(latencies, 0.99)),
+    p50Ms: tenths(percentile(latencies, 0.5) ?? NaN),
+    p99Ms: tenths(percentile(latencies, 0.99) ?? NaN),
     requests: latencies.length,
     errors: errors + (drained ? 0 : total - settled),
     non2xx,
