@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError } from '../engine/policy-error.js';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from '../engine/policy.js';
+import { DEFAULT_POLICY, type Policy } from '../engine/policy.js';
+import { parsePolicy } from '../engine/policy-text.js';
 
 /** The policy in a file, or the built-in default policy when no file is given. */
 export function loadPolicyFile(path: string | undefined): Policy {

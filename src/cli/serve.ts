@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { withExcludedNamespace, type Policy } from '../engine/policy.js';
+import { DEFAULT_POLICY, withExcludedNamespace, type Policy } from '../engine/policy.js';
 import type { KubeClients } from '../kube/client.js';
 import { hostname } from 'node:os';
 import type { BackgroundScanner } from '../kube/background-scan.js';
@@ -11,7 +11,7 @@ import { PolicyHolder } from '../server/policy-holder.js';
 import { ListenError, WebhookServer, type TlsFiles } from '../server/server.js';
 import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
 import { InputError } from './input-error.js';
-import { loadPolicyFile } from './policy-file.js';
+import { releaseStartupMemory } from './startup-memory.js';
 
 export interface ServeOptions {
   port: number;
@@ -176,7 +176,9 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   const kube = needsCluster || options.kubeconfig !== undefined ? await import('./kube-access.js') : undefined;
   const clients = kube?.kubeClients(options.kubeconfig, ' (--scan-only, --policy-configmap and --tls-secret need cluster access)');
 
-  const holder = new PolicyHolder(withExcludedNamespace(loadPolicyFile(options.policy), options.namespace), metrics);
+  // The YAML parser is loaded only for a policy file (a ConfigMap's policy loads it in its watcher).
+  const policy = options.policy === undefined ? DEFAULT_POLICY : (await import('./policy-file.js')).loadPolicyFile(options.policy);
+  const holder = new PolicyHolder(withExcludedNamespace(policy, options.namespace), metrics);
   const cluster = await clusterInfo(clients, logger);
   const background = await startPolicy(options, clients, holder, logger);
   const tls = await startTls(options, clients, logger);
@@ -259,5 +261,6 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  await releaseStartupMemory();
   return server;
 }

@@ -1,7 +1,6 @@
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from '../core/duration.js';
-import { isObject, MODES, type Mode } from '../core/types.js';
+import { MODES, type Mode } from '../core/types.js';
 import { RULES, type Rule } from '../rules/index.js';
 import { exceptionsSchema } from './exceptions.js';
 import { PolicyError } from './policy-error.js';
@@ -114,23 +113,6 @@ export function policyFromObject(value: unknown, source: string): Policy {
     throw new PolicyError(`invalid policy ${source}: ${result.error.issues.map(describeIssue).join('; ')}`);
   }
   return result.data;
-}
-
-/** Parses a YAML (or JSON) policy text. A policy may set only some keys; the rest take their defaults. */
-export function parsePolicy(text: string, source: string): Policy {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  const error = document.errors[0];
-  if (error) {
-    const line = error.linePos?.[0].line;
-    throw new PolicyError(`invalid policy ${source}${line === undefined ? '' : ` line ${line}`}: ${error.message.split('\n')[0]}`);
-  }
-  const value: unknown = document.toJS();
-  if (value !== null && value !== undefined && !isObject(value)) {
-    throw new PolicyError(
-      `invalid policy ${source}: expected a mapping of policy keys, got ${Array.isArray(value) ? 'a list' : typeof value}`,
-    );
-  }
-  return policyFromObject(value, source);
 }
 
 export const DEFAULT_POLICY: Policy = policyFromObject({}, 'defaults');

@@ -1,6 +1,9 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
+
+// Not imported: the ESM facade of 'node:http' loads undici on Node 24 (see src/server/server.ts).
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 export interface HttpResponse {
   status: number;

@@ -1,6 +1,7 @@
 import { ApiException, ListWatch, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from '../engine/policy.js';
+import { DEFAULT_POLICY, type Policy } from '../engine/policy.js';
+import { parsePolicy } from '../engine/policy-text.js';
 import type { KubeClients } from './client.js';
 import { recordEvent } from './events.js';
 

@@ -1,10 +1,14 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { createApp, createMetricsApp, type AppDeps } from './app.js';
+
+// Not `import … from 'node:http'`: Node 24 builds that module's ESM facade by reading every export,
+// and its WebSocket getter then loads undici, ~2.5 MB of an idle replica's RSS that nothing here uses.
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 export interface TlsFiles {
   certFile: string;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { parsePolicy } from '../../src/engine/policy.js';
+import { parsePolicy } from '../../src/engine/policy-text.js';
 import { cliArgv } from './run.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { parsePolicy } from '../../src/engine/policy.js';
+import { parsePolicy } from '../../src/engine/policy-text.js';
 import { resolveBinaries, startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import { CHART, helmRunner } from './harness/helm.js';
 import { BAD_DEPLOYMENT, clusterModeArgs, MANIFESTS_BASE, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from './harness/manifests.js';

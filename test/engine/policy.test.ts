@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { DEFAULT_POLICY, effectiveMode, parsePolicy, policyFromObject, SKIP_ANNOTATION, type Policy } from '../../src/engine/policy.js';
+import { parsePolicy } from '../../src/engine/policy-text.js';
+import { DEFAULT_POLICY, effectiveMode, policyFromObject, SKIP_ANNOTATION, type Policy } from '../../src/engine/policy.js';
 import { PolicyError } from '../../src/engine/policy-error.js';
 import { RULE_IDS, RULES, type Rule } from '../../src/rules/index.js';
 

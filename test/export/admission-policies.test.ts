@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JsonObject } from '../../src/core/types.js';
-import { DEFAULT_POLICY, parsePolicy } from '../../src/engine/policy.js';
+import { parsePolicy } from '../../src/engine/policy-text.js';
+import { DEFAULT_POLICY } from '../../src/engine/policy.js';
 import { exportAdmissionPolicies, ExportError } from '../../src/export/admission-policies.js';
 
 function byKindAndName(objects: JsonObject[]): string[] {
