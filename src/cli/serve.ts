@@ -261,6 +261,6 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  await releaseStartupMemory();
+  if (!(await releaseStartupMemory())) logger.debug('start-up memory not released: this Node has no inspector');
   return server;
 }
