@@ -4,7 +4,8 @@
 //   - /healthz latency while a Pod with 30,000 containers (the largest review) is decided;
 //   - CLI: `check` on a generated repository of 10,000 Deployments;
 //   - with --full (`npm run bench:full`): Kyverno as a webhook peer, kube-score and the Kyverno CLI
-//     as CLI peers, and the audit scan of 12,000 objects in a real control plane.
+//     as CLI peers, the audit scan of 12,000 objects in a real control plane, and `serve` as the
+//     manifests deploy it (--in-cluster: ConfigMap policy, TLS Secret, background scan).
 // Prints a table, writes JSON to bench/results/, and ends with one line of JSON.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { BIG_REVIEW_CONTAINERS, healthzBesideBigReview } from './lib/healthz.js'
 import { load, type LoadResult } from './lib/load.js';
 import { pacedLoad } from './lib/paced.js';
 import { percentile } from './lib/stats.js';
+import { inClusterServe, type InClusterServe } from './lib/in-cluster.js';
 import { KYVERNO_PATHS, startKyverno } from './lib/kyverno.js';
 import {
   cpuSeconds,
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     kyverno: { type: 'boolean', default: false },
     'cli-peers': { type: 'boolean', default: false },
     scan: { type: 'boolean', default: false },
+    'in-cluster': { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     // The product's runtime is Node 24 (Dockerfile); the machine's Node may be older.
@@ -370,6 +373,23 @@ if (flags.full || flags.scan) {
   }
 }
 const scan12k = scan?.find((step) => step.objects === 12_000);
+let inCluster: InClusterServe | undefined;
+if (flags.full || flags['in-cluster']) {
+  const cgroup = serverCgroup('in-cluster');
+  try {
+    inCluster = await inClusterServe({
+      node: NODE,
+      cli: CLI,
+      ...(cgroup === undefined ? {} : { cgroup }),
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      log,
+    });
+  } catch (error) {
+    log(`serve in cluster mode not run: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 log(`check: ${cli.objects} objects in ${cli.check.seconds.toFixed(2)} s, peak RSS ${cli.check.peakRssMb.toFixed(0)} MB`);
 
 function cliCell(run: CliRun): string {
@@ -401,6 +421,23 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
   ],
   ['serve RSS after load', `${adm.serve.rssMb.toFixed(0)} MB`, `<= ${GOALS.rssMb} MB`, adm.serve.rssMb <= GOALS.rssMb],
   ['serve RSS idle', `${adm.serve.idleRssMb.toFixed(0)} MB`, `<= ${GOALS.idleRssMb} MB`, adm.serve.idleRssMb <= GOALS.idleRssMb],
+  ...(inCluster === undefined
+    ? []
+    : ([
+        ['serve in cluster mode, throughput', `${inCluster.rps.toFixed(0)} req/s`, '', undefined],
+        [
+          'serve in cluster mode, RSS after load',
+          `${inCluster.rssMb.toFixed(0)} MB`,
+          `<= ${GOALS.rssMb} MB`,
+          inCluster.rssMb <= GOALS.rssMb,
+        ],
+        [
+          'serve in cluster mode, RSS idle',
+          `${inCluster.idleRssMb.toFixed(0)} MB`,
+          `<= ${GOALS.idleRssMb} MB`,
+          inCluster.idleRssMb <= GOALS.idleRssMb,
+        ],
+      ] satisfies Array<[string, string, string, boolean | undefined]>)),
   ...kyvernoRows(),
   ...healthz.map((step): [string, string, string, boolean | undefined] => [
     `/healthz during /${step.endpoint}, ${BIG_REVIEW_CONTAINERS} containers`,
@@ -468,6 +505,8 @@ const summary = {
   kyverno_rss_mb: adm.kyverno === undefined ? null : round1(adm.kyverno.rssMb),
   rss_mb: round1(adm.serve.rssMb),
   idle_rss_mb: round1(adm.serve.idleRssMb),
+  in_cluster_rss_mb: inCluster === undefined ? null : round1(inCluster.rssMb),
+  in_cluster_idle_rss_mb: inCluster === undefined ? null : round1(inCluster.idleRssMb),
   cli_objects_per_s: Math.round(cli.check.objectsPerSecond),
   healthz_max_ms_during_big_review: Math.max(...healthz.map((step) => step.during.maxMs)),
   scan_s_12k: scan12k === undefined ? null : round3(scan12k.seconds),
@@ -478,7 +517,7 @@ mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ date: new Date().toISOString(), machine, flags, admission: adm, healthz, cli, scan, summary }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), machine, flags, admission: adm, healthz, cli, scan, inCluster, summary }, null, 2)}\n`,
 );
 console.log(`\nresults: ${file}`);
 console.log(JSON.stringify(summary));
