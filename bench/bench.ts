@@ -26,6 +26,7 @@ import {
   postJson,
   rssMb,
   runMeasured,
+  serveArgs,
   startChild,
   stopChild,
   waitUntilReady,
@@ -213,7 +214,7 @@ async function admission(tls: { cert: string; key: string }) {
   );
   const serve = await startTarget(
     'lifecycle-guard serve',
-    (port) => [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', tls.cert, '--tls-key', tls.key],
+    (port) => serveArgs(CLI, port, 0, ['--tls-cert', tls.cert, '--tls-key', tls.key]),
     reviewMix(),
   );
   try {

@@ -5,7 +5,7 @@
 // (prom-client's nodejs_eventloop_lag_max_seconds, reset at every scrape).
 import { request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
-import { freePort, startChild, stopChild, waitUntilReady, type MemoryCgroup } from './processes.js';
+import { freePort, serveArgs, startChild, stopChild, waitUntilReady, type MemoryCgroup } from './processes.js';
 import { percentile } from './stats.js';
 
 export const BIG_REVIEW_CONTAINERS = 30_000;
@@ -110,24 +110,7 @@ export async function healthzBesideBigReview(
 ): Promise<HealthzStep[]> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const options = server.cgroup === undefined ? {} : { cgroup: server.cgroup };
-  const child = startChild(
-    server.node,
-    [
-      cli,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--metrics-port',
-      String(metricsPort),
-      '--tls-cert',
-      tls.cert,
-      '--tls-key',
-      tls.key,
-    ],
-    options,
-  );
+  const child = startChild(server.node, serveArgs(cli, port, metricsPort, ['--tls-cert', tls.cert, '--tls-key', tls.key]), options);
   const url = `https://127.0.0.1:${port}`;
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
   try {

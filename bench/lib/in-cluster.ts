@@ -9,7 +9,7 @@ import { startControlPlane } from '../../test/e2e/harness/control-plane.js';
 import { clusterModeArgs, MANIFESTS_BASE, SERVICE_ACCOUNT, SERVICE_ACCOUNT_USER } from '../../test/e2e/harness/manifests.js';
 import { webhookConfigurations } from '../../test/e2e/harness/webhook.js';
 import { load } from './load.js';
-import { freePort, rssMb, startChild, stopChild, waitUntilReady, type MemoryCgroup } from './processes.js';
+import { freePort, rssMb, serveArgs, startChild, stopChild, waitUntilReady, type MemoryCgroup } from './processes.js';
 import { reviewMix } from './reviews.js';
 import { percentile } from './stats.js';
 
@@ -42,17 +42,7 @@ export async function inClusterServe(options: InClusterOptions): Promise<InClust
     // Registered with a URL nothing listens on: the bench sends the reviews itself; serve writes the caBundle.
     await cluster.kubectl(['apply', '-f', '-'], { input: webhookConfigurations('https://127.0.0.1:1') });
     const port = await freePort();
-    const args = [
-      options.cli,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--metrics-port',
-      '0',
-      ...clusterModeArgs(await cluster.kubeconfigFor(SERVICE_ACCOUNT), dir),
-    ];
+    const args = serveArgs(options.cli, port, 0, clusterModeArgs(await cluster.kubeconfigFor(SERVICE_ACCOUNT), dir));
     let output = '';
     const child = startChild(options.node, args, {
       ...(options.cgroup === undefined ? {} : { cgroup: options.cgroup }),

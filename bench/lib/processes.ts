@@ -107,6 +107,11 @@ export function memoryCgroup(name: string, limitBytes: number): MemoryCgroup | s
   }
 }
 
+/** `lifecycle-guard serve` on loopback: the webhook on `port`, metrics on `metricsPort` (0: any free port), then `extra` flags. */
+export function serveArgs(cli: string, port: number, metricsPort: number, extra: string[]): string[] {
+  return [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...extra];
+}
+
 /**
  * A long-running child, killed when the bench exits whatever happens; in `cgroup` from its first
  * instruction (a shell joins it, then execs the command, which keeps the pid).
