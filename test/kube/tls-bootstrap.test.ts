@@ -127,11 +127,20 @@ async function clusterDueForRotation() {
   return { api, oldCa: fingerprint(ca.cert) };
 }
 
-/** Records every Secret write whose current CA some webhook did not trust yet (a window of failed admissions). */
+/**
+ * Records every Secret write whose current CA some webhook did not trust yet (a window of failed
+ * admissions). Only writes the API server accepts count: a replace with a stale resourceVersion (or a
+ * create of a Secret that exists) is refused with 409 and serves nothing. Hooks run before the fake
+ * applies the call, so the check is made here, against what is stored.
+ */
 function watchTrustOrder(api: FakeApiServer): string[] {
   const untrusted: string[] = [];
   api.onCall((call) => {
     if (call.resource !== 'secrets' || (call.verb !== 'create' && call.verb !== 'replace')) return;
+    const stored = api.get('secrets', call.namespace, call.name);
+    const sent = (call.body as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+    const accepted = call.verb === 'create' ? stored === undefined : stored?.metadata?.resourceVersion === sent;
+    if (!accepted) return;
     const data = (call.body as { data: Record<string, string> }).data;
     const [current = ''] = certificates(decode(data['ca.crt']));
     if (!trusted(api).every((webhook) => webhook.includes(fingerprint(current)))) untrusted.push(call.verb);
