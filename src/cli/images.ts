@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ImageFacts } from '../core/images.js';
 import { describeWorkload } from '../core/workload.js';
 import type { Policy } from '../engine/policy.js';
+import type { Selection } from '../engine/select.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { CredentialsError, parseDockerConfig, readDockerConfig, type Credentials } from '../images/auth.js';
 import { imageSettings, imagesToInspect, ImageInspector, objectImagesToInspect } from '../images/inspector.js';
@@ -157,10 +158,10 @@ async function lookUp(
 export function scanImageLookup(
   deps: ImageLookupDeps,
   policy: () => Policy,
-): (object: unknown, namespace: string | undefined) => Promise<ImageFacts> {
-  return async (object, namespace) => {
+): (object: unknown, namespace: string | undefined, selection: Selection) => Promise<ImageFacts> {
+  return async (object, namespace, selection) => {
     const current = policy();
-    const images = imageSettings(current).inspect ? objectImagesToInspect(object, current, namespace) : [];
+    const images = imageSettings(current).inspect ? imagesToInspect(selection, current) : [];
     return images.length === 0
       ? new Map()
       : inspectImages(deps, images, object, current, namespace, Math.max(SCAN_BUDGET_MS, imageSettings(current).timeout));

@@ -34,12 +34,9 @@ export function imagesToInspect(selection: Selection, policy: Policy): string[] 
   return [...images];
 }
 
-/** imagesToInspect for an object on its own (files, the background scan): the validating rules selected as /validate selects them. */
-export function objectImagesToInspect(object: unknown, policy: Policy, namespace?: string): string[] {
-  return imagesToInspect(
-    selectRules(object, policy, { ruleType: 'validating', ...(namespace === undefined ? {} : { namespace }) }),
-    policy,
-  );
+/** imagesToInspect for an object in a file (`check --inspect-images`): no namespace labels, no selection made before. */
+export function objectImagesToInspect(object: unknown, policy: Policy): string[] {
+  return imagesToInspect(selectRules(object, policy, { ruleType: 'validating' }), policy);
 }
 
 export interface InspectorOptions {

@@ -4,6 +4,7 @@ import type { ImageFacts } from '../core/images.js';
 import { evaluateObject } from '../engine/evaluate.js';
 import { readsNamespaceLabels, type NamespaceLabels } from '../engine/exceptions.js';
 import type { Policy } from '../engine/policy.js';
+import { selectRules, type Selection } from '../engine/select.js';
 import { podBearingKinds } from '../engine/workload-kinds.js';
 import { ExceptionTally, summarize, toReportFinding, type AuditReport, type ReportFinding } from '../engine/report.js';
 import type { ClusterInfo } from '../core/types.js';
@@ -54,8 +55,11 @@ export interface ScanOptions {
   namespace?: string;
   /** Objects per list request: bounds memory, whatever the cluster's size. */
   pageSize?: number;
-  /** Looks up the image configs an object's evaluation needs (the composition does the registry I/O). */
-  inspectImages?: (object: unknown, namespace: string | undefined) => Promise<ImageFacts>;
+  /**
+   * Looks up the image configs an object's evaluation needs (the composition does the registry I/O);
+   * `selection` is the rules selected for the object, which its evaluation then uses too.
+   */
+  inspectImages?: (object: unknown, namespace: string | undefined, selection: Selection) => Promise<ImageFacts>;
   /** Called after each page, for progress output. */
   onProgress?: (progress: { kind: string; objects: number }) => void;
 }
@@ -117,11 +121,15 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
       // Not `{ ...item, apiVersion, kind }`: see runRules (src/engine/evaluate.ts), one hidden class per object.
       const object: KubernetesObject = Object.assign({}, item as KubernetesObject, { apiVersion, kind });
       if (isControlledByScannedKind(object, kinds)) continue;
-      const images = await options.inspectImages?.(object, object.metadata?.namespace);
+      // Selected once, with the namespace labels, for the image lookup and the evaluation (as /validate does).
+      const labels = namespaceLabels === undefined ? {} : { namespaceLabels };
+      const selection = selectRules(object, options.policy, labels);
+      const images = await options.inspectImages?.(object, object.metadata?.namespace, selection);
       const evaluation = evaluateObject(object, options.policy, {
         cluster: options.cluster ?? {},
-        ...(namespaceLabels === undefined ? {} : { namespaceLabels }),
+        ...labels,
         ...(images === undefined ? {} : { images }),
+        selection,
       });
       if (evaluation.skipped !== undefined) continue;
       exceptions.add(evaluation.excepted);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { scanImageLookup } from '../../src/cli/images.js';
 import type { ImageInspection } from '../../src/core/images.js';
 import { policyFromObject } from '../../src/engine/policy.js';
+import { selectRules } from '../../src/engine/select.js';
 import { ImageInspector } from '../../src/images/inspector.js';
 import type { ImageInspectionParams } from '../../src/rules/no-shell-entrypoint.js';
 import { FakeApiServer } from '../kube/fake-api.js';
@@ -50,7 +51,7 @@ test('imagePullSecrets of a kind the policy adds (workloadKinds) are read, as fo
       },
     },
   };
-  const facts = await lookUp(cloneSet, 'shop');
+  const facts = await lookUp(cloneSet, 'shop', selectRules(cloneSet, policy));
   assert.deepEqual([...facts.keys()], ['registry.example:5000/shop/web:1']);
   assert.equal(inspector.credentials.length, 1);
   const credentials = inspector.credentials[0];

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { policyFromObject } from '../../src/engine/policy.js';
+import type { Selection } from '../../src/engine/select.js';
 import { createClients } from '../../src/kube/client.js';
 import { buildReports } from '../../src/kube/reports.js';
 import { scanCluster } from '../../src/kube/scanner.js';
@@ -100,11 +101,21 @@ describe('scanCluster against a fake API server', () => {
       },
       'p',
     );
-    const report = await scanCluster(clients(), { policy });
+    // The image lookup gets the rules the evaluation uses: none for the Pod the namespace's exception frees.
+    const selected: [string, string[]][] = [];
+    const inspectImages = (object: unknown, _namespace: string | undefined, selection: Selection) => {
+      selected.push([(object as { metadata: { name: string } }).metadata.name, selection.rules.map(({ rule }) => rule.meta.id)]);
+      return Promise.resolve(new Map());
+    };
+    const report = await scanCluster(clients(), { policy, inspectImages });
     assert.deepEqual(
       report.findings.map(({ kind, namespace, name, rule }) => [kind, namespace, name, rule]),
       [['CloneSet', 'shop', 'web', 'no-shell-entrypoint']],
     );
+    assert.deepEqual(selected.sort(), [
+      ['toy', []],
+      ['web', ['no-shell-entrypoint']],
+    ]);
     assert.equal(report.summary.objects, 2, "the CloneSet and the sandbox Pod; the owned Pod is its CloneSet's");
     assert.deepEqual(
       report.exceptions?.map(({ reason, objects, expired }) => [reason, objects, expired]),
