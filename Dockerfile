@@ -5,7 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-COPY scripts/copy-assets.mjs scripts/
+COPY scripts/copy-assets.mjs scripts/bundle-kube-client.mjs scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-slim

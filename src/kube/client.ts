@@ -1,3 +1,9 @@
+import { JSONParser } from '@streamparser/json';
+import { existsSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { join } from 'node:path';
+import type { ClusterInfo } from '../core/types.js';
 import {
   AdmissionregistrationV1Api,
   ApiException,
@@ -8,13 +14,7 @@ import {
   KubernetesObjectApi,
   VersionApi,
   Watch,
-} from '@kubernetes/client-node';
-import { JSONParser } from '@streamparser/json';
-import { existsSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { join } from 'node:path';
-import type { ClusterInfo } from '../core/types.js';
+} from './client-node.js';
 
 /**
  * The API calls lifecycle-guard makes, from one kubeconfig. Only the calls used are named, so unit

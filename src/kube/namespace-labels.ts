@@ -1,4 +1,5 @@
-import { ListWatch, type V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
+import { ListWatch } from './client-node.js';
 import type { Logger } from 'pino';
 import type { NamespaceLabelSource } from '../engine/exceptions.js';
 import type { KubeClients } from './client.js';

@@ -1,4 +1,5 @@
-import { ApiException, ListWatch, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, ListWatch } from './client-node.js';
 import type { Logger } from 'pino';
 import { DEFAULT_POLICY, type Policy } from '../engine/policy.js';
 import { parsePolicy } from '../engine/policy-text.js';

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import type { Logger } from 'pino';
 import {
   CERTIFICATE_FILES,
