@@ -5,44 +5,75 @@
 // functions. The licenses of the bundled packages go next to it, in client-node.LICENSES.txt.
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const outfile = 'dist/kube/client-node.js';
-const { metafile } = await build({
-  entryPoints: [outfile],
-  outfile,
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
-  // Some bundled packages are CommonJS and require Node's built-in modules.
-  banner: {
-    js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);",
-  },
-});
-// tsc's source map described the file before bundling.
-rmSync(`${outfile}.map`, { force: true });
+const requireHere = createRequire(import.meta.url);
 
-/** Each bundled package once: its name, version and license text, found from the files esbuild read. */
-const packages = new Map();
-for (const input of Object.keys(metafile.inputs)) {
-  const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
-  if (match === null || packages.has(match[1])) continue;
-  const manifest = JSON.parse(readFileSync(join(match[1], 'package.json'), 'utf8'));
-  const licenseFile = readdirSync(match[1]).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
-  packages.set(match[1], {
-    title: `${manifest.name}@${manifest.version} (${manifest.license ?? 'license not stated'})`,
-    text: licenseFile === undefined ? '' : readFileSync(join(match[1], licenseFile), 'utf8').trim(),
+/**
+ * Bundles `entry` (a module re-exporting values of the client) into `outfile`, with the licenses beside it.
+ * Returns the bundled packages' names.
+ */
+export async function bundleKubeClient(entry, outfile) {
+  const { metafile } = await build({
+    entryPoints: [entry],
+    outfile,
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    // Some bundled packages are CommonJS and require Node's built-in modules.
+    banner: {
+      js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);",
+    },
+    plugins: [userlandPunycode],
   });
+  // A source map from tsc described the file before bundling.
+  rmSync(`${outfile}.map`, { force: true });
+  const notices = bundledPackages(metafile);
+  writeFileSync(
+    join(dirname(outfile), 'client-node.LICENSES.txt'),
+    `${outfile} bundles these packages:\n\n${notices.map(({ title, text }) => `== ${title}\n\n${text}\n`).join('\n')}`,
+  );
+  return notices.map(({ name }) => name);
 }
-const notices = [...packages.values()].sort((a, b) => a.title.localeCompare(b.title));
-writeFileSync(
-  join(dirname(outfile), 'client-node.LICENSES.txt'),
-  `${outfile} bundles these packages:\n\n${notices.map(({ title, text }) => `== ${title}\n\n${text}\n`).join('\n')}`,
-);
+
+/**
+ * node-fetch's URL library requires `punycode`, which Node deprecates with a warning on stderr for
+ * code outside node_modules: the bundle is such code. The npm package of the same name (the one Node
+ * copied) is bundled instead.
+ */
+const userlandPunycode = {
+  name: 'userland-punycode',
+  setup(builder) {
+    builder.onResolve({ filter: /^punycode$/ }, () => ({ path: requireHere.resolve('punycode/') }));
+  },
+};
+
+/** Each bundled package once: its name, a title with version and license, and its license text. */
+function bundledPackages(metafile) {
+  const packages = new Map();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match === null || packages.has(match[1])) continue;
+    const manifest = JSON.parse(readFileSync(join(match[1], 'package.json'), 'utf8'));
+    const licenseFile = readdirSync(match[1]).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
+    packages.set(match[1], {
+      name: manifest.name,
+      title: `${manifest.name}@${manifest.version} (${manifest.license ?? 'license not stated'})`,
+      text: licenseFile === undefined ? '' : readFileSync(join(match[1], licenseFile), 'utf8').trim(),
+    });
+  }
+  return [...packages.values()].sort((a, b) => a.title.localeCompare(b.title));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await bundleKubeClient('dist/kube/client-node.js', 'dist/kube/client-node.js');
+}

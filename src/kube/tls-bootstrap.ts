@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import {
   CERTIFICATE_FILES,
   certificatePaths,
-  generateCertificates,
+  generateCertificatesInChildProcess,
   needsRenewal,
   serviceHosts,
   writeCertificates,
@@ -135,10 +135,14 @@ export class TlsBootstrap {
     const now = new Date();
     if (reason === 'serving' && previous !== undefined) {
       const [currentCa = ''] = splitBundle(previous.caBundle);
-      const bundle = await generateCertificates({ hosts: this.hosts, validityDays, ca: { cert: currentCa, key: previous.caKey } });
+      const bundle = await generateCertificatesInChildProcess({
+        hosts: this.hosts,
+        validityDays,
+        ca: { cert: currentCa, key: previous.caKey },
+      });
       return { ...previous, serving: bundle.serving };
     }
-    const bundle = await generateCertificates({ hosts: this.hosts, validityDays });
+    const bundle = await generateCertificatesInChildProcess({ hosts: this.hosts, validityDays });
     const stillTrusted = previous === undefined ? [] : splitBundle(previous.caBundle).filter((pem) => !isExpired(pem, now));
     return { caBundle: joinBundle([bundle.ca.cert, ...stillTrusted]), caKey: bundle.ca.key, serving: bundle.serving };
   }

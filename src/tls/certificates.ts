@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
+import { startChildProcess } from '../threads/worker.js';
 
 export interface KeyPair {
   cert: string;
@@ -24,6 +24,14 @@ export interface CertificateRequest {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * selfsigned and the X.509 libraries under it add ~12 MB to the RSS of the process that loads them:
+ * loaded when a certificate is made, not by a replica that finds its Secret current.
+ */
+async function certificateGenerator() {
+  return (await import('selfsigned')).default;
+}
+
 /** How a local run is reached: `npm start`, `serve` without a certificate, and `certs` all cover these. */
 export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
@@ -41,6 +49,7 @@ function validity(days: number) {
 
 async function createCa(days: number): Promise<KeyPair> {
   // A name of its own per CA: during a rotation two CAs share the bundle, and TLS stacks look issuers up by name.
+  const selfsigned = await certificateGenerator();
   const pems = await selfsigned.generate([{ name: 'commonName', value: `lifecycle-guard CA ${new Date().toISOString()}` }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -60,6 +69,7 @@ export async function generateCertificates(request: CertificateRequest): Promise
   if (commonName === undefined) throw new Error('a serving certificate needs at least one host name');
   // The CA outlives the serving certificates it signs, so a renewal does not change caBundle.
   const ca = request.ca ?? (await createCa(days * 2));
+  const selfsigned = await certificateGenerator();
   const pems = await selfsigned.generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -134,4 +144,39 @@ export async function ensureLocalCertificates(directory: string, hosts: readonly
   const reusable = existsSync(paths.keyFile) && existsSync(paths.caFile) && isFresh(paths.certFile);
   if (!reusable) writeCertificates(directory, await generateCertificates({ hosts }));
   return { ...paths, generated: !reusable };
+}
+
+/** How long a child process may take to make a bundle (it takes ~0.3 s) before it is killed. */
+const CHILD_PROCESS_TIMEOUT_MS = 60_000;
+
+/**
+ * generateCertificates in a short-lived child process (src/tls/generate-process.ts): for the server,
+ * which would otherwise keep the certificate libraries loaded, ~12 MB of RSS, for a renewal due
+ * months later. A worker thread would not do: the memory of its heap stays in the process after it exits.
+ */
+export function generateCertificatesInChildProcess(request: CertificateRequest): Promise<CertificateBundle> {
+  const child = startChildProcess('generate-process', import.meta.url, {
+    serialization: 'json',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_PROCESS_TIMEOUT_MS);
+  return new Promise<CertificateBundle>((resolve, reject) => {
+    let outcome: { bundle: CertificateBundle } | { error: string } | undefined;
+    child.once('message', (message: NonNullable<typeof outcome>) => (outcome = message));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (outcome !== undefined && 'bundle' in outcome) resolve(outcome.bundle);
+      else {
+        const reason = outcome?.error ?? `its process ended (${signal ?? `exit code ${code}`})${stderr === '' ? '' : `: ${stderr.trim()}`}`;
+        reject(new Error(`cannot generate certificates: ${reason}`));
+      }
+    });
+    child.send(request);
+  });
 }
