@@ -4,17 +4,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import type { ClusterInfo } from '../core/types.js';
-import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-  VersionApi,
-  Watch,
-} from './client-node.js';
+import * as k8s from './client-node.js';
 
 /**
  * The API calls lifecycle-guard makes, from one kubeconfig. Only the calls used are named, so unit
@@ -24,7 +14,7 @@ export interface KubeClients {
   /** The API server's URL, for messages and reports. */
   server: string;
   core: Pick<
-    CoreV1Api,
+    k8s.CoreV1Api,
     | 'readNamespacedSecret'
     | 'createNamespacedSecret'
     | 'replaceNamespacedSecret'
@@ -33,15 +23,15 @@ export interface KubeClients {
     | 'createNamespacedEvent'
   >;
   admission: Pick<
-    AdmissionregistrationV1Api,
+    k8s.AdmissionregistrationV1Api,
     | 'readMutatingWebhookConfiguration'
     | 'patchMutatingWebhookConfiguration'
     | 'readValidatingWebhookConfiguration'
     | 'patchValidatingWebhookConfiguration'
   >;
-  coordination: Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+  coordination: Pick<k8s.CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
   custom: Pick<
-    CustomObjectsApi,
+    k8s.CustomObjectsApi,
     | 'listClusterCustomObject'
     | 'getNamespacedCustomObject'
     | 'createNamespacedCustomObject'
@@ -50,13 +40,13 @@ export interface KubeClients {
   >;
   /** Lists any kind by apiVersion and kind, object by object as the pages arrive (the background scan and `audit`). */
   objects: Pick<StreamedLists, 'listObjects'>;
-  version: Pick<VersionApi, 'getCode'>;
+  version: Pick<k8s.VersionApi, 'getCode'>;
   /** Streams watch events (the informers of the policy ConfigMap and of namespace labels). */
-  watch: Watch;
+  watch: k8s.Watch;
 }
 
 /** The generic object API's discovery (kind → resource path), which is all the lists need of it. */
-class ListPaths extends KubernetesObjectApi {
+class ListPaths extends k8s.KubernetesObjectApi {
   listPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
     return this.specUriPath({ apiVersion, kind, metadata: namespace === undefined ? {} : { namespace } }, 'list');
   }
@@ -71,10 +61,10 @@ class ListPaths extends KubernetesObjectApi {
  * proxies stay the client's (`applyToHTTPSOptions`), and so does discovery.
  */
 class StreamedLists {
-  readonly #config: KubeConfig;
+  readonly #config: k8s.KubeConfig;
   readonly #paths: ListPaths;
 
-  constructor(config: KubeConfig) {
+  constructor(config: k8s.KubeConfig) {
     this.#config = config;
     this.#paths = config.makeApiClient(ListPaths);
   }
@@ -122,7 +112,7 @@ class StreamedLists {
 const STRING_BUFFER = 64 * 1024;
 
 /** The API server's refusal as the client reports it (an ApiException with the status), so `isStatus` works on both. */
-async function listError(response: IncomingMessage, what: string): Promise<ApiException<unknown>> {
+async function listError(response: IncomingMessage, what: string): Promise<k8s.ApiException<unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
@@ -133,7 +123,7 @@ async function listError(response: IncomingMessage, what: string): Promise<ApiEx
     // Not JSON (a proxy's error page): kept as text.
   }
   const code = response.statusCode ?? 0;
-  return new ApiException(code, `HTTP ${code} ${what}`, body, {});
+  return new k8s.ApiException(code, `HTTP ${code} ${what}`, body, {});
 }
 
 /** No kubeconfig anywhere: said instead of letting the client fall back to http://localhost:8080. */
@@ -156,8 +146,8 @@ function kubeConfigSearch(): { found: boolean; looked: string[] } {
 }
 
 /** A kubeconfig file when given, else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const config = new KubeConfig();
+export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
+  const config = new k8s.KubeConfig();
   if (kubeconfigPath !== undefined) {
     config.loadFromFile(kubeconfigPath);
     return config;
@@ -169,21 +159,21 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   return config;
 }
 
-export function createClients(config: KubeConfig): KubeClients {
+export function createClients(config: k8s.KubeConfig): KubeClients {
   return {
     server: config.getCurrentCluster()?.server ?? '',
-    core: config.makeApiClient(CoreV1Api),
-    admission: config.makeApiClient(AdmissionregistrationV1Api),
-    coordination: config.makeApiClient(CoordinationV1Api),
-    custom: config.makeApiClient(CustomObjectsApi),
+    core: config.makeApiClient(k8s.CoreV1Api),
+    admission: config.makeApiClient(k8s.AdmissionregistrationV1Api),
+    coordination: config.makeApiClient(k8s.CoordinationV1Api),
+    custom: config.makeApiClient(k8s.CustomObjectsApi),
     objects: new StreamedLists(config),
-    version: config.makeApiClient(VersionApi),
-    watch: new Watch(config),
+    version: config.makeApiClient(k8s.VersionApi),
+    watch: new k8s.Watch(config),
   };
 }
 
 export function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
+  return error instanceof k8s.ApiException && error.code === code;
 }
 
 /** The API server's version, which picks the preStop action (`auto`). */
