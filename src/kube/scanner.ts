@@ -112,6 +112,7 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
   const exceptions = new ExceptionTally();
   const excepted: ScanExcepted[] = [];
   const namespaceLabels = await namespaceLabelsFor(clients, options.policy);
+  const withNamespaceLabels = namespaceLabels === undefined ? {} : { namespaceLabels };
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   for (const entry of kinds) {
     const { kind } = entry;
@@ -122,12 +123,11 @@ export async function scanCluster(clients: KubeClients, options: ScanOptions): P
       const object: KubernetesObject = Object.assign({}, item as KubernetesObject, { apiVersion, kind });
       if (isControlledByScannedKind(object, kinds)) continue;
       // Selected once, with the namespace labels, for the image lookup and the evaluation (as /validate does).
-      const labels = namespaceLabels === undefined ? {} : { namespaceLabels };
-      const selection = selectRules(object, options.policy, labels);
+      const selection = selectRules(object, options.policy, withNamespaceLabels);
       const images = await options.inspectImages?.(object, object.metadata?.namespace, selection);
       const evaluation = evaluateObject(object, options.policy, {
         cluster: options.cluster ?? {},
-        ...labels,
+        ...withNamespaceLabels,
         ...(images === undefined ? {} : { images }),
         selection,
       });
