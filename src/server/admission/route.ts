@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { BodyBudget } from './body-budget.js';
 import type { AdmissionEndpoint, Reply } from './handler.js';
+import { createWriteBatch, type WriteBatch } from './write-batch.js';
 
 /** How long a client refused for lack of buffer space should wait before it retries. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -26,11 +27,17 @@ function endpointOf(url: string | undefined): 'validate' | 'mutate' | undefined 
   return path === '/validate' ? 'validate' : path === '/mutate' ? 'mutate' : undefined;
 }
 
-function jsonReply(res: ServerResponse): Reply {
+/** The first answer to a request is written (with the others of its round); any later one is dropped. */
+function jsonReply(res: ServerResponse, batch: WriteBatch): Reply {
+  let answered = false;
   return (status, json) => {
-    const length = typeof json === 'string' ? Buffer.byteLength(json) : json.byteLength;
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
-    res.end(json);
+    if (answered) return;
+    answered = true;
+    batch(() => {
+      const length = typeof json === 'string' ? Buffer.byteLength(json) : json.byteLength;
+      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
+      res.end(json);
+    });
   };
 }
 
@@ -55,10 +62,11 @@ function refusal(req: IncomingMessage, maxBodyBytes: number): { status: number; 
  */
 export function admissionRoute(options: AdmissionRouteOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { endpoints, maxBodyBytes, budget } = options;
+  const batch = createWriteBatch((error) => options.logger.error({ err: error }, 'answer not written'));
   return (req, res) => {
     const endpoint = req.method === 'POST' ? endpointOf(req.url) : undefined;
     if (endpoint === undefined) return false;
-    const reply = jsonReply(res);
+    const reply = jsonReply(res, batch);
     const refused = refusal(req, maxBodyBytes);
     if (refused !== undefined) {
       reply(refused.status, errorJson(refused.error));
@@ -121,7 +129,7 @@ export function admissionRoute(options: AdmissionRouteOptions): (req: IncomingMe
       chunks.length = 0;
       const unexpected = (error: unknown) => {
         options.logger.error({ err: error }, 'unhandled error');
-        if (!res.headersSent) reply(500, errorJson('internal error'));
+        reply(500, errorJson('internal error')); // dropped if the endpoint had answered
       };
       try {
         endpoints[endpoint](body, reply)?.catch(unexpected);
