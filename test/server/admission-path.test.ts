@@ -111,3 +111,18 @@ describe('admission path', () => {
     }
   });
 });
+
+describe('admission duration', () => {
+  test('starts when the body was complete (`received`), so the wait for the end of the round is counted', async () => {
+    const metrics = createMetrics();
+    const validate = admissionHandler('validate', {
+      policy: new PolicyHolder(makePolicy(), metrics),
+      metrics,
+      logger: pino({ level: 'silent' }),
+      cluster: () => ({}),
+    });
+    void validate(Buffer.from(JSON.stringify(review(pod([compliantContainer('app')])))), () => undefined, performance.now() - 2000);
+    const [histogram] = (await metrics.duration.get()).values.filter((value) => value.metricName?.endsWith('_sum'));
+    assert.ok(histogram !== undefined && histogram.value >= 2, `duration sum ${histogram?.value}`);
+  });
+});

@@ -22,8 +22,11 @@ export interface AdmissionDeps {
 /** Sends an answer: the HTTP status and the JSON text (or its UTF-8 bytes). */
 export type Reply = (status: number, json: string | Uint8Array) => void;
 
-/** Answers the raw body of a request; returns a Promise only when the answer had to wait. */
-export type AdmissionEndpoint = (body: Uint8Array, reply: Reply) => void | Promise<void>;
+/**
+ * Answers the raw body of a request; returns a Promise only when the answer had to wait. `received`
+ * (performance.now() when the body was complete) starts the duration the metrics report.
+ */
+export type AdmissionEndpoint = (body: Uint8Array, reply: Reply, received?: number) => void | Promise<void>;
 
 const UNANSWERABLE: Answer = { status: 500, json: JSON.stringify({ error: 'internal error: the review could not be evaluated' }) };
 
@@ -38,8 +41,7 @@ export function admissionHandler(endpoint: Endpoint, deps: AdmissionDeps): Admis
   // The admission line names its fields one by one and never holds an object, so the logger's
   // redaction (a guard for other lines) has nothing to find in it; it cost more than the line itself.
   const admissionLog = deps.logger.child({}, { redact: [] });
-  return (body, reply) => {
-    const started = performance.now();
+  return (body, reply, started = performance.now()) => {
     const bytes = body.length; // a body decided off the thread is moved there
     const respond = (answer: Answer): void => {
       reply(answer.status, answer.json);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { BodyBudget } from './body-budget.js';
 import type { AdmissionEndpoint, Reply } from './handler.js';
-import { createWriteBatch, type WriteBatch } from './write-batch.js';
+import { createRoundQueue, type AtEndOfRound } from './round.js';
 
 /** How long a client refused for lack of buffer space should wait before it retries. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -28,12 +28,12 @@ function endpointOf(url: string | undefined): 'validate' | 'mutate' | undefined 
 }
 
 /** The first answer to a request is written (with the others of its round); any later one is dropped. */
-function jsonReply(res: ServerResponse, batch: WriteBatch): Reply {
+function jsonReply(res: ServerResponse, atEndOfRound: AtEndOfRound): Reply {
   let answered = false;
   return (status, json) => {
     if (answered) return;
     answered = true;
-    batch(() => {
+    atEndOfRound(() => {
       const length = typeof json === 'string' ? Buffer.byteLength(json) : json.byteLength;
       res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
       res.end(json);
@@ -58,15 +58,16 @@ function refusal(req: IncomingMessage, maxBodyBytes: number): { status: number; 
  * the size limit and the shared budget, without express's per-request machinery, which cost more
  * than half the machine on this path (docs/performance.md), and handed to the endpoint as bytes
  * (it checks their nesting and parses them as JSON whatever the content type says: the API server
- * sends application/json). Returns false for every other request, which the app then serves.
+ * sends application/json) at the end of the event loop's round, with the other reviews that arrived
+ * with it (round.ts). Returns false for every other request, which the app then serves.
  */
 export function admissionRoute(options: AdmissionRouteOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { endpoints, maxBodyBytes, budget } = options;
-  const batch = createWriteBatch((error) => options.logger.error({ err: error }, 'answer not written'));
+  const atEndOfRound = createRoundQueue((error) => options.logger.error({ err: error }, 'answer not written'));
   return (req, res) => {
     const endpoint = req.method === 'POST' ? endpointOf(req.url) : undefined;
     if (endpoint === undefined) return false;
-    const reply = jsonReply(res, batch);
+    const reply = jsonReply(res, atEndOfRound);
     const refused = refusal(req, maxBodyBytes);
     if (refused !== undefined) {
       reply(refused.status, errorJson(refused.error));
@@ -131,11 +132,14 @@ export function admissionRoute(options: AdmissionRouteOptions): (req: IncomingMe
         options.logger.error({ err: error }, 'unhandled error');
         reply(500, errorJson('internal error')); // dropped if the endpoint had answered
       };
-      try {
-        endpoints[endpoint](body, reply)?.catch(unexpected);
-      } catch (error) {
-        unexpected(error);
-      }
+      const received = performance.now();
+      atEndOfRound(() => {
+        try {
+          endpoints[endpoint](body, reply, received)?.catch(unexpected);
+        } catch (error) {
+          unexpected(error);
+        }
+      });
     });
     return true;
   };

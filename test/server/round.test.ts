@@ -1,5 +1,5 @@
-// Answers are written together at the end of the event loop's round (admission/write-batch.ts): the
-// batch itself, and what it means for the route: one answer per request, whatever the endpoint does.
+// Reviews are decided and answered together at the end of the event loop's round (admission/round.ts):
+// the queue itself, and what the route makes of it: one answer per request, whatever the endpoint does.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,14 +8,14 @@ import request from 'supertest';
 import { BodyBudget } from '../../src/server/admission/body-budget.js';
 import type { AdmissionEndpoint } from '../../src/server/admission/handler.js';
 import { admissionRoute } from '../../src/server/admission/route.js';
-import { createWriteBatch } from '../../src/server/admission/write-batch.js';
+import { createRoundQueue } from '../../src/server/admission/round.js';
 
 const nextRound = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('write batch', () => {
-  test('writes queued in one round are made after it, in the order queued', async () => {
+describe('round queue', () => {
+  test('work queued in one round runs after it, in the order queued', async () => {
     const made: string[] = [];
-    const batch = createWriteBatch((error) => assert.fail(String(error)));
+    const batch = createRoundQueue((error) => assert.fail(String(error)));
     batch(() => made.push('first'));
     batch(() => made.push('second'));
     made.push('rest of the round');
@@ -25,23 +25,35 @@ describe('write batch', () => {
     assert.deepEqual(made, ['rest of the round', 'first', 'second']);
   });
 
-  test('a write queued while a round is written waits for the next round', async () => {
+  test('work queued while the queue runs (the answers of the decisions) runs in the same pass, after what was queued before it', async () => {
     const made: string[] = [];
-    const batch = createWriteBatch((error) => assert.fail(String(error)));
-    batch(() => {
-      made.push('round 1');
-      batch(() => made.push('round 2'));
-    });
+    const batch = createRoundQueue((error) => assert.fail(String(error)));
+    for (const review of ['a', 'b']) {
+      batch(() => {
+        made.push(`decide ${review}`);
+        batch(() => made.push(`answer ${review}`));
+      });
+    }
     await nextRound();
-    assert.deepEqual(made, ['round 1']);
-    await nextRound();
-    assert.deepEqual(made, ['round 1', 'round 2']);
+    assert.deepEqual(made, ['decide a', 'decide b', 'answer a', 'answer b']);
   });
 
-  test('a write that throws is reported, and the other writes of its round are still made', async () => {
+  test('work queued after a pass, from its microtasks, runs in a later round', async () => {
+    const made: string[] = [];
+    const batch = createRoundQueue((error) => assert.fail(String(error)));
+    batch(() => {
+      made.push('decided');
+      void Promise.resolve().then(() => batch(() => made.push('answered later')));
+    });
+    await nextRound();
+    await nextRound();
+    assert.deepEqual(made, ['decided', 'answered later']);
+  });
+
+  test('work that throws is reported, and the rest of its round still runs', async () => {
     const made: string[] = [];
     const errors: unknown[] = [];
-    const batch = createWriteBatch((error) => errors.push(error));
+    const batch = createRoundQueue((error) => errors.push(error));
     batch(() => made.push('before'));
     batch(() => {
       throw new Error('socket gone');
