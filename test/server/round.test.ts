@@ -84,6 +84,30 @@ function routeWith(validate: AdmissionEndpoint, logged: string[] = []): (req: In
   };
 }
 
+test('a round whose error report throws does not stop later rounds', async () => {
+  const made: string[] = [];
+  const batch = createRoundQueue(() => {
+    throw new Error('the log is gone');
+  });
+  const uncaught: unknown[] = [];
+  const listeners = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', (error) => uncaught.push(error));
+  try {
+    batch(() => {
+      throw new Error('write failed');
+    });
+    await nextRound();
+    batch(() => made.push('next round'));
+    await nextRound();
+  } finally {
+    process.removeAllListeners('uncaughtException');
+    for (const listener of listeners) process.on('uncaughtException', listener);
+  }
+  assert.deepEqual(made, ['next round']);
+  assert.equal(uncaught.length, 1);
+});
+
 describe('admission route answers once', () => {
   test('an endpoint that answers twice: the first answer is sent, the second dropped', async () => {
     const logged: string[] = [];

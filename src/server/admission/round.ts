@@ -16,15 +16,18 @@ export type AtEndOfRound = (work: () => void) => void;
 export function createRoundQueue(onError: (error: unknown) => void): AtEndOfRound {
   let queued: (() => void)[] = [];
   const run = () => {
-    // The length is read on every pass: what the work queues is run in this pass too.
-    for (let index = 0; index < queued.length; index += 1) {
-      try {
-        queued[index]?.();
-      } catch (error) {
-        onError(error); // one failure must not cost the rest of the round its answers
+    try {
+      // The length is read on every pass: what the work queues is run in this pass too.
+      for (let index = 0; index < queued.length; index += 1) {
+        try {
+          queued[index]?.();
+        } catch (error) {
+          onError(error); // one failure must not cost the rest of the round its answers
+        }
       }
+    } finally {
+      queued = []; // even if onError threw: a queue left non-empty would never be run again
     }
-    queued = [];
   };
   return (work) => {
     if (queued.push(work) === 1) setImmediate(run);
