@@ -2,6 +2,7 @@
 // the queue itself, and what the route makes of it: one answer per request, whatever the endpoint does.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import request from 'supertest';
@@ -163,5 +164,43 @@ describe('admission route answers once', () => {
       .send('{}');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { answered: true });
+  });
+});
+
+describe('admission route rounds', () => {
+  /** A request whose body arrives in one chunk, and a response that records what is written to it. */
+  function exchange(name: string, events: string[]): { req: IncomingMessage; res: ServerResponse; send(): void } {
+    const req = Object.assign(new EventEmitter(), { method: 'POST', url: '/validate', headers: { 'content-length': '2' } });
+    const res = Object.assign(new EventEmitter(), {
+      headersSent: false,
+      setHeader: () => undefined,
+      writeHead: () => events.push(`write ${name}`),
+      end: () => undefined,
+    });
+    return {
+      req: req as unknown as IncomingMessage,
+      res: res as unknown as ServerResponse,
+      send: () => {
+        req.emit('data', Buffer.from(name));
+        req.emit('end');
+      },
+    };
+  }
+
+  test('the reviews that arrive in one round are decided after it, back to back, then answered', async () => {
+    const events: string[] = [];
+    const route = routeWith((body, reply) => {
+      events.push(`decide ${Buffer.from(body).toString()}`);
+      reply(200, '{}');
+    });
+    const first = exchange('r1', events);
+    const second = exchange('r2', events);
+    route(first.req, first.res);
+    route(second.req, second.res);
+    first.send();
+    second.send();
+    events.push('round over');
+    await nextRound();
+    assert.deepEqual(events, ['round over', 'decide r1', 'decide r2', 'write r1', 'write r2']);
   });
 });
