@@ -32,6 +32,8 @@ async function certificateGenerator() {
   return (await import('selfsigned')).default;
 }
 
+type CertificateGenerator = Awaited<ReturnType<typeof certificateGenerator>>;
+
 /** How a local run is reached: `npm start`, `serve` without a certificate, and `certs` all cover these. */
 export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
@@ -47,9 +49,8 @@ function validity(days: number) {
   return { notBeforeDate: new Date(now - skew), notAfterDate: new Date(now + days * DAY_MS) };
 }
 
-async function createCa(days: number): Promise<KeyPair> {
+async function createCa(selfsigned: CertificateGenerator, days: number): Promise<KeyPair> {
   // A name of its own per CA: during a rotation two CAs share the bundle, and TLS stacks look issuers up by name.
-  const selfsigned = await certificateGenerator();
   const pems = await selfsigned.generate([{ name: 'commonName', value: `lifecycle-guard CA ${new Date().toISOString()}` }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -67,9 +68,9 @@ export async function generateCertificates(request: CertificateRequest): Promise
   const days = request.validityDays ?? 365;
   const [commonName] = request.hosts;
   if (commonName === undefined) throw new Error('a serving certificate needs at least one host name');
-  // The CA outlives the serving certificates it signs, so a renewal does not change caBundle.
-  const ca = request.ca ?? (await createCa(days * 2));
   const selfsigned = await certificateGenerator();
+  // The CA outlives the serving certificates it signs, so a renewal does not change caBundle.
+  const ca = request.ca ?? (await createCa(selfsigned, days * 2));
   const pems = await selfsigned.generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',
