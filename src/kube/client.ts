@@ -1,85 +1,117 @@
 import { JSONParser } from '@streamparser/json';
-import { existsSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { join } from 'node:path';
+import type {
+  CoreV1Event,
+  V1ConfigMap,
+  V1Lease,
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+  V1Secret,
+  V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 import type { ClusterInfo } from '../core/types.js';
-import * as k8s from './client-node.js';
+import { ApiError, ApiServer, refusal, type WatchStream } from './api-server.js';
+import type { ObjectList } from './informer.js';
+import type { ApiServerAccess } from './kubeconfig.js';
+
+export { ApiError, isStatus } from './api-server.js';
+
+type InNamespace = { namespace: string };
+type Named = { name: string };
+type CustomResource = { group: string; version: string; plural: string };
+/** A JSON Patch (RFC 6902), which the patch calls send. */
+type JsonPatch = object[];
 
 /**
- * The API calls lifecycle-guard makes, from one kubeconfig. Only the calls used are named, so unit
- * tests can hand in an in-memory API server (test/kube/fake-api.ts).
+ * The API calls lifecycle-guard makes. Objects are the API server's JSON: client-node's model types
+ * describe them (except that times arrive as strings). Only the calls used are named, so unit tests
+ * can hand in an in-memory API server (test/kube/fake-api.ts).
  */
 export interface KubeClients {
   /** The API server's URL, for messages and reports. */
   server: string;
-  core: Pick<
-    k8s.CoreV1Api,
-    | 'readNamespacedSecret'
-    | 'createNamespacedSecret'
-    | 'replaceNamespacedSecret'
-    | 'listNamespacedConfigMap'
-    | 'listNamespace'
-    | 'createNamespacedEvent'
-  >;
-  admission: Pick<
-    k8s.AdmissionregistrationV1Api,
-    | 'readMutatingWebhookConfiguration'
-    | 'patchMutatingWebhookConfiguration'
-    | 'readValidatingWebhookConfiguration'
-    | 'patchValidatingWebhookConfiguration'
-  >;
-  coordination: Pick<k8s.CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
-  custom: Pick<
-    k8s.CustomObjectsApi,
-    | 'listClusterCustomObject'
-    | 'getNamespacedCustomObject'
-    | 'createNamespacedCustomObject'
-    | 'replaceNamespacedCustomObject'
-    | 'deleteNamespacedCustomObject'
-  >;
+  core: {
+    readNamespacedSecret(request: Named & InNamespace): Promise<V1Secret>;
+    createNamespacedSecret(request: InNamespace & { body: V1Secret }): Promise<V1Secret>;
+    replaceNamespacedSecret(request: Named & InNamespace & { body: V1Secret }): Promise<V1Secret>;
+    listNamespacedConfigMap(request: InNamespace & { fieldSelector?: string }): Promise<ObjectList<V1ConfigMap>>;
+    listNamespace(request?: { limit?: number; continue?: string }): Promise<ObjectList<V1Namespace>>;
+    createNamespacedEvent(request: InNamespace & { body: CoreV1Event }): Promise<CoreV1Event>;
+  };
+  admission: {
+    readMutatingWebhookConfiguration(request: Named): Promise<V1MutatingWebhookConfiguration>;
+    patchMutatingWebhookConfiguration(request: Named & { body: JsonPatch }): Promise<V1MutatingWebhookConfiguration>;
+    readValidatingWebhookConfiguration(request: Named): Promise<V1ValidatingWebhookConfiguration>;
+    patchValidatingWebhookConfiguration(request: Named & { body: JsonPatch }): Promise<V1ValidatingWebhookConfiguration>;
+  };
+  coordination: {
+    readNamespacedLease(request: Named & InNamespace): Promise<V1Lease>;
+    createNamespacedLease(request: InNamespace & { body: V1Lease }): Promise<V1Lease>;
+    replaceNamespacedLease(request: Named & InNamespace & { body: V1Lease }): Promise<V1Lease>;
+  };
+  custom: {
+    listClusterCustomObject(request: CustomResource & { labelSelector?: string }): Promise<unknown>;
+    getNamespacedCustomObject(request: CustomResource & Named & InNamespace): Promise<unknown>;
+    createNamespacedCustomObject(request: CustomResource & InNamespace & { body: object }): Promise<unknown>;
+    replaceNamespacedCustomObject(request: CustomResource & Named & InNamespace & { body: object }): Promise<unknown>;
+    deleteNamespacedCustomObject(request: CustomResource & Named & InNamespace): Promise<unknown>;
+  };
   /** Lists any kind by apiVersion and kind, object by object as the pages arrive (the background scan and `audit`). */
   objects: Pick<StreamedLists, 'listObjects'>;
-  version: Pick<k8s.VersionApi, 'getCode'>;
+  version: { getCode(): Promise<{ major: string; minor: string }> };
   /** Streams watch events (the informers of the policy ConfigMap and of namespace labels). */
-  watch: k8s.Watch;
+  watch: WatchStream;
 }
 
-/** The generic object API's discovery (kind → resource path), which is all the lists need of it. */
-class ListPaths extends k8s.KubernetesObjectApi {
-  listPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
-    return this.specUriPath({ apiVersion, kind, metadata: namespace === undefined ? {} : { namespace } }, 'list');
-  }
+/** An APIResourceList's entries, as discovery answers. */
+interface DiscoveredResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
 }
+
+/** Where an apiVersion's resources are served: /api/v1 for the core group, /apis/GROUP/VERSION for the others. */
+const apiRoot = (apiVersion: string) => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
 
 /**
  * Lists read as a stream: every object is parsed on its own as its bytes arrive and handed over
- * before the next is read. Through the client's typed API a page was buffered whole (the chunks,
- * their concatenation, the text), parsed, then copied field by field into model classes; a page
- * lived long enough to be promoted to the old generation, so the scan's memory grew with the
- * cluster until a full garbage collection (313 MB peak at 12,000 objects). Authentication, TLS and
- * proxies stay the client's (`applyToHTTPSOptions`), and so does discovery.
+ * before the next is read. A page read whole and parsed at once lived long enough to be promoted to
+ * the old generation, so the scan's memory grew with the cluster until a full garbage collection
+ * (313 MB peak at 12,000 objects, through client-node's typed API). Discovery (kind → resource) is
+ * asked once per apiVersion.
  */
 class StreamedLists {
-  readonly #config: k8s.KubeConfig;
-  readonly #paths: ListPaths;
+  readonly #api: ApiServer;
+  readonly #discovered = new Map<string, Promise<DiscoveredResource[]>>();
 
-  constructor(config: k8s.KubeConfig) {
-    this.#config = config;
-    this.#paths = config.makeApiClient(ListPaths);
+  constructor(api: ApiServer) {
+    this.#api = api;
+  }
+
+  async #listPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    let discovery = this.#discovered.get(apiVersion);
+    if (discovery === undefined) {
+      discovery = this.#api
+        .request<{ resources?: DiscoveredResource[] }>('GET', apiRoot(apiVersion))
+        .then(({ resources }) => resources ?? []);
+      // A failed discovery (an API not installed yet) is asked again next time.
+      discovery.catch(() => this.#discovered.delete(apiVersion));
+      this.#discovered.set(apiVersion, discovery);
+    }
+    const resource = (await discovery).find((candidate) => candidate.kind === kind && !candidate.name.includes('/'));
+    if (resource === undefined) throw new ApiError(404, `${apiVersion} serves no kind ${kind}`, undefined);
+    return `${apiRoot(apiVersion)}${resource.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource.name}`;
   }
 
   /** Every object of a kind, page by page (`limit` and `continue`). */
   async *listObjects(apiVersion: string, kind: string, namespace: string | undefined, pageSize: number): AsyncGenerator<unknown> {
-    const path = await this.#paths.listPath(apiVersion, kind, namespace);
+    const path = await this.#listPath(apiVersion, kind, namespace);
     let continueToken: string | undefined;
     do {
-      const query = new URLSearchParams({ limit: String(pageSize), ...(continueToken === undefined ? {} : { continue: continueToken }) });
-      const response = await this.#get(new URL(`${this.#config.getCurrentCluster()?.server ?? ''}${path}?${query}`));
+      const { response } = await this.#api.open('GET', path, { query: { limit: pageSize, continue: continueToken } });
       continueToken = undefined;
       try {
         if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode > 299)
-          throw await listError(response, `listing ${apiVersion} ${kind}`);
+          throw await refusal(response, `listing ${apiVersion} ${kind}`);
         const parser = new JSONParser({ paths: ['$.metadata.continue', '$.items.*'], keepStack: false, stringBufferSize: STRING_BUFFER });
         const parsed: unknown[] = [];
         parser.onValue = ({ value, key }) => {
@@ -98,82 +130,61 @@ class StreamedLists {
       }
     } while (continueToken !== undefined);
   }
-
-  async #get(url: URL): Promise<IncomingMessage> {
-    const options: RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
-    await this.#config.applyToHTTPSOptions(options);
-    return new Promise((resolve, reject) => {
-      (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, options, resolve).on('error', reject).end();
-    });
-  }
 }
 
 /** Parser buffer for strings: several times faster than building them character by character. */
 const STRING_BUFFER = 64 * 1024;
 
-/** The API server's refusal as the client reports it (an ApiException with the status), so `isStatus` works on both. */
-async function listError(response: IncomingMessage, what: string): Promise<k8s.ApiException<unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON (a proxy's error page): kept as text.
-  }
-  const code = response.statusCode ?? 0;
-  return new k8s.ApiException(code, `HTTP ${code} ${what}`, body, {});
-}
+const JSON_PATCH = 'application/json-patch+json';
 
-/** No kubeconfig anywhere: said instead of letting the client fall back to http://localhost:8080. */
-export class NoKubeConfigError extends Error {
-  override name = 'NoKubeConfigError';
-}
-
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-/** The places kubectl and client-node look, in their order, and what each held. */
-function kubeConfigSearch(): { found: boolean; looked: string[] } {
-  const home = process.env.HOME ? join(process.env.HOME, '.kube', 'config') : undefined;
-  const looked = [
-    `$KUBECONFIG (${process.env.KUBECONFIG ? process.env.KUBECONFIG : 'not set'})`,
-    home === undefined ? '~/.kube/config ($HOME not set)' : `~/.kube/config (${home}: ${existsSync(home) ? 'found' : 'missing'})`,
-    `the in-cluster service account (${SERVICE_ACCOUNT_TOKEN}: ${existsSync(SERVICE_ACCOUNT_TOKEN) ? 'found' : 'missing'})`,
-  ];
-  const found = Boolean(process.env.KUBECONFIG) || (home !== undefined && existsSync(home)) || existsSync(SERVICE_ACCOUNT_TOKEN);
-  return { found, looked };
-}
-
-/** A kubeconfig file when given, else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
-export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
-  const config = new k8s.KubeConfig();
-  if (kubeconfigPath !== undefined) {
-    config.loadFromFile(kubeconfigPath);
-    return config;
-  }
-  const search = kubeConfigSearch();
-  if (!search.found)
-    throw new NoKubeConfigError(`no kubeconfig found: looked at ${search.looked.join(', ')}; pass --kubeconfig FILE or set KUBECONFIG`);
-  config.loadFromDefault();
-  return config;
-}
-
-export function createClients(config: k8s.KubeConfig): KubeClients {
+export function createClients(access: ApiServerAccess): KubeClients {
+  const api = new ApiServer(access);
+  const namespaced = (root: string, plural: string, namespace: string, name?: string) =>
+    `${root}/namespaces/${encodeURIComponent(namespace)}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+  const cluster = (root: string, plural: string, name?: string) =>
+    `${root}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+  const custom = ({ group, version, plural }: CustomResource, namespace: string, name?: string) =>
+    namespaced(`/apis/${group}/${version}`, plural, namespace, name);
+  const webhooks = '/apis/admissionregistration.k8s.io/v1';
+  const leases = '/apis/coordination.k8s.io/v1';
   return {
-    server: config.getCurrentCluster()?.server ?? '',
-    core: config.makeApiClient(k8s.CoreV1Api),
-    admission: config.makeApiClient(k8s.AdmissionregistrationV1Api),
-    coordination: config.makeApiClient(k8s.CoordinationV1Api),
-    custom: config.makeApiClient(k8s.CustomObjectsApi),
-    objects: new StreamedLists(config),
-    version: config.makeApiClient(k8s.VersionApi),
-    watch: new k8s.Watch(config),
+    server: api.server,
+    core: {
+      readNamespacedSecret: ({ name, namespace }) => api.request('GET', namespaced('/api/v1', 'secrets', namespace, name)),
+      createNamespacedSecret: ({ namespace, body }) => api.request('POST', namespaced('/api/v1', 'secrets', namespace), { body }),
+      replaceNamespacedSecret: ({ name, namespace, body }) =>
+        api.request('PUT', namespaced('/api/v1', 'secrets', namespace, name), { body }),
+      listNamespacedConfigMap: ({ namespace, fieldSelector }) =>
+        api.request('GET', namespaced('/api/v1', 'configmaps', namespace), { query: { fieldSelector } }),
+      listNamespace: (request = {}) => api.request('GET', '/api/v1/namespaces', { query: request }),
+      createNamespacedEvent: ({ namespace, body }) => api.request('POST', namespaced('/api/v1', 'events', namespace), { body }),
+    },
+    admission: {
+      readMutatingWebhookConfiguration: ({ name }) => api.request('GET', cluster(webhooks, 'mutatingwebhookconfigurations', name)),
+      patchMutatingWebhookConfiguration: ({ name, body }) =>
+        api.request('PATCH', cluster(webhooks, 'mutatingwebhookconfigurations', name), { body, contentType: JSON_PATCH }),
+      readValidatingWebhookConfiguration: ({ name }) => api.request('GET', cluster(webhooks, 'validatingwebhookconfigurations', name)),
+      patchValidatingWebhookConfiguration: ({ name, body }) =>
+        api.request('PATCH', cluster(webhooks, 'validatingwebhookconfigurations', name), { body, contentType: JSON_PATCH }),
+    },
+    coordination: {
+      readNamespacedLease: ({ name, namespace }) => api.request('GET', namespaced(leases, 'leases', namespace, name)),
+      createNamespacedLease: ({ namespace, body }) => api.request('POST', namespaced(leases, 'leases', namespace), { body }),
+      replaceNamespacedLease: ({ name, namespace, body }) => api.request('PUT', namespaced(leases, 'leases', namespace, name), { body }),
+    },
+    custom: {
+      listClusterCustomObject: ({ labelSelector, ...resource }) =>
+        api.request('GET', cluster(`/apis/${resource.group}/${resource.version}`, resource.plural), { query: { labelSelector } }),
+      getNamespacedCustomObject: ({ name, namespace, ...resource }) => api.request('GET', custom(resource, namespace, name)),
+      createNamespacedCustomObject: ({ namespace, body, ...resource }) => api.request('POST', custom(resource, namespace), { body }),
+      replaceNamespacedCustomObject: ({ name, namespace, body, ...resource }) =>
+        api.request('PUT', custom(resource, namespace, name), { body }),
+      deleteNamespacedCustomObject: ({ name, namespace, ...resource }) => api.request('DELETE', custom(resource, namespace, name)),
+    },
+    objects: new StreamedLists(api),
+    version: { getCode: () => api.request('GET', '/version') },
+    watch: api,
   };
-}
-
-export function isStatus(error: unknown, code: number): boolean {
-  return error instanceof k8s.ApiException && error.code === code;
 }
 
 /** The API server's version, which picks the preStop action (`auto`). */

@@ -1,8 +1,9 @@
-import type { CoreV1Api, V1ObjectReference } from '@kubernetes/client-node';
+import type { V1ObjectReference } from '@kubernetes/client-node';
+import type { KubeClients } from './client.js';
 
 /** Records a Kubernetes Event on an object, so `kubectl describe` shows what the webhook did with it. */
 export async function recordEvent(
-  core: Pick<CoreV1Api, 'createNamespacedEvent'>,
+  core: Pick<KubeClients['core'], 'createNamespacedEvent'>,
   involved: Required<Pick<V1ObjectReference, 'apiVersion' | 'kind' | 'name' | 'namespace'>> & { uid?: string },
   event: { type: 'Normal' | 'Warning'; reason: string; message: string },
 ): Promise<void> {

@@ -1,8 +1,8 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import { ListWatch } from './client-node.js';
 import type { Logger } from 'pino';
 import type { NamespaceLabelSource } from '../engine/exceptions.js';
 import type { KubeClients } from './client.js';
+import { Informer } from './informer.js';
 
 /**
  * The labels of every namespace, kept current by a list and watch: an AdmissionReview carries no
@@ -13,7 +13,7 @@ export class NamespaceLabelWatcher implements NamespaceLabelSource {
   readonly #clients: KubeClients;
   readonly #logger: Logger;
   readonly #retryMs: number;
-  #informer: ListWatch<V1Namespace> | undefined;
+  #informer: Informer<V1Namespace> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -41,7 +41,7 @@ export class NamespaceLabelWatcher implements NamespaceLabelSource {
 
   /** Starts listing in the background; never blocks the server's start. */
   start(): void {
-    const informer = new ListWatch<V1Namespace>('/api/v1/namespaces', this.#clients.watch, () => this.#clients.core.listNamespace(), false);
+    const informer = new Informer<V1Namespace>('/api/v1/namespaces', this.#clients.watch, () => this.#clients.core.listNamespace());
     informer.on('error', (error) => {
       if (this.#stopped) return;
       this.#logger.warn({ err: error }, 'namespace watch failed; restarting (exceptions with a namespaceSelector do not apply meanwhile)');
@@ -51,7 +51,7 @@ export class NamespaceLabelWatcher implements NamespaceLabelSource {
     void this.#run(informer);
   }
 
-  async #run(informer: ListWatch<V1Namespace>): Promise<void> {
+  async #run(informer: Informer<V1Namespace>): Promise<void> {
     try {
       await informer.start();
     } catch (error) {

@@ -1,9 +1,10 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { ApiException, ListWatch } from './client-node.js';
 import type { Logger } from 'pino';
 import { DEFAULT_POLICY, type Policy } from '../engine/policy.js';
 import { parsePolicy } from '../engine/policy-text.js';
+import { ApiError } from './api-server.js';
 import type { KubeClients } from './client.js';
+import { Informer } from './informer.js';
 import { recordEvent } from './events.js';
 
 export const POLICY_KEY = 'policy.yaml';
@@ -30,7 +31,7 @@ export interface PolicyConfigMapOptions {
 
 /** Why the ConfigMap could not be read: the API server's answer, or that it did not answer. */
 function describeFailure(error: unknown): string {
-  if (error instanceof ApiException) return `the API server answered ${error.code}`;
+  if (error instanceof ApiError) return `the API server answered ${error.code}`;
   const message = error instanceof Error ? error.message : String(error);
   return `the API server is unreachable (${message})`;
 }
@@ -46,7 +47,7 @@ function describeFailure(error: unknown): string {
 export class PolicyConfigMapWatcher {
   readonly #clients: KubeClients;
   readonly #options: PolicyConfigMapOptions;
-  #informer: ListWatch<V1ConfigMap> | undefined;
+  #informer: Informer<V1ConfigMap> | undefined;
   #lastText: string | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
@@ -110,7 +111,7 @@ export class PolicyConfigMapWatcher {
   async start(): Promise<void> {
     const { namespace, name } = this.#options;
     const fieldSelector = `metadata.name=${name}`;
-    const informer = new ListWatch<V1ConfigMap>(
+    const informer = new Informer<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
       this.#clients.watch,
       async () => {
@@ -122,9 +123,7 @@ export class PolicyConfigMapWatcher {
         this.#listed();
         return list;
       },
-      false,
-      undefined,
-      fieldSelector,
+      { fieldSelector },
     );
     informer.on('add', (configMap) => this.#apply(configMap));
     informer.on('update', (configMap) => this.#apply(configMap));
@@ -144,7 +143,7 @@ export class PolicyConfigMapWatcher {
       );
   }
 
-  async #run(informer: ListWatch<V1ConfigMap>): Promise<void> {
+  async #run(informer: Informer<V1ConfigMap>): Promise<void> {
     try {
       await informer.start();
     } catch (error) {

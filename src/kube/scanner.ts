@@ -70,17 +70,13 @@ function isControlledByScannedKind(object: unknown, kinds: readonly PodBearingKi
   return owner !== undefined && kinds.some(({ kind, group }) => kind === owner.kind && group === groupOf(owner.apiVersion));
 }
 
-/** The cluster does not serve this API (a CRD that is not installed): 404, or a kind discovery does not list. */
-function isNotServed(error: unknown): boolean {
-  return isStatus(error, 404) || (error instanceof Error && /^Unrecognized API version and kind/.test(error.message));
-}
-
 /** The objects of an optional kind; none when the cluster does not serve its API (errors of the loop's body are not caught here). */
 async function* unlessNotServed(objects: AsyncIterable<unknown>): AsyncGenerator<unknown> {
   try {
     yield* objects;
   } catch (error) {
-    if (!isNotServed(error)) throw error;
+    // Not served (a CRD that is not installed) is 404, from discovery or from the list.
+    if (!isStatus(error, 404)) throw error;
   }
 }
 
@@ -90,9 +86,9 @@ async function namespaceLabelsFor(clients: KubeClients, policy: Policy): Promise
   const labels = new Map<string, Record<string, string>>();
   let continueToken: string | undefined;
   do {
-    const page = await clients.core.listNamespace({ limit: 500, ...(continueToken === undefined ? {} : { _continue: continueToken }) });
+    const page = await clients.core.listNamespace({ limit: 500, ...(continueToken === undefined ? {} : { continue: continueToken }) });
     for (const namespace of page.items) labels.set(namespace.metadata?.name ?? '', namespace.metadata?.labels ?? {});
-    continueToken = page.metadata?._continue || undefined;
+    continueToken = page.metadata?.continue || undefined;
   } while (continueToken !== undefined);
   return (namespace) => labels.get(namespace);
 }

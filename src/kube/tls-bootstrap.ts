@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { V1Secret } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import type { Logger } from 'pino';
 import {
   CERTIFICATE_FILES,
@@ -211,17 +210,16 @@ export class TlsBootstrap {
       return joinBundle([...new Set([...splitBundle(caBundle), ...existing])]);
     };
     const { mutatingWebhook, validatingWebhook, logger } = this.#options;
-    const patchOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const targets = [
       {
         name: mutatingWebhook,
         read: (name: string) => this.#clients.admission.readMutatingWebhookConfiguration({ name }),
-        patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }, patchOptions),
+        patch: (name: string, body: object[]) => this.#clients.admission.patchMutatingWebhookConfiguration({ name, body }),
       },
       {
         name: validatingWebhook,
         read: (name: string) => this.#clients.admission.readValidatingWebhookConfiguration({ name }),
-        patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }, patchOptions),
+        patch: (name: string, body: object[]) => this.#clients.admission.patchValidatingWebhookConfiguration({ name, body }),
       },
     ];
     let changed = false;

@@ -192,14 +192,15 @@ describe('audit reports against a real kube-apiserver', () => {
 
   test('only the holder of the Lease writes reports; another replica takes over when it expires', async () => {
     const { pino } = await import('pino');
-    const { createClients, loadKubeConfig } = await import('../../src/kube/client.js');
+    const { createClients } = await import('../../src/kube/client.js');
+    const { loadApiServerAccess } = await import('../../src/kube/kubeconfig.js');
     const { LeaderLease } = await import('../../src/kube/lease.js');
     const held = JSON.parse(
       (await cluster.kubectl(['get', 'lease', 'lifecycle-guard-reports', '-n', 'lifecycle-guard', '-o', 'json'])).stdout,
     );
     assert.equal(held.spec.holderIdentity, 'lifecycle-guard-e2e-0', 'the webhook that wrote the reports holds the lease');
     // Two more replicas compete for a lease of their own, with a short duration.
-    const clients = createClients(loadKubeConfig(cluster.kubeconfigPath));
+    const clients = createClients(loadApiServerAccess(cluster.kubeconfigPath));
     const replica = (identity: string) =>
       new LeaderLease(clients, {
         namespace: 'lifecycle-guard',

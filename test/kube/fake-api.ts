@@ -2,18 +2,12 @@
 // semantics that matter for concurrency (resourceVersion, 409 on a stale write or an existing name,
 // 404, 422 on a failed JSON patch test, list pagination, watch events from a resourceVersion, 410 Gone
 // after compaction). Faults and interleavings are injected with `onCall`.
-import {
-  ApiException,
-  KubeConfig,
-  Watch,
-  type CoreV1Event,
-  type V1NamespaceList,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { ApiError, type Query } from '../../src/kube/api-server.js';
 import type { KubeClients } from '../../src/kube/client.js';
+import type { ObjectList } from '../../src/kube/informer.js';
 
 // Stored objects are plain JSON-like records; the typed client methods return them as their own types.
 type Stored = KubernetesObject & Record<string, any>;
@@ -42,8 +36,8 @@ export async function eventually(condition: () => boolean, what: string, timeout
   }
 }
 
-export function apiError(code: number, message = `HTTP ${code}`): ApiException<unknown> {
-  return new ApiException(code, message, { kind: 'Status', code, message }, {});
+export function apiError(code: number, message = `HTTP ${code}`): ApiError {
+  return new ApiError(code, message, { kind: 'Status', code, message });
 }
 
 interface OpenWatch {
@@ -169,8 +163,6 @@ export class FakeApiServer {
     const mutating = crud('mutatingwebhookconfigurations');
     const validating = crud('validatingwebhookconfigurations');
     const custom = (group: string, plural: string) => crud(`${plural}.${group}`);
-    const watch = new Watch(new KubeConfig());
-    watch.watch = (path, queryParams, callback, done) => this.#watch(path, queryParams, callback, done);
     return {
       server,
       core: {
@@ -182,8 +174,8 @@ export class FakeApiServer {
         listNamespace: (request = {}) =>
           crud('namespaces').list(undefined, {
             ...(request.limit ? { limit: request.limit } : {}),
-            ...(request._continue ? { continueToken: request._continue } : {}),
-          }) as Promise<V1NamespaceList>,
+            ...(request.continue ? { continueToken: request.continue } : {}),
+          }) as Promise<ObjectList<V1Namespace>>,
         createNamespacedEvent: (request) => crud('events').create(request) as Promise<CoreV1Event>,
       },
       admission: {
@@ -211,12 +203,12 @@ export class FakeApiServer {
               ...(continueToken === undefined ? {} : { continueToken }),
             });
             yield* page.items;
-            continueToken = page.metadata?._continue;
+            continueToken = page.metadata?.continue;
           } while (continueToken !== undefined);
         },
       },
-      version: { getCode: () => Promise.resolve({ major: '1', minor: '34', gitVersion: 'v1.34.0' } as never) },
-      watch,
+      version: { getCode: () => Promise.resolve({ major: '1', minor: '34' }) },
+      watch: { watch: (path, query, callback, done) => this.#watch(path, query, callback, done) },
     };
   }
 
@@ -316,7 +308,7 @@ export class FakeApiServer {
     resource: string,
     namespace: string | undefined,
     options: { fieldSelector?: string; labelSelector?: string; limit?: number; continueToken?: string },
-  ): KubernetesListObject<Stored> {
+  ): ObjectList<Stored> {
     const matches = (object: Stored) => {
       if (namespace && object.metadata?.namespace !== namespace) return false;
       for (const [selector, source] of [
@@ -336,19 +328,17 @@ export class FakeApiServer {
     const page = options.limit === undefined ? selected : selected.slice(0, options.limit);
     const more = page.length < selected.length;
     return {
-      apiVersion: 'v1',
-      kind: 'List',
-      metadata: { resourceVersion: String(this.#resourceVersion), ...(more ? { _continue: page.at(-1) } : {}) },
+      metadata: { resourceVersion: String(this.#resourceVersion), ...(more ? { continue: page.at(-1) } : {}) },
       items: page.map((name) => this.#collection(resource).get(name)!),
     };
   }
 
   async #watch(
     path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
+    queryParams: Query,
     callback: (phase: string, object: unknown) => void,
     done: (error: unknown) => void,
-  ): Promise<AbortController> {
+  ): Promise<{ abort(): void }> {
     const [, namespace = '', resource = ''] = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?([^/]+)$/.exec(path) ?? [];
     const name = typeof queryParams.fieldSelector === 'string' ? /^metadata\.name=(.+)$/.exec(queryParams.fieldSelector)?.[1] : undefined;
     const call = { verb: 'watch' as const, resource, namespace, name: name ?? '' };

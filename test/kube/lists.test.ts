@@ -3,10 +3,9 @@
 // a refusal or a cut-short response is an error, never a shorter list.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
-import { createClients, isStatus } from '../../src/kube/client.js';
+import { isStatus } from '../../src/kube/client.js';
+import { loopbackClients } from './loopback-clients.js';
 
 const pod = (name: string) => ({ metadata: { name, namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'x' }] } });
 const DISCOVERY = {
@@ -31,16 +30,7 @@ describe('StreamedLists against a loopback API server', () => {
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function clients() {
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'fake' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-      currentContext: 'fake',
-    });
-    return createClients(config);
-  }
+  const clients = () => loopbackClients(server);
 
   // A client that waited for the whole page would wait here for good: the timeout turns that into a failure.
   test('hands each object over as it arrives, then follows continue with the same limit', { timeout: 20_000 }, async () => {

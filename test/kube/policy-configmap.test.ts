@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, afterEach, describe, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { Policy } from '../../src/engine/policy.js';
-import { createClients } from '../../src/kube/client.js';
+import { loopbackClients } from './loopback-clients.js';
 import { PolicyConfigMapWatcher, type PolicyConfigMapOptions } from '../../src/kube/policy-configmap.js';
 import { apiError, eventually, FakeApiServer } from './fake-api.js';
 
@@ -78,17 +76,6 @@ class LoopbackApiServer {
   }
 }
 
-function kubeConfig(port: number): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'fake' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-    currentContext: 'fake',
-  });
-  return config;
-}
-
 function recordingLogger(lines: string[]): Logger {
   const record = (_fields: unknown, message?: string) => void lines.push(message ?? '');
   return { info: record, warn: record, error: record } as unknown as Logger;
@@ -102,7 +89,7 @@ async function watcherOnLoopback(
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
   const lines: string[] = [];
   const policies: { policy: Policy; source: string }[] = [];
-  const watcher = new PolicyConfigMapWatcher(createClients(kubeConfig((api.server.address() as AddressInfo).port)), {
+  const watcher = new PolicyConfigMapWatcher(loopbackClients(api.server), {
     namespace: 'lifecycle-guard',
     name: 'lifecycle-guard-policy',
     logger: recordingLogger(lines),

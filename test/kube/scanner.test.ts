@@ -2,12 +2,10 @@
 // 404 for an API that is not installed.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { policyFromObject } from '../../src/engine/policy.js';
 import type { Selection } from '../../src/engine/select.js';
-import { createClients } from '../../src/kube/client.js';
+import { loopbackClients } from './loopback-clients.js';
 import { buildReports } from '../../src/kube/reports.js';
 import { scanCluster } from '../../src/kube/scanner.js';
 import { wrap } from '../helpers/workloads.js';
@@ -74,17 +72,7 @@ describe('scanCluster against a fake API server', () => {
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function clients() {
-    const config = new KubeConfig();
-    const { port } = server.address() as AddressInfo;
-    config.loadFromOptions({
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'fake' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-      currentContext: 'fake',
-    });
-    return createClients(config);
-  }
+  const clients = () => loopbackClients(server);
 
   test('an added kind is scanned, its owned Pods are not, uninstalled APIs are skipped, exceptions use namespace labels', async () => {
     const policy = policyFromObject(
