@@ -11,7 +11,7 @@ import { PolicyHolder } from '../server/policy-holder.js';
 import { ListenError, WebhookServer, type TlsFiles } from '../server/server.js';
 import { createImageLookup, createInspector, scanImageLookup, type ImageLookupDeps } from './images.js';
 import { InputError } from './input-error.js';
-import { releaseStartupMemory } from './startup-memory.js';
+import { releaseMemory } from './release-memory.js';
 
 export interface ServeOptions {
   port: number;
@@ -117,7 +117,14 @@ async function startScanner(
     logger,
   });
   const policy = () => holder.current;
-  return new BackgroundScanner(clients, { policy, cluster, lease, logger, inspectImages: scanImageLookup(images, policy) });
+  return new BackgroundScanner(clients, {
+    policy,
+    cluster,
+    lease,
+    logger,
+    inspectImages: scanImageLookup(images, policy),
+    afterScan: () => void releaseMemory(),
+  });
 }
 
 async function clusterInfo(clients: KubeClients | undefined, logger: Logger): Promise<ClusterInfo> {
@@ -172,7 +179,7 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
     options.scanOnly === true ||
     options.policyConfigmap !== undefined ||
     (options.tlsSecret !== undefined && options.tlsCert === undefined);
-  // The Kubernetes client costs ~70 MB of memory: loaded only when serve talks to a cluster.
+  // The cluster's modules (API client, watchers, scanner) are loaded only when serve talks to a cluster.
   const kube = needsCluster || options.kubeconfig !== undefined ? await import('./kube-access.js') : undefined;
   const clients = kube?.kubeClients(options.kubeconfig, ' (--scan-only, --policy-configmap and --tls-secret need cluster access)');
 
@@ -261,6 +268,6 @@ export async function runServe(options: ServeOptions, metrics: Metrics = createM
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  if (!(await releaseStartupMemory())) logger.debug('start-up memory not released: this Node has no inspector');
+  if (!(await releaseMemory())) logger.debug('start-up memory not released: this Node has no inspector');
   return server;
 }

@@ -14,6 +14,8 @@ export interface BackgroundScanOptions {
   logger: Logger;
   /** Image lookups for no-shell-entrypoint (composed in the CLI). */
   inspectImages?: ScanOptions['inspectImages'];
+  /** Called when a scan is over, its reports written or not (serve gives the scan's memory back then). */
+  afterScan?: () => void;
 }
 
 /**
@@ -94,6 +96,7 @@ export class BackgroundScanner {
     } catch (error) {
       logger.error({ err: error }, 'scan failed');
     }
+    this.#options.afterScan?.();
   }
 
   /** No new scan starts; one in progress is abandoned when the process exits. */

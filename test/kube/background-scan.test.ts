@@ -150,4 +150,30 @@ describe('BackgroundScanner against a fake API server', () => {
     await settled(api);
     assert.deepEqual(api.calls, []);
   });
+  test('afterScan runs once per scan, when its reports are written, and after a failed scan too', async () => {
+    const api = new FakeApiServer();
+    api.put('deployments', shellDeployment('shop', 'web'));
+    const logger = pino({ level: 'silent' });
+    const clients = api.clients();
+    const lease = new LeaderLease(clients, { namespace: NAMESPACE, name: LEASE, identity: 'a', durationSeconds: 60, logger });
+    const reportsWhenCalled: number[] = [];
+    const policy = policyFromObject({ scan: { pageSize: 10 } }, 'test');
+    const background = new BackgroundScanner(clients, {
+      policy: () => policy,
+      cluster: {},
+      lease,
+      logger,
+      afterScan: () => reportsWhenCalled.push(api.list(REPORTS).length),
+    });
+    scanners.push(background);
+    background.start();
+    await settled(api);
+    assert.deepEqual(reportsWhenCalled, [1], 'after the report was written');
+    api.onCall((call) => {
+      if (call.verb === 'list') throw new Error('API server gone');
+    });
+    background.trigger();
+    await settled(api);
+    assert.deepEqual(reportsWhenCalled, [1, 1], 'after the failed scan');
+  });
 });

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { releaseStartupMemory } from '../../src/cli/startup-memory.js';
+import { releaseMemory } from '../../src/cli/release-memory.js';
 
 const newSpaceBytes = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 
@@ -16,11 +16,11 @@ function growYoungGeneration(): void {
   }
 }
 
-test('releaseStartupMemory shrinks the young generation that start-up grew, and can run again', async () => {
+test('releaseMemory shrinks the young generation that a burst of work grew, and can run again', async () => {
   for (let round = 0; round < 2; round += 1) {
     growYoungGeneration();
     const grown = newSpaceBytes();
-    assert.equal(await releaseStartupMemory(), true);
+    assert.equal(await releaseMemory(), true);
     const released = newSpaceBytes();
     assert.ok(released * 4 <= grown, `round ${round}: new space ${grown} → ${released} bytes`);
   }
