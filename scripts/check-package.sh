@@ -6,7 +6,7 @@
 #      `npm install -g <git url>` is broken in npm itself for packages built by `prepare` (it never
 #      installs their dev dependencies in global mode: https://github.com/npm/cli/issues/8440).
 # Each installed `lifecycle-guard` must print the package version, pass a clean fixture (exit 0),
-# deny a failing one (exit 1) and load its bundled Kubernetes client (`audit`: exit 2, unreachable). Called from .ci/run. Warm: ~1 min for the tarball, ~1.5 min more with --git (mostly npm installing from its cache).
+# deny a failing one (exit 1) and load its bundled client-node KubeConfig (`audit` with basic auth: exit 2, unreachable). Called from .ci/run. Warm: ~1 min for the tarball, ~1.5 min more with --git (mostly npm installing from its cache).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,7 +20,7 @@ cat >"$tmp/unreachable.kubeconfig" <<'EOF'
 apiVersion: v1
 kind: Config
 clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]
-users: [{ name: u, user: { token: t } }]
+users: [{ name: u, user: { username: u, password: p } }]
 contexts: [{ name: x, context: { cluster: c, user: u } }]
 current-context: x
 EOF
@@ -34,12 +34,14 @@ check_binary() { # prefix label
   status=0
   (cd "$tmp" && "$bin" check "$fail" >/dev/null) || status=$?
   [[ $status == 1 ]] || { echo "check-package: $2: check on a failing fixture exited $status, not 1" >&2; exit 1; }
-  # The Kubernetes client is bundled into dist/ at build time, not installed: `audit` must load it and
-  # report an unreachable API server as bad input (2), not fail to import (1).
+  # client-node's KubeConfig is bundled into dist/ at build time, not installed. Basic auth is one of the
+  # kubeconfigs the own client hands to it: `audit` must load the bundle and report an unreachable API
+  # server as bad input (2), not fail to import (1).
   local stderr
   status=0
   stderr="$(cd "$tmp" && KUBECONFIG="$tmp/unreachable.kubeconfig" "$bin" audit 2>&1 >/dev/null)" || status=$?
-  [[ $status == 2 && "$stderr" == *"cannot scan https://127.0.0.1:1"* ]] ||
+  # ECONNREFUSED: it got as far as connecting (a bundle that failed to load is reported before that).
+  [[ $status == 2 && "$stderr" == *"cannot scan https://127.0.0.1:1: connect ECONNREFUSED"* ]] ||
     { echo "check-package: $2: audit against an unreachable API server exited $status: $stderr" >&2; exit 1; }
   echo "check-package: $2: lifecycle-guard $version installs and checks"
 }
