@@ -72,11 +72,19 @@ describe('scan-only beside the exported admission policies', () => {
   });
 
   test('the API server denies with the exported policy; the scan reports what ran before, with the ServiceAccount RBAC', async () => {
-    const denied = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], {
-      input: BAD_DEPLOYMENT.replace('name: bad', 'name: bad-2'),
-      allowFail: true,
-    });
-    assert.notEqual(denied.code, 0);
+    // The API server enforces a new ValidatingAdmissionPolicy once its informer has loaded the binding: ask until it does.
+    let denied = { code: 0, stderr: '' };
+    await eventually(
+      async () => {
+        denied = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+          input: BAD_DEPLOYMENT.replace('name: bad', 'name: bad-2'),
+          allowFail: true,
+        });
+        return denied.code !== 0;
+      },
+      30_000,
+      'the exported policy to deny',
+    );
     assert.match(denied.stderr, /ValidatingAdmissionPolicy 'lifecycle-guard-(no-shell-entrypoint|require-readiness-probe)'/);
     await eventually(
       async () => {
