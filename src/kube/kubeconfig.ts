@@ -178,15 +178,23 @@ function ownAccess({ cluster, user }: KubeConfigSelection, now: () => number): A
   if (typeof cluster['tls-server-name'] === 'string' && cluster['tls-server-name'] !== '') tls.servername = cluster['tls-server-name'];
   const tokenFile = typeof user.tokenFile === 'string' && user.tokenFile !== '' ? user.tokenFile : undefined;
   let token = typeof user.token === 'string' && user.token !== '' ? user.token : undefined;
-  let tokenRead = Number.NEGATIVE_INFINITY;
+  let tokenRead = 0;
+  const readTokenFile = (file: string) => {
+    token = readFileSync(file, 'utf8').trim();
+    tokenRead = now();
+  };
+  // A missing token file is an error at start, not at the first request.
+  if (tokenFile !== undefined) readTokenFile(tokenFile);
   const currentToken = (): string | undefined => {
-    if (tokenFile !== undefined && (token === undefined || now() - tokenRead >= TOKEN_FILE_TTL_MS)) {
-      token = readFileSync(tokenFile, 'utf8').trim();
-      tokenRead = now();
+    if (tokenFile !== undefined && now() - tokenRead >= TOKEN_FILE_TTL_MS) {
+      try {
+        readTokenFile(tokenFile);
+      } catch {
+        // Unreadable for a moment (the kubelet swaps it): the last token read stays until the file can be read again, as in client-go.
+      }
     }
     return token;
   };
-  if (tokenFile !== undefined) currentToken(); // a missing file is an error at start, not at the first request
   return {
     server: String(cluster.server).replace(/\/+$/, ''),
     apply(options) {

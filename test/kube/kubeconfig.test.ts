@@ -147,7 +147,7 @@ describe('what a request gets', () => {
     assert.equal(apiServerAccess({ cluster: { server: 'https://x:6443/' }, user: {} }).server, 'https://x:6443');
   });
 
-  test('a token file is read at start and again once a minute, as the kubelet rotates it', async () => {
+  test('a token file is read at start and again once a minute, as the kubelet rotates it; a moment unreadable keeps the last token', async () => {
     const tokenFile = write('token/file', 'first\n');
     let now = 0;
     const access = apiServerAccess({ cluster: { server: 'https://x' }, user: { tokenFile } }, () => now);
@@ -156,6 +156,12 @@ describe('what a request gets', () => {
     assert.equal((await applied(access)).headers.authorization, 'Bearer first');
     now = 60_000;
     assert.equal((await applied(access)).headers.authorization, 'Bearer second');
+    rmSync(tokenFile);
+    now = 120_000;
+    assert.equal((await applied(access)).headers.authorization, 'Bearer second', 'unreadable for a moment: the last token stays');
+    writeFileSync(tokenFile, 'third');
+    now = 121_000;
+    assert.equal((await applied(access)).headers.authorization, 'Bearer third', 'read again at the next request');
     assert.throws(() => apiServerAccess({ cluster: { server: 'https://x' }, user: { tokenFile: join(dir, 'no-token') } }), /ENOENT/);
   });
 
