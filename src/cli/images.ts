@@ -117,12 +117,11 @@ async function inspectImages(
   budget: number,
 ): Promise<ImageFacts> {
   const settings = imageSettings(policy);
+  if (!settings.pullSecrets) return deps.inspector.inspect(images, settings, { budget });
+  // The lookups get what reading the pull secrets left of the budget.
   const started = Date.now();
-  const credentials = settings.pullSecrets ? await pullSecretCredentials(deps, object, policy, namespace, budget / 2) : undefined;
-  return deps.inspector.inspect(images, settings, {
-    budget: Math.max(1, budget - (Date.now() - started)),
-    ...(credentials === undefined ? {} : { credentials }),
-  });
+  const credentials = await pullSecretCredentials(deps, object, policy, namespace, budget / 2);
+  return deps.inspector.inspect(images, settings, { budget: Math.max(1, budget - (Date.now() - started)), credentials });
 }
 
 /** The webhook's step in front of /validate: image configs within the policy's budget; failures are logged, never thrown. */
