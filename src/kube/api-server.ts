@@ -1,6 +1,10 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { ApiServerAccess } from './kubeconfig.js';
+
+// Not `import … from 'node:http'`: Node 24 builds that module's ESM facade by reading every export,
+// and `http.WebSocket` is a getter that loads undici (~2.5 MB of an idle replica; src/server/server.ts).
+const { Agent: PlainAgent, request: httpRequest } = process.getBuiltinModule('node:http');
 
 /** The API server refused a request: its HTTP status and its answer (a Status object, or text). */
 export class ApiError extends Error {
@@ -75,7 +79,7 @@ export class ApiServer implements WatchStream {
     this.#access = access;
     this.server = access.server;
     const plain = access.server.startsWith('http:');
-    this.#agent = plain ? new HttpAgent({ keepAlive: true }) : new HttpsAgent({ keepAlive: true });
+    this.#agent = plain ? new PlainAgent({ keepAlive: true }) : new HttpsAgent({ keepAlive: true });
     this.#request = plain ? httpRequest : httpsRequest;
   }
 

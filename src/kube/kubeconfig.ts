@@ -1,7 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { existsSync, readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
-import { isIPv6 } from 'node:net';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 
 /**
@@ -122,7 +121,7 @@ export function inClusterSelection(env: NodeJS.ProcessEnv = process.env, dir = S
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) throw new Error('KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set in a Pod');
   return {
-    cluster: { server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`, 'certificate-authority': join(dir, 'ca.crt') },
+    cluster: { server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, 'certificate-authority': join(dir, 'ca.crt') },
     user: { tokenFile: join(dir, 'token') },
   };
 }

@@ -26,9 +26,18 @@ test('releaseMemory shrinks the young generation that a burst of work grew, and 
   }
 });
 
-test("serve's modules leave Node's undici unloaded (imported as ESM, 'node:http' loads it on Node 24)", () => {
-  const serve = fileURLToPath(new URL('../../src/cli/serve.ts', import.meta.url));
-  const script = `await import(${JSON.stringify(serve)}); console.log(process.moduleLoadList.filter((name) => name.includes('undici')).join(','));`;
+test("serve's modules, also those of cluster mode, leave Node's undici unloaded (imported as ESM, 'node:http' loads it on Node 24)", () => {
+  const modules = [
+    'cli/serve.ts',
+    'cli/kube-access.ts',
+    'kube/policy-configmap.ts',
+    'kube/namespace-labels.ts',
+    'kube/tls-bootstrap.ts',
+    'kube/background-scan.ts',
+    'kube/lease.ts',
+    'kube/namespace-selector.ts',
+  ].map((module) => JSON.stringify(fileURLToPath(new URL(`../../src/${module}`, import.meta.url))));
+  const script = `for (const module of [${modules.join(', ')}]) await import(module); console.log(process.moduleLoadList.filter((name) => name.includes('undici')).join(','));`;
   const loaded = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(loaded.trim(), '');
 });
