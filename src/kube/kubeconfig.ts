@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import jsyaml from 'js-yaml';
 import { existsSync, readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -92,7 +92,7 @@ export function selectFromKubeConfigFiles(files: readonly string[]): KubeConfigS
   const contexts = new Map<string, Entry>();
   let currentContext: string | undefined;
   for (const file of files) {
-    const document = asEntry(parseYaml(readFileSync(file, 'utf8')));
+    const document = asEntry(jsyaml.load(readFileSync(file, 'utf8'), { schema: jsyaml.CORE_SCHEMA }));
     const base = dirname(resolve(file));
     for (const [what, into] of [
       ['clusters', clusters],

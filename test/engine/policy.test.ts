@@ -280,8 +280,17 @@ describe('invalid policies name the key and what is allowed', () => {
     assert.match(parseErrorOf('mode: audit\nrules: [\n'), /^invalid policy policy\.yaml line \d+: /);
   });
 
+  test("YAML 1.2's core schema: yes, no, on and off are strings, not booleans", () => {
+    assert.deepEqual(parsePolicy('exclude:\n  namespaces: [yes, no, on, off]\n', 'policy.yaml').exclude.namespaces.slice(-4), [
+      'yes',
+      'no',
+      'on',
+      'off',
+    ]);
+  });
+
   test('duplicate keys are refused', () => {
-    assert.match(parseErrorOf('mode: audit\nmode: off\n'), /^invalid policy policy\.yaml line 2: .*unique/);
+    assert.match(parseErrorOf('mode: audit\nmode: off\n'), /^invalid policy policy\.yaml line 2: duplicated mapping key/);
   });
 
   test('a document that is not a mapping is refused', () => {
