@@ -54,7 +54,7 @@ function parseBody(text: string): unknown {
 }
 
 /** The API server's refusal of `what`, with the reason it gave when it gave one. */
-export async function refusal(response: IncomingMessage, what: string): Promise<ApiError> {
+async function refusal(response: IncomingMessage, what: string): Promise<ApiError> {
   const body = parseBody(await readText(response));
   const code = response.statusCode ?? 0;
   const reason =
@@ -83,7 +83,10 @@ export class ApiServer implements WatchStream {
     this.#request = plain ? httpRequest : httpsRequest;
   }
 
-  /** Sends a request and answers with the response, whatever its status; `idleMs` bounds the connection's silence. */
+  /**
+   * Sends a request and answers with its response; a status outside 2xx is an ApiError naming `what`
+   * (the method and path unless given). `idleMs` bounds the connection's silence.
+   */
   async open(
     method: string,
     path: string,
@@ -92,7 +95,8 @@ export class ApiServer implements WatchStream {
       body,
       contentType = 'application/json',
       idleMs = REQUEST_TIMEOUT_MS,
-    }: { query?: Query; body?: unknown; contentType?: string; idleMs?: number } = {},
+      what = `${method} ${path}`,
+    }: { query?: Query; body?: unknown; contentType?: string; idleMs?: number; what?: string } = {},
   ): Promise<{ response: IncomingMessage; abort: () => void }> {
     const url = new URL(`${this.server}${path}`);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
@@ -103,7 +107,7 @@ export class ApiServer implements WatchStream {
       headers: { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': contentType }) },
     };
     await this.#access.apply(options);
-    return new Promise((resolve, reject) => {
+    const opened = await new Promise<{ response: IncomingMessage; abort: () => void }>((resolve, reject) => {
       const request = this.#request(url, options, (response) => resolve({ response, abort: () => request.destroy() }));
       request.setTimeout(idleMs, () =>
         request.destroy(new Error(`${method} ${url.pathname}: no answer from ${this.server} in ${idleMs / 1000}s`)),
@@ -111,13 +115,14 @@ export class ApiServer implements WatchStream {
       request.on('error', reject);
       request.end(payload);
     });
+    const status = opened.response.statusCode ?? 0;
+    if (status < 200 || status > 299) throw await refusal(opened.response, what);
+    return opened;
   }
 
   /** A request whose answer is JSON; a status outside 2xx is an ApiError. */
   async request<T>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
     const { response } = await this.open(method, path, options);
-    const what = `${method} ${path}`;
-    if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode > 299) throw await refusal(response, what);
     return parseBody(await readText(response)) as T;
   }
 
@@ -139,16 +144,13 @@ export class ApiServer implements WatchStream {
       stream = await this.open('GET', path, {
         query: { ...query, watch: true, allowWatchBookmarks: true, timeoutSeconds },
         idleMs: (timeoutSeconds + 30) * 1000,
+        what: `watch ${path}`,
       });
     } catch (error) {
       end(error);
       return { abort: () => undefined };
     }
     const { response, abort } = stream;
-    if (response.statusCode !== 200) {
-      end(await refusal(response, `watch ${path}`));
-      return { abort: () => undefined };
-    }
     let pending = '';
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {

@@ -9,7 +9,7 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import type { ClusterInfo } from '../core/types.js';
-import { ApiError, ApiServer, refusal, type WatchStream } from './api-server.js';
+import { ApiError, ApiServer, type WatchStream } from './api-server.js';
 import type { ObjectList } from './informer.js';
 import type { ApiServerAccess } from './kubeconfig.js';
 
@@ -107,11 +107,12 @@ class StreamedLists {
     const path = await this.#listPath(apiVersion, kind, namespace);
     let continueToken: string | undefined;
     do {
-      const { response } = await this.#api.open('GET', path, { query: { limit: pageSize, continue: continueToken } });
+      const { response } = await this.#api.open('GET', path, {
+        query: { limit: pageSize, continue: continueToken },
+        what: `listing ${apiVersion} ${kind}`,
+      });
       continueToken = undefined;
       try {
-        if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode > 299)
-          throw await refusal(response, `listing ${apiVersion} ${kind}`);
         const parser = new JSONParser({ paths: ['$.metadata.continue', '$.items.*'], keepStack: false, stringBufferSize: STRING_BUFFER });
         const parsed: unknown[] = [];
         parser.onValue = ({ value, key }) => {
