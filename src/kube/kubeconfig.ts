@@ -165,7 +165,7 @@ function material(entry: Entry, key: string): Buffer | undefined {
 const TOKEN_FILE_TTL_MS = 60_000;
 
 /** Access with lifecycle-guard's own client: TLS material read once, a token file re-read every minute. */
-function ownAccess({ cluster, user }: KubeConfigSelection, now: () => number): ApiServerAccess {
+function ownAccess({ cluster, user }: KubeConfigSelection, server: string, now: () => number): ApiServerAccess {
   const tls: RequestOptions = {};
   const ca = material(cluster, 'certificate-authority');
   if (ca !== undefined) tls.ca = ca;
@@ -195,7 +195,7 @@ function ownAccess({ cluster, user }: KubeConfigSelection, now: () => number): A
     return token;
   };
   return {
-    server: String(cluster.server).replace(/\/+$/, ''),
+    server,
     apply(options) {
       Object.assign(options, tls);
       const bearer = currentToken();
@@ -206,7 +206,7 @@ function ownAccess({ cluster, user }: KubeConfigSelection, now: () => number): A
 }
 
 /** Access through @kubernetes/client-node's KubeConfig, for what the own client does not do (exec plugins, auth providers, proxies). */
-function clientNodeAccess({ cluster, user }: KubeConfigSelection): ApiServerAccess {
+function clientNodeAccess({ cluster, user }: KubeConfigSelection, server: string): ApiServerAccess {
   const loaded = import('./client-node.js').then(({ KubeConfig }) => {
     const config = new KubeConfig();
     config.loadFromString(
@@ -224,14 +224,15 @@ function clientNodeAccess({ cluster, user }: KubeConfigSelection): ApiServerAcce
   // Load failures surface at the first request, as the API server being unreachable would.
   loaded.catch(() => undefined);
   return {
-    server: String(cluster.server).replace(/\/+$/, ''),
+    server,
     apply: async (options) => (await loaded).applyToHTTPSOptions(options),
   };
 }
 
 /** The access a kubeconfig selection describes. */
 export function apiServerAccess(selection: KubeConfigSelection, now: () => number = Date.now): ApiServerAccess {
-  return needsClientNode(selection) ? clientNodeAccess(selection) : ownAccess(selection, now);
+  const server = String(selection.cluster.server).replace(/\/+$/, '');
+  return needsClientNode(selection) ? clientNodeAccess(selection, server) : ownAccess(selection, server, now);
 }
 
 /** The access of a kubeconfig file when given, else of $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
