@@ -3,18 +3,18 @@ FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-COPY scripts/copy-assets.mjs scripts/bundle-kube-client.mjs scripts/
-RUN npm run build && npm prune --omit=dev
+COPY scripts/build.mjs scripts/
+RUN npm run build
 
+# dist/ bundles every package it uses (scripts/build.mjs): the image needs no node_modules.
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 COPY policies policies
+COPY docs/rules docs/rules
 # Non-root (distroless "nonroot" uid), matching the Deployment's securityContext.
 USER 65532:65532
 EXPOSE 8443

@@ -137,13 +137,13 @@ export function writeCertificates(directory: string, bundle: CertificateBundle):
 }
 
 /**
- * Local certificates for development: reused from `directory` while still valid, otherwise
- * generated there. Returns the paths of the serving pair and the CA.
+ * Local certificates for `serve --cert-dir`: reused from `directory` while still valid, otherwise
+ * generated there, in a child process as the cluster's are. Returns the paths of the serving pair and the CA.
  */
 export async function ensureLocalCertificates(directory: string, hosts: readonly string[]) {
   const paths = certificatePaths(directory);
   const reusable = existsSync(paths.keyFile) && existsSync(paths.caFile) && isFresh(paths.certFile);
-  if (!reusable) writeCertificates(directory, await generateCertificates({ hosts }));
+  if (!reusable) writeCertificates(directory, await generateCertificatesInChildProcess({ hosts }));
   return { ...paths, generated: !reusable };
 }
 
