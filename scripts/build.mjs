@@ -52,8 +52,13 @@ export async function buildDist(src, outdir) {
     },
     plugins: [nodeUrlForWhatwgUrl],
   });
-  // Files the modules read at run time (the HTML report's stylesheet and script), beside their output.
-  cpSync(join(src, 'cli', 'html-report'), join(outdir, 'cli', 'html-report'), { recursive: true });
+  const commonJsImportedDynamically = dynamicImportsOfCommonJs(metafile);
+  if (commonJsImportedDynamically.length > 0)
+    throw new Error(
+      `import() of CommonJS modules, which the bundles would give a default export only (Node gives named ones too): ${commonJsImportedDynamically.join('; ')}. Import the package statically in a module of our own, and import() that module.`,
+    );
+  // Files the modules read at run time (the HTML report's stylesheet and script), where they were in src/cli/.
+  cpSync(join(src, 'cli'), join(outdir, 'cli'), { recursive: true, filter: (source) => !source.endsWith('.ts') });
   const notices = bundledPackages(metafile);
   writeFileSync(
     join(outdir, 'THIRD-PARTY-LICENSES.txt'),
@@ -79,6 +84,15 @@ const nodeUrlForWhatwgUrl = {
     }));
   },
 };
+
+/** `file imports module` for each import() whose target is CommonJS: esbuild then exports its module.exports as default only. */
+function dynamicImportsOfCommonJs(metafile) {
+  return Object.entries(metafile.inputs).flatMap(([file, { imports }]) =>
+    imports
+      .filter(({ kind, path }) => kind === 'dynamic-import' && metafile.inputs[path]?.format === 'cjs')
+      .map(({ path, original }) => `${file} imports ${original ?? path}`),
+  );
+}
 
 /** Each bundled package once: its name, a title with version and license, and its license text. */
 function bundledPackages(metafile) {

@@ -70,8 +70,8 @@ async function renderWhole(
 ): Promise<string> {
   switch (format) {
     case 'yaml': {
-      const [{ stringify }, { buildReports }] = await Promise.all([import('yaml'), import('../kube/reports.js')]);
-      return stringify({ apiVersion: 'v1', kind: 'List', items: buildReports(report, reportFormat) });
+      const { renderYamlReports } = await import('./report-yaml.js');
+      return renderYamlReports(report, reportFormat);
     }
     case 'html': {
       const { renderHtmlReport } = await import('./html-report.js');

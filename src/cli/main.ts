@@ -116,8 +116,10 @@ export function buildProgram(): Command {
     )
     .option('--force', 'replace the certificates already in --out (a new CA: whatever trusts the old one must be updated)')
     .action(async (options: { out: string; hosts?: string[]; validity: number; force?: boolean }) => {
-      const { existingCertificateFiles, generateCertificates, LOCAL_HOSTS, serviceHosts, writeCertificates } =
-        await import('../tls/certificates.js');
+      const [{ existingCertificateFiles, LOCAL_HOSTS, serviceHosts, writeCertificates }, { generateCertificates }] = await Promise.all([
+        import('../tls/certificates.js'),
+        import('../tls/generate.js'),
+      ]);
       const existing = existingCertificateFiles(options.out);
       if (existing.length > 0 && !options.force) {
         throw new InputError(

@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { startChildProcess } from '../threads/worker.js';
 
@@ -22,72 +21,12 @@ export interface CertificateRequest {
   ca?: KeyPair;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * selfsigned and the X.509 libraries under it add ~12 MB to the RSS of the process that loads them:
- * loaded when a certificate is made, not by a replica that finds its Secret current.
- */
-async function certificateGenerator() {
-  return (await import('selfsigned')).default;
-}
-
-type CertificateGenerator = Awaited<ReturnType<typeof certificateGenerator>>;
-
 /** How a local run is reached: `npm start`, `serve` without a certificate, and `certs` all cover these. */
 export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
 /** The DNS names by which a Service is reached from inside the cluster (the API server uses the `.svc` ones). */
 export function serviceHosts(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
-}
-
-function validity(days: number) {
-  const now = Date.now();
-  // Valid from a little earlier, to tolerate clock skew between nodes (a tenth for short lifetimes).
-  const skew = Math.min(5 * 60 * 1000, (days * DAY_MS) / 10);
-  return { notBeforeDate: new Date(now - skew), notAfterDate: new Date(now + days * DAY_MS) };
-}
-
-async function createCa(selfsigned: CertificateGenerator, days: number): Promise<KeyPair> {
-  // A name of its own per CA: during a rotation two CAs share the bundle, and TLS stacks look issuers up by name.
-  const pems = await selfsigned.generate([{ name: 'commonName', value: `lifecycle-guard CA ${new Date().toISOString()}` }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    ...validity(days),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
-}
-
-/** A CA and a serving certificate signed by it (EC P-256, SHA-256). */
-export async function generateCertificates(request: CertificateRequest): Promise<CertificateBundle> {
-  const days = request.validityDays ?? 365;
-  const [commonName] = request.hosts;
-  if (commonName === undefined) throw new Error('a serving certificate needs at least one host name');
-  const selfsigned = await certificateGenerator();
-  // The CA outlives the serving certificates it signs, so a renewal does not change caBundle.
-  const ca = request.ca ?? (await createCa(selfsigned, days * 2));
-  const pems = await selfsigned.generate([{ name: 'commonName', value: commonName }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    ...validity(days),
-    ca: { cert: ca.cert, key: ca.key },
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      // EC keys sign (ECDHE); keyEncipherment applies to RSA key transport only.
-      { name: 'keyUsage', digitalSignature: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: request.hosts.map((host) => (isIP(host) ? { type: 7, ip: host } : { type: 2, value: host })),
-      },
-    ],
-  });
-  return { ca, serving: { cert: pems.cert, key: pems.private } };
 }
 
 export function certificateValidity(pem: string): { notBefore: Date; notAfter: Date } {

@@ -1,6 +1,7 @@
 // Child process entry: makes one certificate bundle, hands it to the parent and exits, so the
 // libraries that make it never load into the server (see generateCertificatesInChildProcess).
-import { generateCertificates, type CertificateRequest } from './certificates.js';
+import type { CertificateRequest } from './certificates.js';
+import { generateCertificates } from './generate.js';
 
 process.once('message', (request: CertificateRequest) => {
   generateCertificates(request).then(

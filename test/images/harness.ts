@@ -9,7 +9,8 @@ import { createServer as createHttpsServer, request, type Server } from 'node:ht
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCertificates, type CertificateBundle } from '../../src/tls/certificates.js';
+import type { CertificateBundle } from '../../src/tls/certificates.js';
+import { generateCertificates } from '../../src/tls/generate.js';
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry';
 export const USER = { username: 'alice', password: 'wonderland' };

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ApiError, ApiServer, isStatus } from '../../src/kube/api-server.js';
 import { apiServerAccess } from '../../src/kube/kubeconfig.js';
-import { generateCertificates } from '../../src/tls/certificates.js';
+import { generateCertificates } from '../../src/tls/generate.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 

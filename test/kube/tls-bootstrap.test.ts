@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
 import selfsigned from 'selfsigned';
 import { TlsBootstrap } from '../../src/kube/tls-bootstrap.js';
-import { generateCertificates } from '../../src/tls/certificates.js';
+import { generateCertificates } from '../../src/tls/generate.js';
 import { apiError, FakeApiServer } from './fake-api.js';
 
 const NAMESPACE = 'lifecycle-guard';

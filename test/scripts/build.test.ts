@@ -3,7 +3,7 @@
 // audit's worker, the admission decision worker and the certificate child process.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -61,11 +61,34 @@ test('the built CLI reads its version, docs and report assets, and checks, from 
   assert.ok((JSON.parse(check.stdout) as { findings: { rule: string }[] }).findings.some(({ rule }) => rule === 'no-shell-entrypoint'));
 });
 
-test("the HTML report's chunk finds the stylesheet and script it reads when loaded", async () => {
-  const chunk = readdirSync(join(dir, 'dist', 'cli')).find((name) => /^html-report-\w+\.js$/.test(name));
-  assert.ok(chunk !== undefined);
-  const module = (await import(pathToFileURL(join(dir, 'dist', 'cli', chunk)).href)) as { renderHtmlReport?: unknown };
-  assert.equal(typeof module.renderHtmlReport, 'function');
+/** The module a chunk of the build was made from, loaded from the build. */
+async function builtChunk(name: string): Promise<Record<string, unknown>> {
+  const chunk = readdirSync(join(dir, 'dist', 'cli')).find((file) => new RegExp(`^${name}-\\w+\\.js$`).test(file));
+  assert.ok(chunk !== undefined, `no chunk for ${name}`);
+  return (await import(pathToFileURL(join(dir, 'dist', 'cli', chunk)).href)) as Record<string, unknown>;
+}
+
+test("the audit's report chunks: HTML with the stylesheet and script it reads, YAML with the CommonJS writer's named exports", async () => {
+  assert.equal(typeof (await builtChunk('html-report')).renderHtmlReport, 'function');
+  const { renderYamlReports } = (await builtChunk('report-yaml')) as { renderYamlReports: (report: unknown, format: string) => string };
+  const scan = { generatedAt: new Date().toISOString(), namespaces: ['team-a'], findings: [], objectsByNamespace: { 'team-a': 2 } };
+  assert.match(
+    renderYamlReports(scan, 'PolicyReport'),
+    /^kind: List\nitems:\n {2}- apiVersion: wgpolicyk8s\.io\/v1alpha2\n {4}kind: PolicyReport/m,
+  );
+});
+
+test('the build refuses import() of a CommonJS package, which a bundle would give a default export only', async () => {
+  mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+  // Inside the repository, so that the packages resolve from its node_modules.
+  const src = mkdtempSync(join(ROOT, 'test-artifacts', 'build-src-'));
+  after(() => rmSync(src, { recursive: true, force: true }));
+  mkdirSync(join(src, 'cli'));
+  const main = join(src, 'cli', 'main.ts');
+  writeFileSync(main, "const { z } = await import('zod');\nconsole.log(z.string().parse('esm'));\n");
+  await buildDist(src, join(src, 'esm-only'));
+  writeFileSync(main, "const { stringify } = await import('yaml');\nconsole.log(stringify({}));\n");
+  await assert.rejects(buildDist(src, join(src, 'with-commonjs')), /import\(\) of CommonJS modules[^]*cli\/main\.ts imports yaml/);
 });
 
 test("audit runs in its worker and hands basic auth to client-node's KubeConfig, bundled as a chunk", () => {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { generateCertificates, type CertificateBundle } from '../../src/tls/certificates.js';
+import type { CertificateBundle } from '../../src/tls/certificates.js';
+import { generateCertificates } from '../../src/tls/generate.js';
 import { cliArgv } from '../cli/run.js';
 import { badContainer, compliantContainer, pod, review, unmutatedContainer, type Json } from './helpers.js';
 
