@@ -1,7 +1,7 @@
 // `npm run build`: dist/ as esbuild bundles of src/, not one file per module as tsc emits them
 // (`npm run typecheck` checks the types). A replica loads one file, minified, instead of some 300
 // modules: Node keeps every loaded module's source text and runs its module loader for each, which
-// cost an idle `serve` about 6 MB of RSS (docs/performance.md, eighth round). Identifiers are kept, so
+// cost an idle `serve` about 8 MB of RSS (docs/performance.md, eighth round). Identifiers are kept, so
 // stack traces still name the functions.
 //
 // Every output goes to dist/cli/: the CLI, the worker and child-process entries, and the chunks they
