@@ -22,6 +22,7 @@ import { KYVERNO_PATHS, startKyverno } from './lib/kyverno.js';
 import {
   cpuSeconds,
   freePort,
+  machineQuiet,
   memoryCgroup,
   postJson,
   rssMb,
@@ -137,6 +138,8 @@ interface Throughput extends LoadResult {
 }
 
 async function throughput(target: Target, seconds: number, rate?: number): Promise<Throughput> {
+  const { quiet, busyCores } = await machineQuiet();
+  if (!quiet) log(`${target.name}: the machine did not get quiet (${busyCores.toFixed(2)} cores busy); measuring anyway`);
   const cpuBefore = cpuSeconds(target.pid);
   const options = { url: target.url, requests: target.requests, connections: CONNECTIONS, seconds };
   const result = rate === undefined ? await load(options) : await pacedLoad({ ...options, rate });

@@ -34,6 +34,33 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/** CPU seconds the whole machine has spent busy so far, on all cores together (/proc/stat). */
+export function machineBusySeconds(): number {
+  const [label, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '').trim().split(/\s+/);
+  if (label !== 'cpu') throw new Error('/proc/stat does not start with the cpu line');
+  // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS;
+}
+
+/**
+ * Waits until the machine is quiet: fewer than `cores` busy over a `windowMs` window, or `timeoutMs`
+ * gone by. A server measured right after a saturated one would otherwise share the machine with the
+ * work that server still had queued. Says whether it got quiet, and the cores busy in the last window.
+ */
+export async function machineQuiet({ cores = 0.3, windowMs = 500, timeoutMs = 20_000 } = {}): Promise<{
+  quiet: boolean;
+  busyCores: number;
+}> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const before = machineBusySeconds();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const busyCores = (machineBusySeconds() - before) / (windowMs / 1000);
+    if (busyCores < cores || Date.now() >= deadline) return { quiet: busyCores < cores, busyCores };
+  }
+}
+
 const insecure = new Agent({ keepAlive: false, rejectUnauthorized: false });
 
 function httpsStatus(url: string): Promise<number> {
