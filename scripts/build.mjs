@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 /** What the bundles are built from: the CLI, and each module started by name through src/threads/worker.ts. */
 export function entryPoints(src) {
   const entries = [join(src, 'cli', 'main.ts')];
-  for (const file of readdirSync(src, { recursive: true, withFileTypes: false })) {
+  for (const file of readdirSync(src, { recursive: true })) {
     if (!file.endsWith('.ts')) continue;
     const text = readFileSync(join(src, file), 'utf8');
     for (const [, name] of text.matchAll(/\bstart(?:Worker|ChildProcess)\('([\w-]+)'/g))

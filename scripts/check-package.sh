@@ -6,7 +6,7 @@
 #      `npm install -g <git url>` is broken in npm itself for packages built by `prepare` (it never
 #      installs their dev dependencies in global mode: https://github.com/npm/cli/issues/8440).
 # Each installed `lifecycle-guard` must print the package version, pass a clean fixture (exit 0),
-# deny a failing one (exit 1) and load its bundled client-node KubeConfig (`audit` with basic auth: exit 2, unreachable). Called from .ci/run. Warm: ~1 min for the tarball, ~1.5 min more with --git (mostly npm installing from its cache).
+# deny a failing one (exit 1) and load its bundled client-node KubeConfig (`audit` with basic auth: exit 2, unreachable). Called from .ci/run. Warm: a few seconds for the tarball (it has no dependencies: dist/ bundles them), ~20 s more with --git (npm installing the dev dependencies the `prepare` build needs, from its cache).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
